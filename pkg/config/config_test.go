@@ -1,0 +1,299 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/verdict-dev/verdict/pkg/internal/testutil"
+	"github.com/verdict-dev/verdict/pkg/ratelimit"
+)
+
+// clearEnv hides every variable config reads, so tests see only what they set.
+func clearEnv(t *testing.T) {
+	for _, k := range Keys {
+		t.Setenv(EnvName(k.Name), "")
+		os.Unsetenv(EnvName(k.Name))
+		for _, alias := range k.Env {
+			t.Setenv(alias, "")
+			os.Unsetenv(alias)
+		}
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+}
+
+func load(t *testing.T, file string, flags map[string]string) (*Config, error) {
+	t.Helper()
+	v := viper.New()
+	Defaults(v)
+	if file != "" {
+		if _, err := ReadFile(v, file); err != nil {
+			return nil, err
+		}
+	}
+	if flags != nil {
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		for key, val := range flags {
+			fs.String(key, "", "")
+			require.NoError(t, fs.Set(key, val))
+			require.NoError(t, v.BindPFlag(key, fs.Lookup(key)))
+		}
+	}
+	return Load(v)
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "verdict.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+	return p
+}
+
+func TestDefaults(t *testing.T) {
+	clearEnv(t)
+	c, err := load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "https://www.virustotal.com/api/v3", c.VirusTotal.BaseURL)
+	assert.Equal(t, ratelimit.Rate{N: 4, Per: time.Minute}, c.VirusTotal.Rate)
+	assert.Equal(t, 500, c.VirusTotal.DailyQuota)
+	assert.Equal(t, "https://api.abuseipdb.com/api/v2", c.AbuseIPDB.BaseURL)
+	assert.Equal(t, ratelimit.Rate{N: 1, Per: time.Second}, c.AbuseIPDB.Rate)
+	assert.Equal(t, 1000, c.AbuseIPDB.DailyQuota)
+	assert.Equal(t, 90, c.AbuseIPDB.MaxAgeDays)
+	assert.Equal(t, "gemini-2.5-flash", c.Gemini.Model)
+	assert.Equal(t, ratelimit.Rate{N: 10, Per: time.Minute}, c.Gemini.Rate)
+	assert.Nil(t, c.Gemini.PriceInput)
+	assert.Zero(t, c.Gemini.MaxCostUSD)
+	assert.Empty(t, c.Feeds.Dirs)
+	assert.Equal(t, 24*time.Hour, c.Cache.TTL)
+	assert.Equal(t, 6*time.Hour, c.Cache.TTLNotFound)
+	assert.Equal(t, DefaultCacheDir(), c.Cache.Dir)
+	assert.Len(t, c.Scoring.Rules, 7)
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeFile(t, "virustotal:\n  rate: 2/m\n  daily_quota: 100\nabuseipdb:\n  rate: 5/s\ngemini:\n  model: from-file\n")
+	tests := []struct {
+		name      string
+		env       map[string]string
+		flags     map[string]string
+		wantVT    string
+		wantQuota int
+		wantModel string
+	}{
+		{name: "happy path: file over defaults", wantVT: "2/m", wantQuota: 100, wantModel: "from-file"},
+		{name: "env over file", env: map[string]string{"VERDICT_VIRUSTOTAL_RATE": "3/m", "VERDICT_GEMINI_MODEL": "from-env"}, wantVT: "3/m", wantQuota: 100, wantModel: "from-env"},
+		{name: "flag over env", env: map[string]string{"VERDICT_VIRUSTOTAL_RATE": "3/m"}, flags: map[string]string{"virustotal.rate": "1/m"}, wantVT: "1/m", wantQuota: 100, wantModel: "from-file"},
+		{name: "env for a key absent from the file", env: map[string]string{"VERDICT_VIRUSTOTAL_DAILY_QUOTA": "7"}, wantVT: "2/m", wantQuota: 7, wantModel: "from-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := load(t, file, tt.flags)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantVT, c.VirusTotal.Rate.String())
+			assert.Equal(t, tt.wantQuota, c.VirusTotal.DailyQuota)
+			assert.Equal(t, tt.wantModel, c.Gemini.Model)
+			assert.Equal(t, "5/s", c.AbuseIPDB.Rate.String())
+		})
+	}
+}
+
+// Every key in Keys must be settable through its VERDICT_* variable.
+func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
+	values := map[string]string{
+		"virustotal.api_key": "k1", "virustotal.base_url": "http://vt.test/api/v3", "virustotal.rate": "9/h",
+		"virustotal.daily_quota": "11", "virustotal.concurrency": "2",
+		"abuseipdb.api_key": "k2", "abuseipdb.base_url": "http://ab.test/api/v2", "abuseipdb.rate": "8/d",
+		"abuseipdb.daily_quota": "12", "abuseipdb.max_age_days": "30", "abuseipdb.concurrency": "3",
+		"gemini.api_key": "k3", "gemini.base_url": "http://gm.test/", "gemini.model": "gemini-2.5-flash-lite",
+		"gemini.rate": "5/m", "gemini.price_input_per_mtok": "0.1", "gemini.price_output_per_mtok": "0.4",
+		"gemini.max_cost_usd": "1.5", "gemini.thinking_budget": "512", "gemini.timeout": "45s", "gemini.redact": "true",
+		"gemini.concurrency": "3", "gemini.max_output_tokens": "1024",
+		"feeds.dirs": "/a,/b", "cache.dir": "/tmp/vcache", "cache.ttl": "48h", "cache.ttl_not_found": "1h",
+		"cache.ttl_by": "virustotal.sha256=720h,abuseipdb=12h", "http.timeout": "5s", "http.max_retries": "1",
+		"report.max_details": "10", "report.max_rows": "20", "allowlist": "8.8.8.8,10.0.0.0/8",
+		"scoring": "{cap: 50}",
+	}
+	for _, k := range Keys {
+		_, ok := values[k.Name]
+		require.True(t, ok, "test has no value for key %s: add one", k.Name)
+	}
+	clearEnv(t)
+	for k, v := range values {
+		t.Setenv(EnvName(k), v)
+	}
+	c, err := load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "k1", c.VirusTotal.APIKey.Reveal())
+	assert.Equal(t, "http://vt.test/api/v3", c.VirusTotal.BaseURL)
+	assert.Equal(t, "9/h", c.VirusTotal.Rate.String())
+	assert.Equal(t, 11, c.VirusTotal.DailyQuota)
+	assert.Equal(t, 2, c.VirusTotal.Concurrency)
+	assert.Equal(t, "k2", c.AbuseIPDB.APIKey.Reveal())
+	assert.Equal(t, "8/d", c.AbuseIPDB.Rate.String())
+	assert.Equal(t, 30, c.AbuseIPDB.MaxAgeDays)
+	assert.Equal(t, 3, c.AbuseIPDB.Concurrency)
+	assert.Equal(t, "k3", c.Gemini.APIKey.Reveal())
+	assert.Equal(t, "http://gm.test/", c.Gemini.BaseURL)
+	assert.Equal(t, "gemini-2.5-flash-lite", c.Gemini.Model)
+	require.NotNil(t, c.Gemini.PriceInput)
+	assert.InDelta(t, 0.1, *c.Gemini.PriceInput, 1e-9)
+	assert.InDelta(t, 0.4, *c.Gemini.PriceOutput, 1e-9)
+	assert.InDelta(t, 1.5, c.Gemini.MaxCostUSD, 1e-9)
+	assert.Equal(t, 512, c.Gemini.ThinkingBudget)
+	assert.Equal(t, 45*time.Second, c.Gemini.Timeout)
+	assert.True(t, c.Gemini.Redact)
+	assert.Equal(t, 1024, c.Gemini.MaxOutputTokens)
+	assert.Equal(t, []string{"/a", "/b"}, c.Feeds.Dirs)
+	assert.Equal(t, "/tmp/vcache", c.Cache.Dir)
+	assert.Equal(t, 48*time.Hour, c.Cache.TTL)
+	assert.Equal(t, time.Hour, c.Cache.TTLNotFound)
+	assert.Equal(t, 720*time.Hour, c.Cache.TTLFor("virustotal", "sha256"))
+	assert.Equal(t, 48*time.Hour, c.Cache.TTLFor("virustotal", "ipv4"))
+	assert.Equal(t, 12*time.Hour, c.Cache.TTLFor("abuseipdb", "ipv4"))
+	assert.Equal(t, 5*time.Second, c.HTTP.Timeout)
+	assert.Equal(t, 1, c.HTTP.MaxRetries)
+	assert.Equal(t, 10, c.Report.MaxDetails)
+	assert.Equal(t, 20, c.Report.MaxRows)
+	assert.Equal(t, []string{"8.8.8.8", "10.0.0.0/8"}, c.Allowlist)
+	assert.Equal(t, 50, c.Scoring.Cap)
+	assert.Len(t, c.Scoring.Rules, 7, "a partial scoring keeps the default rules")
+}
+
+func TestAPIKeyAliases(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want [3]string // vt, abuseipdb, gemini
+	}{
+		{name: "names users already have", env: map[string]string{"VIRUSTOTAL_API_KEY": "vt", "ABUSEIPDB_API_KEY": "ab", "GEMINI_API_KEY": "gm"}, want: [3]string{"vt", "ab", "gm"}},
+		{name: "GOOGLE_API_KEY when GEMINI_API_KEY is absent", env: map[string]string{"GOOGLE_API_KEY": "google"}, want: [3]string{"", "", "google"}},
+		{name: "GEMINI_API_KEY before GOOGLE_API_KEY", env: map[string]string{"GEMINI_API_KEY": "gemini", "GOOGLE_API_KEY": "google"}, want: [3]string{"", "", "gemini"}},
+		{name: "VERDICT_ name wins over the alias", env: map[string]string{"VERDICT_VIRUSTOTAL_API_KEY": "ours", "VIRUSTOTAL_API_KEY": "theirs"}, want: [3]string{"ours", "", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := load(t, "", nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, [3]string{c.VirusTotal.APIKey.Reveal(), c.AbuseIPDB.APIKey.Reveal(), c.Gemini.APIKey.Reveal()})
+		})
+	}
+}
+
+func TestSearchOrder(t *testing.T) {
+	clearEnv(t)
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	require.NoError(t, os.MkdirAll(filepath.Join(xdg, "verdict"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(xdg, "verdict", "config.yaml"), []byte("gemini:\n  model: from-xdg\n"), 0o600))
+	wd := t.TempDir()
+	t.Chdir(wd)
+
+	v := viper.New()
+	Defaults(v)
+	used, err := ReadFile(v, "")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(xdg, "verdict", "config.yaml"), used)
+	c, err := Load(v)
+	require.NoError(t, err)
+	assert.Equal(t, "from-xdg", c.Gemini.Model)
+
+	require.NoError(t, os.WriteFile(filepath.Join(wd, "verdict.yaml"), []byte("gemini:\n  model: from-cwd\n"), 0o600))
+	v = viper.New()
+	Defaults(v)
+	used, err = ReadFile(v, "")
+	require.NoError(t, err)
+	assert.Equal(t, "verdict.yaml", used)
+	c, err = Load(v)
+	require.NoError(t, err)
+	assert.Equal(t, "from-cwd", c.Gemini.Model)
+
+	v = viper.New()
+	_, err = ReadFile(v, filepath.Join(wd, "missing.yaml"))
+	require.ErrorIs(t, err, ErrConfigFile, "an explicit --config that does not exist is an error")
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+	}{
+		{name: "sad path: bad rate", yaml: "virustotal:\n  rate: 4/fortnight\n", wantErr: "unit must be s, m, h or d"},
+		{name: "sad path: negative quota", yaml: "abuseipdb:\n  daily_quota: -1\n", wantErr: "abuseipdb.daily_quota (VERDICT_ABUSEIPDB_DAILY_QUOTA)"},
+		{name: "sad path: max age out of range", yaml: "abuseipdb:\n  max_age_days: 400\n", wantErr: "must be 1-365"},
+		{name: "sad path: base url without scheme", yaml: "virustotal:\n  base_url: vt.example\n", wantErr: "virustotal.base_url"},
+		{name: "sad path: unknown scoring field", yaml: "scoring:\n  rules:\n    - {provider: virustotal, types: [ip], field: evil, points: 1}\n", wantErr: `unknown field "evil"`},
+		{name: "sad path: unknown scoring key", yaml: "scoring:\n  rulez: []\n", wantErr: "rulez"},
+		{name: "sad path: band verdict", yaml: "scoring:\n  bands:\n    - {min: 0, verdict: FINE}\n", wantErr: `unknown verdict "FINE"`},
+		{name: "sad path: bad allowlist entry", yaml: "allowlist: [not an indicator]\n", wantErr: "allowlist"},
+		{name: "sad path: bad ttl_by type", yaml: "cache:\n  ttl_by:\n    virustotal:\n      md6: 1h\n", wantErr: "unknown IOC type"},
+		{name: "happy path: ttl_by map", yaml: "cache:\n  ttl_by:\n    virustotal:\n      sha256: 720h\n    abuseipdb: 2h\n"},
+		{name: "happy path: rate zero is unlimited", yaml: "virustotal:\n  rate: 0\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			_, err := load(t, writeFile(t, tt.yaml), nil)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	t.Parallel()
+	s := Secret("sk-super-secret-123")
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "key", s)
+	js, err := json.Marshal(struct{ K Secret }{s})
+	require.NoError(t, err)
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %s %#v %+v", s, s, s, s), logged.String(), string(js)} {
+		assert.NotContains(t, out, "super-secret", out)
+	}
+	assert.Equal(t, "sk-super-secret-123", s.Reveal())
+}
+
+// samples/verdict.example.yaml must document every key, and load cleanly.
+func TestExampleConfigDocumentsEveryKey(t *testing.T) {
+	clearEnv(t)
+	path := filepath.Join(testutil.RepoRoot(t), "samples", "verdict.example.yaml")
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal(raw, &doc))
+	for _, k := range Keys {
+		parts := strings.Split(k.Name, ".")
+		var cur any = doc
+		for _, p := range parts {
+			m, ok := cur.(map[string]any)
+			require.True(t, ok, "key %s: %v is not a map", k.Name, cur)
+			cur, ok = m[p]
+			require.True(t, ok, "samples/verdict.example.yaml does not document %s", k.Name)
+		}
+	}
+	_, err = load(t, path, nil)
+	require.NoError(t, err)
+}

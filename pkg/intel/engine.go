@@ -1,0 +1,641 @@
+package intel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/verdict-dev/verdict/pkg/cache"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/ratelimit"
+)
+
+// Spec says how the engine runs one provider.
+type Spec struct {
+	Provider    Provider
+	Rate        ratelimit.Rate
+	DailyQuota  int // requests per UTC day; 0 = none
+	Concurrency int
+	// TTL is the cache lifetime of a found answer per type; TTLNotFound that
+	// of a not-found answer.
+	TTL         func(ioc.Type) time.Duration
+	TTLNotFound time.Duration
+	MaxRetries  int
+	// Disabled, when set, is the skip reason of every lookup the cache cannot
+	// answer (ReasonOffline, ReasonNoAPIKey): no request is ever sent.
+	Disabled string
+	// KeyHint names the config key and variable to check when the provider
+	// rejects the API key.
+	KeyHint string
+}
+
+// Options configures the Engine.
+type Options struct {
+	Cache   cache.Cache // cache.Nop{} for --no-cache
+	Quota   cache.Quota // nil: no daily quota counting
+	Refresh bool        // ignore cached answers but store fresh ones
+	Logger  *slog.Logger
+	// Progress, if set, hears about every finished network lookup.
+	Progress Progress
+	// BackoffBase is the first retry delay (doubled per retry, plus jitter up
+	// to the same amount); default 1s.
+	BackoffBase time.Duration
+	// MaxPause is the longest 429 pause the engine waits out; a provider that
+	// asks for longer is out of quota for this run. Default 10m.
+	MaxPause time.Duration
+}
+
+// Progress receives lookup progress for the progress bar or log lines.
+type Progress interface {
+	Start(totals []ProgressTotal)
+	Done(provider string)
+	Finish()
+}
+
+// ProgressTotal is one provider's network work for this run.
+type ProgressTotal struct {
+	Provider string
+	Total    int
+	Interval time.Duration // the rate limit's spacing, for an honest ETA
+}
+
+// Stats counts one provider's work (CONTRACT.md summary.providers).
+type Stats struct {
+	Lookups   int `json:"lookups"`
+	Requests  int `json:"requests"`
+	CacheHits int `json:"cache_hits"`
+	Errors    int `json:"errors"`
+	Skipped   int `json:"skipped"`
+}
+
+// Results holds every provider's answer per indicator, by index into the
+// slice given to Lookup.
+type Results struct {
+	Names []string
+	by    [][]*Result // [provider][ioc]
+	Stats map[string]Stats
+	// Notes are run-level facts for the report (quota ran out, key rejected).
+	Notes []string
+}
+
+// For returns the answers about the i-th indicator, keyed by provider. A
+// provider that does not take the indicator's type is absent.
+func (r *Results) For(i int) map[string]*Result {
+	var m map[string]*Result
+	for p := range r.by {
+		if res := r.by[p][i]; res != nil {
+			if m == nil {
+				m = make(map[string]*Result, len(r.by))
+			}
+			m[r.Names[p]] = res
+		}
+	}
+	return m
+}
+
+// Engine looks each unique indicator up once per provider, through the
+// cache, each provider's rate limiter and daily quota, all providers at once.
+type Engine struct {
+	specs []Spec
+	opts  Options
+	log   *slog.Logger
+}
+
+// NewEngine returns an engine for the given providers.
+func NewEngine(specs []Spec, opts Options) *Engine {
+	if opts.Cache == nil {
+		opts.Cache = cache.Nop{}
+	}
+	if opts.BackoffBase <= 0 {
+		opts.BackoffBase = time.Second
+	}
+	if opts.MaxPause <= 0 {
+		opts.MaxPause = 10 * time.Minute
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for i := range specs {
+		if specs[i].Concurrency < 1 {
+			specs[i].Concurrency = 1
+		}
+		if specs[i].TTL == nil {
+			specs[i].TTL = func(ioc.Type) time.Duration { return 24 * time.Hour }
+		}
+		if specs[i].TTLNotFound <= 0 {
+			specs[i].TTLNotFound = 6 * time.Hour
+		}
+	}
+	return &Engine{specs: specs, opts: opts, log: log}
+}
+
+// Names lists the providers in order.
+func (e *Engine) Names() []string {
+	n := make([]string, len(e.specs))
+	for i, s := range e.specs {
+		n[i] = s.Provider.Name()
+	}
+	return n
+}
+
+// Supports reports whether any provider takes type t.
+func (e *Engine) Supports(t ioc.Type) bool {
+	for _, s := range e.specs {
+		if s.Provider.Supports(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLocal(p Provider) bool {
+	l, ok := p.(Local)
+	return ok && l.Local()
+}
+
+func cacheParams(p Provider) string {
+	if cp, ok := p.(CacheParams); ok {
+		return cp.CacheParams()
+	}
+	return ""
+}
+
+// Lookup answers every indicator from every provider that takes its type.
+// The indicators must be unique, normalised and global (the caller skips
+// non-global and allowlisted ones). A cancelled context stops new requests;
+// answers already received are kept (and cached), the rest are skipped with
+// reason "canceled", and the context's error is returned with the results.
+func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
+	res := &Results{Names: e.Names(), by: make([][]*Result, len(e.specs)), Stats: map[string]Stats{}}
+	runs := make([]*providerRun, len(e.specs))
+	var totals []ProgressTotal
+	for p, spec := range e.specs {
+		run := &providerRun{engine: e, spec: spec, name: spec.Provider.Name(), params: cacheParams(spec.Provider),
+			out: make([]*Result, len(iocs)), limiter: spec.Rate.Limiter()}
+		runs[p] = run
+		res.by[p] = run.out
+		if err := run.fromCache(ctx, iocs); err != nil {
+			return nil, err
+		}
+		if len(run.pending) > 0 && run.spec.Disabled == "" && !isLocal(spec.Provider) {
+			totals = append(totals, ProgressTotal{Provider: run.name, Total: len(run.pending), Interval: spec.Rate.Interval()})
+		}
+	}
+	if e.opts.Progress != nil && len(totals) > 0 {
+		e.opts.Progress.Start(totals)
+		defer e.opts.Progress.Finish()
+	}
+	var wg sync.WaitGroup
+	for _, run := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run.network(ctx, iocs)
+		}()
+	}
+	wg.Wait()
+	for _, run := range runs {
+		res.Stats[run.name] = run.stats.snapshot()
+		res.Notes = append(res.Notes, run.notes()...)
+	}
+	return res, ctx.Err()
+}
+
+// PlanLine is one provider's share of a --dry-run.
+type PlanLine struct {
+	Provider   string
+	Supported  int // distinct indicators it takes
+	CacheHits  int
+	Needed     int // lookups after cache hits
+	QuotaLimit int
+	QuotaUsed  int
+	Rate       ratelimit.Rate
+	Duration   time.Duration // at the configured rate, within the quota left
+	Disabled   string
+	Local      bool
+}
+
+// Plan reports, per provider, the lookups a run would make after cache hits,
+// the daily quota left, and the time they take at the configured rate. It
+// sends nothing.
+func (e *Engine) Plan(ctx context.Context, iocs []ioc.IOC) ([]PlanLine, error) {
+	var lines []PlanLine
+	for _, spec := range e.specs {
+		run := &providerRun{engine: e, spec: spec, name: spec.Provider.Name(), params: cacheParams(spec.Provider), out: make([]*Result, len(iocs))}
+		local := isLocal(spec.Provider)
+		pl := PlanLine{Provider: run.name, Rate: spec.Rate, QuotaLimit: spec.DailyQuota, Disabled: spec.Disabled, Local: local}
+		for _, i := range iocs {
+			if spec.Provider.Supports(i.Type) {
+				pl.Supported++
+			}
+		}
+		if !local {
+			if err := run.fromCache(ctx, iocs); err != nil {
+				return nil, err
+			}
+			pl.CacheHits = run.stats.cacheHits
+			pl.Needed = len(run.pending)
+			if e.opts.Quota != nil {
+				used, err := e.opts.Quota.Used(ctx, run.name)
+				if err != nil {
+					return nil, err
+				}
+				pl.QuotaUsed = used
+			}
+			n := pl.Needed
+			if pl.QuotaLimit > 0 {
+				n = min(n, max(pl.QuotaLimit-pl.QuotaUsed, 0))
+			}
+			if spec.Disabled == "" {
+				pl.Duration = spec.Rate.Duration(n)
+			}
+		}
+		lines = append(lines, pl)
+	}
+	return lines, nil
+}
+
+// providerRun is one provider's state during one Lookup.
+type providerRun struct {
+	engine  *Engine
+	spec    Spec
+	name    string
+	params  string
+	out     []*Result
+	pending []int
+	limiter *rate.Limiter
+	stats   counters
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+	pauseGen    int // bumped by each new 429 pause
+	consec429   int
+	exhausted   string // why the provider is out for this run
+	fatal       error  // e.g. the key was rejected: every remaining lookup fails
+	warnedQuota bool
+}
+
+type counters struct {
+	lookups, requests, errors, skipped atomic.Int64
+	cacheHits                          int
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{Lookups: int(c.lookups.Load()), Requests: int(c.requests.Load()), CacheHits: c.cacheHits,
+		Errors: int(c.errors.Load()), Skipped: int(c.skipped.Load())}
+}
+
+var notFoundResult = &Result{Status: StatusNotFound}
+
+// fromCache fills answers for local providers and cache hits, and queues the
+// rest in pending.
+func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
+	p := r.spec.Provider
+	local := isLocal(p)
+	byType := map[ioc.Type][]int{}
+	for idx, i := range iocs {
+		if !p.Supports(i.Type) {
+			continue
+		}
+		if local {
+			r.stats.lookups.Add(1)
+			res, err := p.Lookup(ctx, i)
+			switch {
+			case err == nil:
+				r.out[idx] = &res
+			case errors.Is(err, ErrNotFound):
+				r.out[idx] = notFoundResult
+			default:
+				r.out[idx] = &Result{Status: StatusError, Error: err.Error()}
+				r.stats.errors.Add(1)
+			}
+			continue
+		}
+		byType[i.Type] = append(byType[i.Type], idx)
+	}
+	if local {
+		return nil
+	}
+	types := make([]ioc.Type, 0, len(byType))
+	for t := range byType {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(a, b int) bool { return types[a] < types[b] })
+	c := r.engine.opts.Cache
+	for _, t := range types {
+		idxs := byType[t]
+		if r.engine.opts.Refresh {
+			r.pending = append(r.pending, idxs...)
+			continue
+		}
+		values := make([]string, len(idxs))
+		for k, idx := range idxs {
+			values[k] = iocs[idx].Value
+		}
+		hits, err := c.GetMany(ctx, r.name, r.params, string(t), values)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+		for _, idx := range idxs {
+			e, ok := hits[iocs[idx].Value]
+			if ok {
+				var res Result
+				if err := json.Unmarshal(e.Data, &res); err == nil && (res.Status == StatusFound || res.Status == StatusNotFound) {
+					res.Cached = true
+					r.out[idx] = &res
+					r.stats.cacheHits++
+					c.Count(r.name, string(t), true)
+					continue
+				}
+			}
+			c.Count(r.name, string(t), false)
+			r.pending = append(r.pending, idx)
+		}
+	}
+	return nil
+}
+
+// network runs the pending lookups through the limiter and quota.
+func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
+	if len(r.pending) == 0 {
+		return
+	}
+	if r.spec.Disabled != "" {
+		for _, idx := range r.pending {
+			r.out[idx] = &Result{Status: StatusSkipped, Reason: r.spec.Disabled}
+		}
+		r.stats.skipped.Add(int64(len(r.pending)))
+		return
+	}
+	g := errgroup.Group{}
+	g.SetLimit(r.spec.Concurrency)
+	for _, idx := range r.pending {
+		if ctx.Err() != nil {
+			r.out[idx] = &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+			r.stats.skipped.Add(1)
+			continue
+		}
+		g.Go(func() error {
+			r.out[idx] = r.lookupOne(ctx, iocs[idx])
+			switch r.out[idx].Status {
+			case StatusError:
+				r.stats.errors.Add(1)
+			case StatusSkipped:
+				r.stats.skipped.Add(1)
+			}
+			if pr := r.engine.opts.Progress; pr != nil {
+				pr.Done(r.name)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// lookupOne asks the provider about one indicator, honouring pauses, the
+// limiter and the quota, retrying transient failures.
+func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
+	log := r.engine.log.With("provider", r.name, "ioc_type", string(i.Type))
+	retries := 0
+	asked := false
+	for {
+		if res := r.stopped(); res != nil {
+			return res
+		}
+		gen, err := r.waitPause(ctx)
+		if err == nil {
+			err = r.limiter.Wait(ctx)
+		}
+		if err != nil {
+			return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+		}
+		if res := r.stopped(); res != nil {
+			return res
+		}
+		if q := r.engine.opts.Quota; q != nil && r.spec.DailyQuota > 0 {
+			ok, err := q.Take(ctx, r.name, r.spec.DailyQuota)
+			if err != nil {
+				if ctx.Err() != nil {
+					return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+				}
+				r.warnQuotaStore(err)
+			} else if !ok {
+				r.exhaust(fmt.Sprintf("daily quota of %d requests is spent for today (UTC)", r.spec.DailyQuota))
+				return &Result{Status: StatusSkipped, Reason: ReasonQuotaExhausted}
+			}
+		}
+		if !asked {
+			asked = true
+			r.stats.lookups.Add(1)
+		}
+		r.stats.requests.Add(1)
+		start := time.Now()
+		res, err := r.spec.Provider.Lookup(ctx, i)
+		log.Debug("lookup", "duration", time.Since(start), "error", errString(err))
+		var rl *RateLimitError
+		switch {
+		case err == nil:
+			r.ok()
+			res.Status = StatusFound
+			r.store(ctx, i, &res, r.spec.TTL(i.Type))
+			return &res
+		case errors.Is(err, ErrNotFound):
+			r.ok()
+			nf := Result{Status: StatusNotFound}
+			r.store(ctx, i, &nf, r.spec.TTLNotFound)
+			return &nf
+		case errors.As(err, &rl):
+			if res := r.on429(gen, rl, log); res != nil {
+				return res
+			}
+			continue // a 429 is waited out, not counted as a retry
+		case errors.Is(err, ErrUnauthorized):
+			r.setFatal(fmt.Errorf("%s rejected the API key (%v); check %s", r.name, err, r.spec.KeyHint))
+			return r.stopped()
+		case ctx.Err() != nil:
+			return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+		case retryable(err) && retries < r.spec.MaxRetries:
+			retries++
+			d := r.backoff(retries)
+			log.Debug("retrying", "attempt", retries, "wait", d, "error", err.Error())
+			if sleep(ctx, d) != nil {
+				return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+			}
+			continue
+		default:
+			log.Warn("lookup failed", "error", err.Error(), "retries", retries)
+			return &Result{Status: StatusError, Error: err.Error()}
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// stopped returns the final result when the provider is out for this run.
+func (r *providerRun) stopped() *Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fatal != nil {
+		return &Result{Status: StatusError, Error: r.fatal.Error()}
+	}
+	if r.exhausted != "" {
+		return &Result{Status: StatusSkipped, Reason: ReasonQuotaExhausted}
+	}
+	return nil
+}
+
+func (r *providerRun) setFatal(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fatal == nil {
+		r.fatal = err
+		r.engine.log.Warn("provider disabled for this run", "provider", r.name, "error", err.Error())
+	}
+}
+
+func (r *providerRun) exhaust(why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.exhausted == "" {
+		r.exhausted = why
+		r.engine.log.Warn("provider out of quota for this run", "provider", r.name, "reason", why)
+	}
+}
+
+func (r *providerRun) warnQuotaStore(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.warnedQuota {
+		r.warnedQuota = true
+		r.engine.log.Warn("cannot count the daily quota; continuing without it", "provider", r.name, "error", err.Error())
+	}
+}
+
+func (r *providerRun) ok() {
+	r.mu.Lock()
+	r.consec429 = 0
+	r.mu.Unlock()
+}
+
+// waitPause sleeps out a 429 pause and returns the pause generation the
+// request is sent under.
+func (r *providerRun) waitPause(ctx context.Context) (int, error) {
+	for {
+		r.mu.Lock()
+		until, gen := r.pausedUntil, r.pauseGen
+		r.mu.Unlock()
+		d := time.Until(until)
+		if d <= 0 {
+			return gen, nil
+		}
+		if err := sleep(ctx, d); err != nil {
+			return gen, err
+		}
+	}
+}
+
+// on429 pauses the provider. Requests that were already in flight when the
+// pause began do not count towards "three 429s in a row despite waiting".
+func (r *providerRun) on429(gen int, rl *RateLimitError, log *slog.Logger) *Result {
+	wait := rl.RetryAfter
+	if wait <= 0 {
+		wait = r.spec.Rate.Window()
+	}
+	r.mu.Lock()
+	if gen == r.pauseGen {
+		r.pauseGen++
+		r.consec429++
+		r.pausedUntil = time.Now().Add(wait)
+	}
+	n := r.consec429
+	r.mu.Unlock()
+	switch {
+	case wait > r.engine.opts.MaxPause:
+		r.exhaust(fmt.Sprintf("it asked to wait %s (429)", wait.Round(time.Second)))
+		return r.stopped()
+	case n >= 3:
+		r.exhaust("three 429 answers in a row despite waiting")
+		return r.stopped()
+	}
+	log.Info("rate limited, pausing", "wait", wait, "in_a_row", n)
+	return nil
+}
+
+// backoff is exponential with full jitter on top: base*2^(n-1) + U(0, base*2^(n-1)).
+func (r *providerRun) backoff(n int) time.Duration {
+	d := r.engine.opts.BackoffBase << (n - 1)
+	return d + rand.N(d+1)
+}
+
+func (r *providerRun) store(ctx context.Context, i ioc.IOC, res *Result, ttl time.Duration) {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return
+	}
+	k := cache.Key{Provider: r.name, Params: r.params, Type: string(i.Type), Value: i.Value}
+	// The answer cost quota: store it even if the run is being cancelled.
+	if err := r.engine.opts.Cache.Put(context.WithoutCancel(ctx), k, cache.Entry{Status: string(res.Status), Data: data}, ttl); err != nil {
+		r.engine.log.Warn("cannot write cache", "provider", r.name, "error", err.Error())
+	}
+}
+
+// notes describes, for the report, why a provider stopped early.
+func (r *providerRun) notes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n []string
+	if r.fatal != nil {
+		n = append(n, r.fatal.Error())
+	}
+	if r.exhausted != "" {
+		n = append(n, fmt.Sprintf("%s: out of quota for this run (%s); remaining lookups are skipped: quota_exhausted", r.name, r.exhausted))
+	}
+	return n
+}
+
+// retryable reports whether a failed request may succeed if sent again:
+// 5xx, timeouts, connection resets and answers that were not the
+// provider's format.
+func retryable(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Retryable
+	}
+	if errors.Is(err, ErrBadResponse) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,297 @@
+// Package score computes an alert's risk: transparent, additive points from
+// data-driven rules over the alert's enriched indicators. It is pure: no I/O,
+// no clock.
+package score
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+)
+
+// Verdict is the risk outcome of an alert.
+type Verdict string
+
+// Risk verdicts, in ascending severity.
+const (
+	Clean                 Verdict = "CLEAN"
+	PotentiallySuspicious Verdict = "POTENTIALLY_SUSPICIOUS"
+	Suspicious            Verdict = "SUSPICIOUS"
+	Malicious             Verdict = "MALICIOUS"
+)
+
+// AllVerdicts lists every verdict from least to most severe.
+var AllVerdicts = []Verdict{Clean, PotentiallySuspicious, Suspicious, Malicious}
+
+// ParseVerdict reads a verdict name, case-insensitively, with '-' or ' ' for '_'.
+func ParseVerdict(s string) (Verdict, error) {
+	n := strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(strings.TrimSpace(s)))
+	for _, v := range AllVerdicts {
+		if string(v) == n {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("unknown verdict %q (want one of %s)", s, VerdictNames())
+}
+
+// VerdictNames returns the verdicts as a comma-separated list, for help texts.
+func VerdictNames() string {
+	s := make([]string, len(AllVerdicts))
+	for i, v := range AllVerdicts {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Rank orders verdicts by severity: CLEAN is 0, MALICIOUS 3; unknown is -1.
+func (v Verdict) Rank() int {
+	for i, k := range AllVerdicts {
+		if k == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// AtLeast reports whether v is as severe as min or worse.
+func (v Verdict) AtLeast(min Verdict) bool { return v.Rank() >= min.Rank() && min.Rank() >= 0 }
+
+// Rule awards Points to each of an alert's indicators whose type is in Types
+// and whose answer from Provider matches: status found and, when Field is
+// set, the field's value within [Min, Max].
+type Rule struct {
+	Name        string   `mapstructure:"name" json:"name" yaml:"name"`
+	Types       []string `mapstructure:"types" json:"types" yaml:"types"`
+	Provider    string   `mapstructure:"provider" json:"provider" yaml:"provider"`
+	Field       string   `mapstructure:"field" json:"field,omitempty" yaml:"field,omitempty"`
+	Min         *float64 `mapstructure:"min" json:"min,omitempty" yaml:"min,omitempty"`
+	Max         *float64 `mapstructure:"max" json:"max,omitempty" yaml:"max,omitempty"`
+	Points      int      `mapstructure:"points" json:"points" yaml:"points"`
+	Description string   `mapstructure:"description" json:"description,omitempty" yaml:"description,omitempty"`
+}
+
+// Band maps scores from Min upwards to a verdict (until the next band).
+type Band struct {
+	Min     int     `mapstructure:"min" json:"min" yaml:"min"`
+	Verdict Verdict `mapstructure:"verdict" json:"verdict" yaml:"verdict"`
+}
+
+// Rules is a complete scoring configuration (config key `scoring`).
+type Rules struct {
+	Rules []Rule `mapstructure:"rules" json:"rules" yaml:"rules"`
+	Bands []Band `mapstructure:"bands" json:"bands" yaml:"bands"`
+	Cap   int    `mapstructure:"cap" json:"cap" yaml:"cap"`
+}
+
+func f(v float64) *float64 { return &v }
+
+// Default returns the CONTRACT.md scoring table.
+func Default() Rules {
+	return Rules{
+		Cap: 100,
+		Rules: []Rule{
+			{Name: "virustotal-ip", Types: []string{"ip"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 40,
+				Description: "{n} VirusTotal malicious detection{s}"},
+			{Name: "virustotal-hash", Types: []string{"hash"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 40,
+				Description: "{n} VirusTotal malicious detection{s}"},
+			{Name: "abuseipdb-high", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(75), Points: 30,
+				Description: "AbuseIPDB confidence {n}"},
+			{Name: "virustotal-domain", Types: []string{"domain"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 25,
+				Description: "{n} VirusTotal malicious detection{s}"},
+			{Name: "virustotal-url", Types: []string{"url"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 25,
+				Description: "{n} VirusTotal malicious detection{s}"},
+			{Name: "abuseipdb-medium", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(25), Max: f(74), Points: 15,
+				Description: "AbuseIPDB confidence {n}"},
+			{Name: "local-feed", Types: []string{"any"}, Provider: "feeds", Points: 40,
+				Description: "listed in local feed {feeds}"},
+		},
+		Bands: []Band{
+			{Min: 0, Verdict: Clean},
+			{Min: 10, Verdict: PotentiallySuspicious},
+			{Min: 40, Verdict: Suspicious},
+			{Min: 70, Verdict: Malicious},
+		},
+	}
+}
+
+// Indicator is one of an alert's unique, non-skipped indicators with every
+// provider's answer about it (keyed by provider name).
+type Indicator struct {
+	IOC     ioc.IOC
+	Results map[string]*intel.Result
+}
+
+// Risk is an alert's score, its verdict and the factors that produced it.
+type Risk struct {
+	Score   int      `json:"score"`
+	Verdict Verdict  `json:"verdict"`
+	Factors []string `json:"factors"`
+}
+
+type compiledRule struct {
+	Rule
+	types map[ioc.Type]bool
+}
+
+// Scorer applies validated Rules. It is safe for concurrent use.
+type Scorer struct {
+	rules []compiledRule
+	bands []Band
+	cap   int
+}
+
+// New validates rules and prepares them for scoring.
+func New(r Rules) (*Scorer, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Scorer{cap: r.Cap, bands: append([]Band(nil), r.Bands...)}
+	sort.SliceStable(s.bands, func(i, j int) bool { return s.bands[i].Min < s.bands[j].Min })
+	for _, rule := range r.Rules {
+		ts, _ := ioc.ExpandTypes(rule.Types)
+		cr := compiledRule{Rule: rule, types: map[ioc.Type]bool{}}
+		for _, t := range ts {
+			cr.types[t] = true
+		}
+		s.rules = append(s.rules, cr)
+	}
+	return s, nil
+}
+
+// Validate checks a scoring configuration and says what is wrong in words.
+func (r Rules) Validate() error {
+	if r.Cap <= 0 {
+		return fmt.Errorf("scoring.cap must be positive, got %d", r.Cap)
+	}
+	if len(r.Bands) == 0 {
+		return fmt.Errorf("scoring.bands is empty")
+	}
+	lowest := math.MaxInt
+	seen := map[Verdict]bool{}
+	for i, b := range r.Bands {
+		if b.Verdict.Rank() < 0 {
+			return fmt.Errorf("scoring.bands[%d]: unknown verdict %q (want one of %s)", i, b.Verdict, VerdictNames())
+		}
+		if seen[b.Verdict] {
+			return fmt.Errorf("scoring.bands[%d]: verdict %s appears twice", i, b.Verdict)
+		}
+		seen[b.Verdict] = true
+		lowest = min(lowest, b.Min)
+	}
+	if lowest > 0 {
+		return fmt.Errorf("scoring.bands: no band starts at 0, so low scores would have no verdict")
+	}
+	fieldOK := map[string]bool{}
+	for _, n := range intel.NumberFields {
+		fieldOK[n] = true
+	}
+	for i, rule := range r.Rules {
+		where := fmt.Sprintf("scoring.rules[%d]", i)
+		if rule.Name != "" {
+			where += " (" + rule.Name + ")"
+		}
+		if rule.Provider == "" {
+			return fmt.Errorf("%s: provider is required", where)
+		}
+		if len(rule.Types) == 0 {
+			return fmt.Errorf("%s: types is required (ipv4, ipv6, domain, url, md5, sha1, sha256, ip, hash or any)", where)
+		}
+		if _, err := ioc.ExpandTypes(rule.Types); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if rule.Field != "" && !fieldOK[rule.Field] {
+			return fmt.Errorf("%s: unknown field %q (want one of %s)", where, rule.Field, strings.Join(intel.NumberFields, ", "))
+		}
+		if rule.Field == "" && (rule.Min != nil || rule.Max != nil) {
+			return fmt.Errorf("%s: min/max need a field", where)
+		}
+		if rule.Min != nil && rule.Max != nil && *rule.Min > *rule.Max {
+			return fmt.Errorf("%s: min %v is above max %v", where, *rule.Min, *rule.Max)
+		}
+	}
+	return nil
+}
+
+// Score rates one alert from its unique, non-skipped indicators. The sum of
+// matching rules' points is capped; factors come most points first, then in
+// indicator order.
+func (s *Scorer) Score(inds []Indicator) Risk {
+	type factor struct {
+		points int
+		text   string
+	}
+	var fs []factor
+	total := 0
+	for _, in := range inds {
+		for i := range s.rules {
+			r := &s.rules[i]
+			if !r.types[in.IOC.Type] {
+				continue
+			}
+			res := in.Results[r.Provider]
+			if res == nil || res.Status != intel.StatusFound {
+				continue
+			}
+			n, ok := 0.0, true
+			if r.Field != "" {
+				n, ok = res.Number(r.Field)
+				if !ok || (r.Min != nil && n < *r.Min) || (r.Max != nil && n > *r.Max) {
+					continue
+				}
+			}
+			total += r.Points
+			fs = append(fs, factor{r.Points, describe(r, in.IOC, res, n)})
+		}
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].points > fs[j].points })
+	risk := Risk{Score: min(max(total, 0), s.cap), Factors: make([]string, len(fs))}
+	for i, f := range fs {
+		risk.Factors[i] = f.text
+	}
+	risk.Verdict = s.Verdict(risk.Score)
+	return risk
+}
+
+// Verdict maps a score to its band.
+func (s *Scorer) Verdict(score int) Verdict {
+	v := s.bands[0].Verdict
+	for _, b := range s.bands {
+		if score >= b.Min {
+			v = b.Verdict
+		}
+	}
+	return v
+}
+
+// describe writes one factor in words: "IP 185.220.101.45: 15 VirusTotal
+// malicious detections (+40)".
+func describe(r *compiledRule, i ioc.IOC, res *intel.Result, n float64) string {
+	d := r.Description
+	if d == "" {
+		if r.Field != "" {
+			d = r.Provider + " " + r.Field + " {n}"
+		} else {
+			d = "found by " + r.Provider
+		}
+	}
+	num := strconv.FormatFloat(n, 'f', -1, 64)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	feeds := make([]string, 0, len(res.Matches))
+	for _, m := range res.Matches {
+		name := m.Feed
+		if m.Entry != "" {
+			name += " (" + m.Entry + ")"
+		}
+		feeds = append(feeds, name)
+	}
+	d = strings.NewReplacer("{n}", num, "{s}", plural, "{feeds}", strings.Join(feeds, ", "), "{provider}", r.Provider).Replace(d)
+	return fmt.Sprintf("%s %s: %s (+%d)", i.Type.Label(), i.Value, d, r.Points)
+}
