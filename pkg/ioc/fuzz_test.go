@@ -1,0 +1,147 @@
+package ioc_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/verdict-dev/verdict/pkg/ioc"
+)
+
+// fuzzSeeds are the table cases plus a few shapes the tables do not cover.
+func fuzzSeeds(f *testing.F) {
+	for _, tt := range extractCases {
+		f.Add(tt.in)
+	}
+	for _, tt := range refangCases {
+		f.Add(tt.in)
+	}
+	for _, s := range []string{
+		"see hxxp://bad[.]example/x from 10.0.0.1",
+		"http://[::ffff:1.2.3.4]:80/a http://[fe80::1%25eth0]/ http://u%zz@evil.com/",
+		"a[[[.]]]b hxxp[[:]]//x evil\\[.]com x [ [.] ] y",
+		"user@[10.0.0.5] root@192.168.1.1 \\\\10.1.1.1\\c$",
+		"%2F%2Fevil.com %40evil.com %20" + hashSHA1,
+	} {
+		f.Add(s)
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		r := ioc.Refang(s)
+		for _, opts := range []ioc.Options{{}, {NoEmailDomains: true}, {NoDomains: true}} {
+			var scanned []ioc.IOC
+			last, urlEnd := 0, 0
+			ioc.Scan(r, opts, func(m ioc.Match) {
+				if m.Start < last || m.Start >= m.End || m.End > len(r) {
+					t.Fatalf("span [%d:%d] after %d in %d bytes", m.Start, m.End, last, len(r))
+				}
+				last = m.Start
+				checkSpan(t, r[m.Start:m.End], m.IOC)
+				if m.Type == ioc.URL {
+					urlEnd = m.End
+				} else if m.Type == ioc.Domain && opts.NoDomains && m.Start >= urlEnd {
+					t.Fatalf("domain %q outside a URL with NoDomains", m.Value)
+				}
+				scanned = append(scanned, m.IOC)
+			})
+			got := ioc.Extract(s, opts)
+			for _, i := range got {
+				if n, err := ioc.Normalize(i); err != nil || n != i {
+					t.Fatalf("Normalize(%v) = %v, %v", i, n, err)
+				}
+				if !slices.Contains(scanned, i) {
+					t.Fatalf("Extract gave %v, Scan did not", i)
+				}
+				if !i.Type.IsIP() && !strings.Contains(strings.ToLower(r), strings.ToLower(i.Value)) {
+					t.Fatalf("%v not in refanged input", i)
+				}
+				checkSkipped(t, i)
+			}
+			for _, i := range scanned {
+				if !slices.Contains(got, i) {
+					t.Fatalf("Scan gave %v, Extract did not", i)
+				}
+			}
+		}
+	})
+}
+
+// checkSpan verifies that text, the span of a match, is the indicator.
+func checkSpan(t *testing.T, text string, i ioc.IOC) {
+	t.Helper()
+	switch i.Type {
+	case ioc.IPv4, ioc.IPv6:
+		a, err := ioc.ParseIP(text)
+		if err != nil || ioc.IPIOC(a) != i {
+			t.Fatalf("span %q is not %v", text, i)
+		}
+	case ioc.URL:
+		if u, err := ioc.NormalizeURL(text); err != nil || u != i.Value {
+			t.Fatalf("span %q is not %v (%v)", text, i, err)
+		}
+	default:
+		if !strings.EqualFold(text, i.Value) {
+			t.Fatalf("span %q is not %v", text, i)
+		}
+	}
+}
+
+// checkSkipped verifies that Classify never lets a non-global address reach
+// a provider.
+func checkSkipped(t *testing.T, i ioc.IOC) {
+	t.Helper()
+	if ioc.Classify(i) != ioc.NotSkipped {
+		return
+	}
+	host := i
+	if i.Type == ioc.URL {
+		h, err := ioc.URLHost(i.Value)
+		if err != nil {
+			t.Fatalf("URLHost(%q): %v", i.Value, err)
+		}
+		host = h
+	}
+	if !host.Type.IsIP() {
+		return
+	}
+	a, err := ioc.ParseIP(host.Value)
+	if err != nil || !a.IsGlobalUnicast() || a.IsPrivate() {
+		t.Fatalf("%v not skipped", i)
+	}
+}
+
+func FuzzRefang(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		r := ioc.Refang(s)
+		if again := ioc.Refang(r); again != r {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, r, again)
+		}
+		if len(r) > len(s) {
+			t.Fatalf("grew: %q -> %q", s, r)
+		}
+		if r == s && unsafe.StringData(r) != unsafe.StringData(s) {
+			t.Fatalf("copied %q although nothing changed", s)
+		}
+	})
+}
+
+func FuzzDefangText(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		d := ioc.DefangText(s)
+		if again := ioc.DefangText(d); again != d {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, d, again)
+		}
+		if r := ioc.Refang(d); r != ioc.Refang(s) {
+			t.Fatalf("Refang does not undo DefangText: %q -> %q -> %q", s, d, r)
+		}
+		if a, b := ioc.Extract(s, ioc.Options{}), ioc.Extract(d, ioc.Options{}); !slices.Equal(a, b) {
+			t.Fatalf("defanging changed the IOCs of %q: %v -> %v", s, a, b)
+		}
+	})
+}
