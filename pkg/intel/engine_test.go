@@ -275,4 +275,3 @@ func TestPlan(t *testing.T) {
 	assert.InDelta(t, (6 * 15 * time.Second).Seconds(), plan[0].Duration.Seconds(), 2)
 	assert.Len(t, p.Calls(), 3, "a plan sends nothing")
 }
-

@@ -35,11 +35,15 @@ func SharedSamples(t testing.TB, sub string) string {
 	return dir
 }
 
+// packageDir is the test's package directory: the working directory when
+// the test binary starts, before any test calls t.Chdir.
+var packageDir, _ = os.Getwd()
+
 // Golden compares got with testdata/golden/<TestName>.golden, rewriting the
 // file first when update is true.
 func Golden(t testing.TB, update bool, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", sanitize(t.Name())+".golden")
+	path := filepath.Join(packageDir, "testdata", "golden", sanitize(t.Name())+".golden")
 	if update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

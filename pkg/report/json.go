@@ -1,0 +1,222 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// header is Report without its alerts, marshalled in the same field order.
+type header struct {
+	SchemaVersion int          `json:"schema_version"`
+	Tool          Tool         `json:"tool"`
+	GeneratedAt   string       `json:"generated_at"`
+	Inputs        []string     `json:"inputs"`
+	InputErrors   []InputError `json:"input_errors"`
+	Summary       Summary      `json:"summary"`
+}
+
+// JSONWriter streams a report as indented JSON: the header first, then one
+// alert at a time, so memory does not grow with the number of alerts. The
+// output is byte-identical to encoding the whole Report with two-space
+// indentation and HTML escaping off.
+type JSONWriter struct {
+	w     *bufio.Writer
+	n     int
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	ended bool
+}
+
+// NewJSONWriter writes to w.
+func NewJSONWriter(w io.Writer) *JSONWriter {
+	jw := &JSONWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	jw.enc = json.NewEncoder(&jw.buf)
+	jw.enc.SetEscapeHTML(false)
+	jw.enc.SetIndent("    ", "  ")
+	return jw
+}
+
+// Begin implements Sink.
+func (jw *JSONWriter) Begin(r *Report) error {
+	h := header{r.SchemaVersion, r.Tool, r.GeneratedAt, nonNil(r.Inputs), nonNilErrs(r.InputErrors), r.Summary}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(h); err != nil {
+		return fmt.Errorf("encode report header: %w", err)
+	}
+	out := bytes.TrimSuffix(bytes.TrimRight(b.Bytes(), "\n"), []byte("}"))
+	out = bytes.TrimRight(out, "\n")
+	jw.w.Write(out)
+	_, err := jw.w.WriteString(",\n  \"alerts\": [")
+	return err
+}
+
+// Alert implements Sink.
+func (jw *JSONWriter) Alert(a *Alert) error {
+	jw.buf.Reset()
+	if err := jw.enc.Encode(a); err != nil {
+		return fmt.Errorf("encode alert %s: %w", a.ID, err)
+	}
+	if jw.n > 0 {
+		jw.w.WriteByte(',')
+	}
+	jw.n++
+	jw.w.WriteString("\n    ")
+	_, err := jw.w.Write(bytes.TrimRight(jw.buf.Bytes(), "\n"))
+	return err
+}
+
+// End implements Sink.
+func (jw *JSONWriter) End(*Report) error {
+	if jw.ended {
+		return nil
+	}
+	jw.ended = true
+	if jw.n > 0 {
+		jw.w.WriteString("\n  ]\n}\n")
+	} else {
+		jw.w.WriteString("]\n}\n")
+	}
+	return jw.w.Flush()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilErrs(s []InputError) []InputError {
+	if s == nil {
+		return []InputError{}
+	}
+	return s
+}
+
+// ErrNotReport means the input is not a verdict JSON report.
+var ErrNotReport = errors.New("not a verdict JSON report")
+
+// Decode reads a JSON report as a stream. onHeader is called once, before
+// the first alert (or at the end when there are none), with everything but
+// the alerts; onAlert is called for each alert in order. The alert passed to
+// onAlert is fresh each time and may be retained.
+func Decode(r io.Reader, onHeader func(*Report) error, onAlert func(*Alert) error) (*Report, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 256<<10))
+	dec.UseNumber()
+	rep := &Report{}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotReport, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("%w: it does not start with an object", ErrNotReport)
+	}
+	headerSent := false
+	sendHeader := func() error {
+		if headerSent {
+			return nil
+		}
+		headerSent = true
+		if rep.SchemaVersion == 0 {
+			return fmt.Errorf("%w: schema_version missing (it must come before alerts)", ErrNotReport)
+		}
+		if rep.SchemaVersion != SchemaVersion {
+			return fmt.Errorf("report schema_version %d is not supported (want %d)", rep.SchemaVersion, SchemaVersion)
+		}
+		if onHeader != nil {
+			return onHeader(rep)
+		}
+		return nil
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("read report: %w", err)
+		}
+		key, _ := tok.(string)
+		var target any
+		switch key {
+		case "schema_version":
+			target = &rep.SchemaVersion
+		case "tool":
+			target = &rep.Tool
+		case "generated_at":
+			target = &rep.GeneratedAt
+		case "inputs":
+			target = &rep.Inputs
+		case "input_errors":
+			target = &rep.InputErrors
+		case "summary":
+			target = &rep.Summary
+		case "alerts":
+			if err := sendHeader(); err != nil {
+				return nil, err
+			}
+			if err := decodeAlerts(dec, onAlert); err != nil {
+				return nil, err
+			}
+			continue
+		default:
+			target = &json.RawMessage{}
+		}
+		if err := dec.Decode(target); err != nil {
+			return nil, fmt.Errorf("read report field %q: %w", key, err)
+		}
+	}
+	if err := sendHeader(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	return rep, nil
+}
+
+func decodeAlerts(dec *json.Decoder, onAlert func(*Alert) error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("read report alerts: %w", err)
+	}
+	if tok == nil {
+		return nil // "alerts": null
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("%w: alerts is not an array", ErrNotReport)
+	}
+	n := 0
+	for dec.More() {
+		n++
+		a := &Alert{}
+		if err := dec.Decode(a); err != nil {
+			return fmt.Errorf("read report alert %d: %w", n, err)
+		}
+		if onAlert != nil {
+			if err := onAlert(a); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// ReadAll decodes a whole report into memory (user templates, tests).
+func ReadAll(r io.Reader) (*Report, error) {
+	var alerts []*Alert
+	rep, err := Decode(r, nil, func(a *Alert) error { alerts = append(alerts, a); return nil })
+	if err != nil {
+		return nil, err
+	}
+	rep.Alerts = alerts
+	if rep.Alerts == nil {
+		rep.Alerts = []*Alert{}
+	}
+	return rep, nil
+}

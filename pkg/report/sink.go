@@ -1,0 +1,72 @@
+package report
+
+import "errors"
+
+// Sink consumes a report as a stream: Begin with the header and summary,
+// Alert once per alert in input order, End once. Every output format is a
+// Sink, so enrich and `verdict report` drive the same code.
+type Sink interface {
+	Begin(r *Report) error
+	Alert(a *Alert) error
+	End(r *Report) error
+}
+
+// Multi fans one stream out to several sinks.
+type Multi []Sink
+
+// Begin implements Sink.
+func (m Multi) Begin(r *Report) error {
+	for _, s := range m {
+		if err := s.Begin(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Alert implements Sink.
+func (m Multi) Alert(a *Alert) error {
+	for _, s := range m {
+		if err := s.Alert(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// End implements Sink; every sink is ended even if one fails.
+func (m Multi) End(r *Report) error {
+	var errs []error
+	for _, s := range m {
+		errs = append(errs, s.End(r))
+	}
+	return errors.Join(errs...)
+}
+
+// Collect keeps every alert in memory (user templates need the whole report).
+type Collect struct {
+	Report *Report
+}
+
+// Begin implements Sink.
+func (c *Collect) Begin(r *Report) error {
+	cp := *r
+	cp.Alerts = []*Alert{}
+	c.Report = &cp
+	return nil
+}
+
+// Alert implements Sink.
+func (c *Collect) Alert(a *Alert) error {
+	c.Report.Alerts = append(c.Report.Alerts, a)
+	return nil
+}
+
+// End implements Sink.
+func (c *Collect) End(r *Report) error {
+	alerts := c.Report.Alerts
+	cp := *r
+	cp.Alerts = alerts
+	c.Report = &cp
+	return nil
+}

@@ -1,0 +1,545 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/verdict-dev/verdict/pkg/alert"
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/score"
+)
+
+// View is the one model every human format renders: counts precomputed,
+// alerts sorted most severe first and capped, every indicator defanged and
+// every attacker-controlled string made safe for a terminal. Templates only
+// format it.
+type View struct {
+	Tool        Tool
+	GeneratedAt string
+	Inputs      []string
+	InputErrors []InputError
+	Summary     Summary
+	Notes       []string
+
+	Verdicts        []Count // most severe first, all four
+	Classifications []Count // only when classified
+	Providers       []ProviderRow
+	Histogram       []Bucket // scores in tens: 0-9 ... 90-100
+	TopIOCs         []IOCCount
+	HistogramMax    int
+	TopIOCMax       int
+
+	Rows           []*Row // the alert table, most severe first
+	RowsOmitted    int
+	Details        []*AlertView // alerts with a detail section, most severe first
+	DetailsOmitted int
+
+	Classified bool
+	MaxDetails int
+	MaxRows    int
+}
+
+// Count is one bar of a distribution.
+type Count struct {
+	Name    string
+	Count   int
+	Percent int
+}
+
+// ProviderRow is one provider's line in the summary.
+type ProviderRow struct {
+	Name string
+	ProviderStats
+}
+
+// Bucket is one bar of the score histogram.
+type Bucket struct {
+	Label string
+	Count int
+}
+
+// IOCCount is one of the indicators seen in most alerts.
+type IOCCount struct {
+	Type     string
+	Defanged string
+	Alerts   int
+	Verdict  string // the most severe verdict among those alerts
+}
+
+// Row is one alert in the table.
+type Row struct {
+	Seq        int    // order in the report (1-based)
+	Anchor     string // HTML id of its detail section, "" if it has none
+	ID         string // sanitised alert id
+	Verdict    string
+	Score      int
+	Label      string // classification label, if any
+	Confidence int
+	Source     string
+	IOCs       int
+	Skipped    int
+	TopFactor  string // defanged
+	Title      string // a short description of the alert (rule or signature name), sanitised
+
+	alert *Alert // until Build fills Title; only kept rows hold on to it
+}
+
+// AlertView is one alert's detail section.
+type AlertView struct {
+	*Row
+	Factors        []string // defanged
+	IOCs           []IOCView
+	Classification *ClassificationView
+	Raw            string // the original record, pretty-printed, defanged, sanitised
+	Fields         []FieldView
+}
+
+// FieldView is a short key/value from the alert worth showing first.
+type FieldView struct {
+	Key   string
+	Value string
+}
+
+// IOCView is one indicator of an alert, defanged, with each provider's answer.
+type IOCView struct {
+	Type     string
+	Defanged string
+	Fields   string
+	Skipped  string
+	Results  []ResultView
+}
+
+// ResultView is one provider's answer, summarised in words.
+type ResultView struct {
+	Provider string
+	Status   string
+	Detail   string
+	Hit      bool // the answer counts against the indicator
+}
+
+// ClassificationView is the label, defanged and sanitised.
+type ClassificationView struct {
+	Label        string
+	Confidence   int
+	Source       string
+	Why          string
+	Model        string
+	ModelVersion string
+	Reasoning    []string
+	Techniques   []string
+	NextStep     string
+	Tokens       string
+	CostUSD      float64
+}
+
+// ViewOptions caps the parts of a view that grow with the batch.
+type ViewOptions struct {
+	MaxDetails int // 0 = 200
+	MaxRows    int // 0 = 5000
+}
+
+// ViewBuilder is a Sink that aggregates a report into a View while keeping
+// only the most severe alerts: memory is bounded by the caps plus one
+// counter per unique indicator.
+type ViewBuilder struct {
+	opts     ViewOptions
+	header   *Report
+	seq      int
+	rows     []*Row
+	details  []*detailCandidate
+	hist     [10]int
+	iocCount map[string]*iocTally
+	classes  map[string]int
+}
+
+type detailCandidate struct {
+	row   *Row
+	alert *Alert
+}
+
+type iocTally struct {
+	typ, value string
+	alerts     int
+	worst      score.Verdict
+}
+
+// NewViewBuilder returns an empty builder.
+func NewViewBuilder(opts ViewOptions) *ViewBuilder {
+	if opts.MaxDetails <= 0 {
+		opts.MaxDetails = 200
+	}
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = 5000
+	}
+	return &ViewBuilder{opts: opts, iocCount: map[string]*iocTally{}, classes: map[string]int{}}
+}
+
+// Begin implements Sink.
+func (vb *ViewBuilder) Begin(r *Report) error { vb.header = r; return nil }
+
+// Alert implements Sink.
+func (vb *ViewBuilder) Alert(a *Alert) error {
+	vb.seq++
+	row := vb.row(a)
+	vb.hist[min(max(a.Risk.Score, 0)/10, 9)]++
+	for _, i := range a.IOCs {
+		if i.Skipped != "" {
+			continue
+		}
+		k := i.Type + "\x00" + i.Value
+		t := vb.iocCount[k]
+		if t == nil {
+			t = &iocTally{typ: i.Type, value: i.Value}
+			vb.iocCount[k] = t
+		}
+		t.alerts++
+		if a.Risk.Verdict.Rank() > t.worst.Rank() {
+			t.worst = a.Risk.Verdict
+		}
+	}
+	if a.Classification != nil {
+		vb.classes[a.Classification.Label]++
+	}
+	vb.rows = append(vb.rows, row)
+	if len(vb.rows) >= 2*vb.opts.MaxRows {
+		sortRows(vb.rows)
+		for _, r := range vb.rows[vb.opts.MaxRows:] {
+			r.alert = nil
+		}
+		vb.rows = vb.rows[:vb.opts.MaxRows]
+	}
+	vb.details = append(vb.details, &detailCandidate{row: row, alert: a})
+	if len(vb.details) >= 2*vb.opts.MaxDetails {
+		sortDetails(vb.details)
+		clear(vb.details[vb.opts.MaxDetails:])
+		vb.details = vb.details[:vb.opts.MaxDetails]
+	}
+	return nil
+}
+
+// End implements Sink.
+func (vb *ViewBuilder) End(r *Report) error {
+	vb.header = r
+	return nil
+}
+
+// less orders most severe first: score, then classification weight, then
+// report order.
+func less(a, b *Row) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	if la, lb := labelRank(a.Label), labelRank(b.Label); la != lb {
+		return la > lb
+	}
+	return a.Seq < b.Seq
+}
+
+func labelRank(l string) int {
+	switch l {
+	case "TRUE_POSITIVE":
+		return 2
+	case "NEEDS_REVIEW":
+		return 1
+	}
+	return 0
+}
+
+func sortRows(rows []*Row) {
+	sort.SliceStable(rows, func(i, j int) bool { return less(rows[i], rows[j]) })
+}
+
+func sortDetails(d []*detailCandidate) {
+	sort.SliceStable(d, func(i, j int) bool { return less(d[i].row, d[j].row) })
+}
+
+func (vb *ViewBuilder) row(a *Alert) *Row {
+	r := &Row{
+		Seq:     vb.seq,
+		ID:      SanitizeLine(a.ID),
+		Verdict: string(a.Risk.Verdict),
+		Score:   a.Risk.Score,
+		Source:  SanitizeLine(fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record)),
+		alert:   a,
+	}
+	for _, i := range a.IOCs {
+		if i.Skipped != "" {
+			r.Skipped++
+		} else {
+			r.IOCs++
+		}
+	}
+	if len(a.Risk.Factors) > 0 {
+		r.TopFactor = SanitizeLine(ioc.DefangText(a.Risk.Factors[0]))
+	}
+	if c := a.Classification; c != nil {
+		r.Label, r.Confidence = c.Label, c.Confidence
+	}
+	return r
+}
+
+// Build finishes the view. It may be called once, after End.
+func (vb *ViewBuilder) Build() *View {
+	h := vb.header
+	if h == nil {
+		h = &Report{}
+	}
+	v := &View{
+		Tool: h.Tool, GeneratedAt: h.GeneratedAt, Inputs: sanitizeAll(h.Inputs), InputErrors: sanitizeErrors(h.InputErrors),
+		Summary: h.Summary, Notes: sanitizeAll(h.Summary.Notes),
+		MaxDetails: vb.opts.MaxDetails, MaxRows: vb.opts.MaxRows,
+	}
+	total := h.Summary.Alerts
+	for i := len(score.AllVerdicts) - 1; i >= 0; i-- {
+		name := score.AllVerdicts[i]
+		n := h.Summary.ByVerdict.Get(name)
+		v.Verdicts = append(v.Verdicts, Count{Name: string(name), Count: n, Percent: percent(n, total)})
+	}
+	if bc := h.Summary.ByClassification; bc != nil {
+		v.Classified = true
+		for _, c := range []Count{{Name: "TRUE_POSITIVE", Count: bc.TruePositive}, {Name: "NEEDS_REVIEW", Count: bc.NeedsReview}, {Name: "FALSE_POSITIVE", Count: bc.FalsePositive}} {
+			c.Percent = percent(c.Count, total)
+			v.Classifications = append(v.Classifications, c)
+		}
+	}
+	names := make([]string, 0, len(h.Summary.Providers))
+	for n := range h.Summary.Providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v.Providers = append(v.Providers, ProviderRow{Name: Sanitize(n), ProviderStats: h.Summary.Providers[n]})
+	}
+	for i, n := range vb.hist {
+		label := fmt.Sprintf("%d-%d", i*10, i*10+9)
+		if i == 9 {
+			label = "90-100"
+		}
+		v.Histogram = append(v.Histogram, Bucket{Label: label, Count: n})
+		v.HistogramMax = max(v.HistogramMax, n)
+	}
+	tallies := make([]*iocTally, 0, len(vb.iocCount))
+	for _, t := range vb.iocCount {
+		tallies = append(tallies, t)
+	}
+	sort.Slice(tallies, func(i, j int) bool {
+		if tallies[i].alerts != tallies[j].alerts {
+			return tallies[i].alerts > tallies[j].alerts
+		}
+		if tallies[i].worst.Rank() != tallies[j].worst.Rank() {
+			return tallies[i].worst.Rank() > tallies[j].worst.Rank()
+		}
+		return tallies[i].value < tallies[j].value
+	})
+	for _, t := range tallies[:min(10, len(tallies))] {
+		v.TopIOCs = append(v.TopIOCs, IOCCount{Type: t.typ, Defanged: Sanitize(defang(t.typ, t.value)), Alerts: t.alerts, Verdict: string(t.worst)})
+		v.TopIOCMax = max(v.TopIOCMax, t.alerts)
+	}
+
+	sortRows(vb.rows)
+	if len(vb.rows) > vb.opts.MaxRows {
+		vb.rows = vb.rows[:vb.opts.MaxRows]
+	}
+	for _, r := range vb.rows {
+		if r.alert != nil {
+			// Only the rows that made the cut pay for finding a title.
+			r.Title = SanitizeLine(ioc.DefangText(alertTitle(r.alert.Alert)))
+			r.alert = nil
+		}
+	}
+	v.Rows = vb.rows
+	v.RowsOmitted = total - len(v.Rows)
+	sortDetails(vb.details)
+	if len(vb.details) > vb.opts.MaxDetails {
+		vb.details = vb.details[:vb.opts.MaxDetails]
+	}
+	for _, d := range vb.details {
+		d.row.Anchor = fmt.Sprintf("alert-%d", d.row.Seq)
+		v.Details = append(v.Details, detailView(d.row, d.alert))
+	}
+	v.DetailsOmitted = total - len(v.Details)
+	if v.RowsOmitted < 0 {
+		v.RowsOmitted = 0
+	}
+	if v.DetailsOmitted < 0 {
+		v.DetailsOmitted = 0
+	}
+	return v
+}
+
+func percent(n, total int) int {
+	if total == 0 {
+		return 0
+	}
+	return (n*100 + total/2) / total
+}
+
+func detailView(row *Row, a *Alert) *AlertView {
+	av := &AlertView{Row: row}
+	for _, f := range a.Risk.Factors {
+		av.Factors = append(av.Factors, Sanitize(ioc.DefangText(f)))
+	}
+	for _, i := range a.IOCs {
+		iv := IOCView{Type: i.Type, Defanged: Sanitize(defang(i.Type, i.Value)), Fields: Sanitize(strings.Join(i.Fields, ", ")), Skipped: i.Skipped}
+		res := a.Enrichment[i.Value]
+		providers := make([]string, 0, len(res))
+		for p := range res {
+			providers = append(providers, p)
+		}
+		sort.Strings(providers)
+		for _, p := range providers {
+			iv.Results = append(iv.Results, resultView(p, res[p]))
+		}
+		av.IOCs = append(av.IOCs, iv)
+	}
+	if c := a.Classification; c != nil {
+		cv := &ClassificationView{Label: c.Label, Confidence: c.Confidence, Source: c.Source, Why: Sanitize(c.Why),
+			Model: Sanitize(c.Model), ModelVersion: Sanitize(c.ModelVersion), NextStep: Sanitize(ioc.DefangText(c.NextStep)), CostUSD: c.CostUSD}
+		for _, r := range c.Reasoning {
+			cv.Reasoning = append(cv.Reasoning, Sanitize(ioc.DefangText(r)))
+		}
+		cv.Techniques = sanitizeAll(c.Techniques)
+		if c.PromptTokens+c.OutputTokens+c.ThoughtTokens > 0 {
+			cv.Tokens = fmt.Sprintf("%d prompt, %d output, %d thinking", c.PromptTokens, c.OutputTokens, c.ThoughtTokens)
+		}
+		av.Classification = cv
+	}
+	av.Raw = Sanitize(ioc.DefangText(prettyJSON(a.Alert)))
+	return av
+}
+
+// resultView writes one provider answer in words.
+func resultView(provider string, r *intel.Result) ResultView {
+	rv := ResultView{Provider: Sanitize(provider), Status: string(r.Status)}
+	var parts []string
+	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
+	switch r.Status {
+	case intel.StatusSkipped:
+		rv.Detail = r.Reason
+	case intel.StatusError:
+		rv.Detail = r.Error
+	case intel.StatusNotFound:
+		rv.Detail = "not found"
+	case intel.StatusFound:
+		if r.Malicious != nil {
+			add("%d malicious", *r.Malicious)
+			rv.Hit = rv.Hit || *r.Malicious > 0
+		}
+		if r.Suspicious != nil && *r.Suspicious > 0 {
+			add("%d suspicious", *r.Suspicious)
+		}
+		if r.Reputation != nil {
+			add("reputation %d", *r.Reputation)
+		}
+		if r.AbuseConfidenceScore != nil {
+			add("confidence %d%%", *r.AbuseConfidenceScore)
+			rv.Hit = rv.Hit || *r.AbuseConfidenceScore >= 25
+		}
+		if r.TotalReports != nil {
+			add("%d reports", *r.TotalReports)
+		}
+		if r.IsTor != nil && *r.IsTor {
+			add("Tor exit")
+		}
+		if r.UsageType != "" {
+			add("%s", r.UsageType)
+		}
+		if r.ThreatLabel != "" {
+			add("%s", r.ThreatLabel)
+		}
+		if r.Country != "" {
+			add("%s", r.Country)
+		}
+		if r.ASOwner != "" {
+			add("%s", r.ASOwner)
+		}
+		if len(r.Tags) > 0 {
+			add("tags: %s", strings.Join(r.Tags, ", "))
+		}
+		for _, m := range r.Matches {
+			rv.Hit = true
+			s := "listed in " + m.Feed
+			if m.Entry != "" {
+				s += " as " + m.Entry
+			}
+			if m.Info != "" {
+				s += " (" + m.Info + ")"
+			}
+			parts = append(parts, s)
+		}
+		if r.Cached {
+			add("cached")
+		}
+		rv.Detail = strings.Join(parts, "; ")
+	}
+	rv.Detail = Sanitize(ioc.DefangText(rv.Detail))
+	return rv
+}
+
+// defang renders an indicator for people.
+func defang(typ, value string) string {
+	return ioc.Defang(ioc.IOC{Type: ioc.Type(typ), Value: value})
+}
+
+// prettyJSON indents a record for display (the input is valid JSON).
+func prettyJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// titleKeys are normalised field paths (lower case, '_' and '-' as '.')
+// that name an alert, most specific first.
+var titleKeys = []string{
+	"kibana.alert.rule.name", "rule.name", "alert.signature", "signature", "alertname", "alert.name",
+	"rule.description", "rulename", "title", "name", "msg", "message", "description", "note",
+	"event.action", "actiontype",
+}
+
+var titleRank = func() map[string]int {
+	m := make(map[string]int, len(titleKeys))
+	for i, k := range titleKeys {
+		m[k] = i
+	}
+	return m
+}()
+
+// alertTitle finds a short human description in a record.
+func alertTitle(raw json.RawMessage) string {
+	best, rank := "", len(titleKeys)
+	_ = alert.Walk(raw, func(p *alert.Path, kind alert.Kind, v string) {
+		if kind != alert.KindString {
+			return
+		}
+		if r, ok := titleRank[p.Normalized()]; ok && r < rank && strings.TrimSpace(v) != "" {
+			best, rank = v, r
+		}
+	})
+	best = strings.Join(strings.Fields(best), " ")
+	if r := []rune(best); len(r) > 120 {
+		best = string(r[:119]) + "…"
+	}
+	return best
+}
+
+func sanitizeAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = Sanitize(x)
+	}
+	return out
+}
+
+func sanitizeErrors(errs []InputError) []InputError {
+	out := make([]InputError, len(errs))
+	for i, e := range errs {
+		out[i] = InputError{File: Sanitize(e.File), Record: e.Record, Line: e.Line, Reason: Sanitize(e.Reason)}
+	}
+	return out
+}

@@ -1,0 +1,537 @@
+// Package triage is verdict's pipeline as a library: alerts in, indicators
+// extracted and looked up once each, alerts scored, report streamed out.
+//
+// It makes two passes over the input so memory grows with the number of
+// unique indicators, not alerts: pass 1 reads every record, extracts its
+// indicators into a batch-wide table and spools the alert to disk; the
+// lookups run on the unique table; a scoring pass over the compact spool
+// gives the summary; pass 2 streams each alert, scored, to the report sinks.
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/verdict-dev/verdict/pkg/alert"
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/report"
+	"github.com/verdict-dev/verdict/pkg/score"
+)
+
+// StdinName is how standard input is named in reports and messages.
+const StdinName = "stdin"
+
+// Options configures a run.
+type Options struct {
+	Inputs    []string  // paths; "-" is standard input
+	Stdin     io.Reader // read when an input is "-"
+	Format    alert.Format
+	Allowlist *ioc.Allowlist
+	Engine    *intel.Engine
+	Scorer    *score.Scorer
+	TempDir   string // for the spool; default os.TempDir()
+	Logger    *slog.Logger
+	// MaxRecordBytes bounds one record (default 64 MiB).
+	MaxRecordBytes int
+}
+
+// Errors that decide exit status 2.
+var (
+	// ErrInput means an input could not be opened, or not one record could
+	// be read from it.
+	ErrInput = errors.New("unusable input")
+)
+
+// Batch is the state between the passes. Close it to remove the spool.
+type Batch struct {
+	opts   Options
+	log    *slog.Logger
+	dir    string
+	inputs []string // display names, in order
+
+	iocs  []ioc.IOC
+	skip  []ioc.SkipReason
+	index map[ioc.IOC]int32
+
+	alerts      int
+	records     int
+	inputErrors []report.InputError
+
+	// after Lookup
+	looked  []int32 // batch ioc index -> index in the looked-up slice, or -1
+	results *intel.Results
+	enrich  []map[string]*intel.Result // by looked-up index
+	byVerd  report.ByVerdict
+	scored  bool
+}
+
+// Load runs pass 1. Input that cannot be opened is an ErrInput error before
+// anything is read; malformed records are collected in InputErrors and the
+// run goes on.
+func Load(ctx context.Context, opts Options) (*Batch, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if len(opts.Inputs) == 0 {
+		return nil, fmt.Errorf("%w: no input files", ErrInput)
+	}
+	dir, err := os.MkdirTemp(opts.TempDir, "verdict-")
+	if err != nil {
+		return nil, fmt.Errorf("create spool directory: %w", err)
+	}
+	b := &Batch{opts: opts, log: opts.Logger, dir: dir, index: map[ioc.IOC]int32{}}
+	if err := b.load(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Close removes the spool.
+func (b *Batch) Close() error { return os.RemoveAll(b.dir) }
+
+func (b *Batch) metaPath() string { return filepath.Join(b.dir, "alerts.meta") }
+func (b *Batch) rawPath() string  { return filepath.Join(b.dir, "alerts.raw") }
+
+// openInputs checks every input up front, spooling stdin to a file, so a
+// missing file fails the run before any work.
+func (b *Batch) openInputs() ([]string, error) {
+	paths := make([]string, len(b.opts.Inputs))
+	var errs []error
+	stdinUsed := false
+	for i, in := range b.opts.Inputs {
+		if in == "-" {
+			if stdinUsed {
+				errs = append(errs, fmt.Errorf("%w: standard input (-) given twice", ErrInput))
+				continue
+			}
+			stdinUsed = true
+			p, err := b.spoolStdin()
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			paths[i] = p
+			b.inputs = append(b.inputs, StdinName)
+			continue
+		}
+		st, err := os.Stat(in)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%w: open %s: %w", ErrInput, in, unwrapPath(err)))
+			continue
+		case st.IsDir():
+			errs = append(errs, fmt.Errorf("%w: %s is a directory", ErrInput, in))
+			continue
+		case !st.Mode().IsRegular():
+			// Named pipes and process substitution: spool like stdin.
+			p, err := b.spoolFile(in)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			paths[i] = p
+			b.inputs = append(b.inputs, in)
+			continue
+		}
+		f, err := os.Open(in)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%w: open %s: %w", ErrInput, in, unwrapPath(err)))
+			continue
+		}
+		f.Close()
+		paths[i] = in
+		b.inputs = append(b.inputs, in)
+	}
+	return paths, errors.Join(errs...)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (b *Batch) spoolStdin() (string, error) {
+	if b.opts.Stdin == nil {
+		return "", fmt.Errorf("%w: no standard input", ErrInput)
+	}
+	return b.spoolReader(b.opts.Stdin, "stdin", StdinName)
+}
+
+func (b *Batch) spoolFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: open %s: %w", ErrInput, path, unwrapPath(err))
+	}
+	defer f.Close()
+	return b.spoolReader(f, "input-"+strconv.Itoa(len(b.inputs)), path)
+}
+
+func (b *Batch) spoolReader(r io.Reader, name, display string) (string, error) {
+	p := filepath.Join(b.dir, name)
+	f, err := os.Create(p)
+	if err != nil {
+		return "", fmt.Errorf("spool %s: %w", display, err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return "", fmt.Errorf("read %s: %w", display, err)
+	}
+	return p, f.Close()
+}
+
+// load is pass 1.
+func (b *Batch) load(ctx context.Context) error {
+	start := time.Now()
+	paths, err := b.openInputs()
+	if err != nil {
+		return err
+	}
+	meta, err := newSpoolWriter(b.metaPath())
+	if err != nil {
+		return fmt.Errorf("create spool: %w", err)
+	}
+	raw, err := newSpoolWriter(b.rawPath())
+	if err != nil {
+		meta.close()
+		return fmt.Errorf("create spool: %w", err)
+	}
+	ex := newExtractor()
+	var fileErrs []error
+	for fi, path := range paths {
+		n, err := b.loadFile(ctx, fi, path, ex, meta, raw)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				meta.close()
+				raw.close()
+				return err
+			}
+			fileErrs = append(fileErrs, err)
+			continue
+		}
+		if n == 0 {
+			b.log.Warn("no alerts in input", "file", b.inputs[fi])
+		}
+	}
+	if err := errors.Join(meta.close(), raw.close()); err != nil {
+		return fmt.Errorf("write spool: %w", err)
+	}
+	if len(fileErrs) > 0 {
+		return errors.Join(fileErrs...)
+	}
+	skipped := 0
+	for _, s := range b.skip {
+		if s != ioc.NotSkipped {
+			skipped++
+		}
+	}
+	b.log.Info("loaded alerts", "alerts", b.alerts, "records", b.records, "malformed", len(b.inputErrors),
+		"iocs", len(b.iocs), "skipped_iocs", skipped, "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// loadFile reads one input; it returns how many alerts it yielded, and an
+// ErrInput error when the file gave records but not one readable alert.
+func (b *Batch) loadFile(ctx context.Context, fi int, path string, ex *extractor, meta, raw *spoolWriter) (int, error) {
+	name := b.inputs[fi]
+	r, err := alert.Open(path, name, alert.Options{Format: b.opts.Format, MaxRecordBytes: b.opts.MaxRecordBytes})
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	defer r.Close()
+	good, bad := 0, 0
+	var sa spooledAlert
+	for {
+		if (good+bad)&1023 == 0 && ctx.Err() != nil {
+			return good, ctx.Err()
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var fe *alert.FileError
+			if errors.As(err, &fe) && good == 0 {
+				return 0, fmt.Errorf("%w: %w", ErrInput, err)
+			}
+			if errors.As(err, &fe) {
+				b.addInputError(report.InputError{File: name, Record: bad + good + 1, Reason: fe.Err.Error()})
+				break
+			}
+			return good, fmt.Errorf("read %s: %w", name, err)
+		}
+		b.records++
+		if rec.Err != nil {
+			bad++
+			b.addInputError(report.InputError{File: rec.Err.File, Record: rec.Err.Record, Line: rec.Err.Line, Reason: rec.Err.Reason})
+			continue
+		}
+		sa.seq = b.records
+		sa.file, sa.record, sa.line = fi, rec.Index, rec.Line
+		id, found, werr := ex.alert(rec)
+		if werr != nil {
+			// The loader validated the record, so this is a bug; keep the
+			// alert visible rather than dropping it.
+			b.log.Warn("cannot walk record", "file", name, "record", rec.Index, "error", werr.Error())
+		}
+		if id == "" {
+			id = "#" + strconv.Itoa(b.records)
+		}
+		sa.id = id
+		sa.iocs = sa.iocs[:0]
+		for _, f := range found {
+			sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields})
+		}
+		meta.writeMeta(&sa)
+		raw.bytes(rec.Raw)
+		good++
+		b.alerts++
+	}
+	if good == 0 && bad > 0 {
+		return 0, fmt.Errorf("%w: %s: not one record could be read (%d malformed)", ErrInput, name, bad)
+	}
+	return good, nil
+}
+
+func (b *Batch) addInputError(e report.InputError) {
+	b.inputErrors = append(b.inputErrors, e)
+	b.log.Warn("malformed record", "file", e.File, "record", e.Record, "line", e.Line, "reason", e.Reason)
+}
+
+// intern returns the batch index of an indicator, adding it (and its skip
+// reason) the first time it is seen.
+func (b *Batch) intern(i ioc.IOC) int32 {
+	if idx, ok := b.index[i]; ok {
+		return idx
+	}
+	idx := int32(len(b.iocs))
+	b.index[i] = idx
+	b.iocs = append(b.iocs, i)
+	reason := ioc.Classify(i)
+	if reason == ioc.NotSkipped && b.opts.Allowlist.Contains(i) {
+		reason = ioc.Allowlisted
+	}
+	b.skip = append(b.skip, reason)
+	return idx
+}
+
+// Alerts is the number of alerts read.
+func (b *Batch) Alerts() int { return b.alerts }
+
+// InputErrors lists the malformed records.
+func (b *Batch) InputErrors() []report.InputError { return b.inputErrors }
+
+// Inputs lists the inputs' display names.
+func (b *Batch) Inputs() []string { return b.inputs }
+
+// Lookable returns the unique, global, non-allowlisted indicators some
+// provider takes: exactly what the engine will be asked about.
+func (b *Batch) Lookable() []ioc.IOC {
+	var out []ioc.IOC
+	for i, x := range b.iocs {
+		if b.skip[i] == ioc.NotSkipped && b.opts.Engine.Supports(x.Type) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Lookup asks the providers about every lookable indicator once. On
+// cancellation the answers received so far are kept and the error returned.
+func (b *Batch) Lookup(ctx context.Context) error {
+	b.looked = make([]int32, len(b.iocs))
+	var list []ioc.IOC
+	for i, x := range b.iocs {
+		b.looked[i] = -1
+		if b.skip[i] == ioc.NotSkipped && b.opts.Engine.Supports(x.Type) {
+			b.looked[i] = int32(len(list))
+			list = append(list, x)
+		}
+	}
+	res, err := b.opts.Engine.Lookup(ctx, list)
+	if res == nil {
+		return err
+	}
+	b.results = res
+	b.enrich = make([]map[string]*intel.Result, len(list))
+	for i := range list {
+		b.enrich[i] = res.For(i)
+	}
+	return err
+}
+
+// Summary scores every alert from the meta spool and returns the header of
+// the report. It must follow Lookup.
+func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*report.Report, error) {
+	if !b.scored {
+		b.byVerd = report.ByVerdict{}
+		err := b.eachMeta(ctx, func(a *spooledAlert) error {
+			b.byVerd.Add(b.score(a).Verdict)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		b.scored = true
+	}
+	skipped := 0
+	for _, s := range b.skip {
+		if s != ioc.NotSkipped {
+			skipped++
+		}
+	}
+	providers := map[string]report.ProviderStats{}
+	var notes []string
+	if b.results != nil {
+		for name, s := range b.results.Stats {
+			providers[name] = report.ProviderStats(s)
+		}
+		notes = append(notes, b.results.Notes...)
+	}
+	return &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Tool:          report.Tool{Name: "verdict", Version: version},
+		GeneratedAt:   now.UTC().Format(time.RFC3339),
+		Inputs:        append([]string{}, b.inputs...),
+		InputErrors:   append([]report.InputError{}, b.inputErrors...),
+		Summary: report.Summary{
+			Alerts:    b.alerts,
+			ByVerdict: b.byVerd,
+			IOCs:      report.IOCCounts{Unique: len(b.iocs), Skipped: skipped},
+			Providers: providers,
+			Notes:     notes,
+		},
+	}, nil
+}
+
+// score rates one spooled alert over its unique, non-skipped indicators.
+func (b *Batch) score(a *spooledAlert) score.Risk {
+	inds := make([]score.Indicator, 0, len(a.iocs))
+	for _, si := range a.iocs {
+		li := b.lookedIndex(si.index)
+		if li < 0 {
+			continue
+		}
+		inds = append(inds, score.Indicator{IOC: b.iocs[si.index], Results: b.enrich[li]})
+	}
+	return b.opts.Scorer.Score(inds)
+}
+
+func (b *Batch) lookedIndex(i int) int {
+	if b.looked == nil || i >= len(b.looked) {
+		return -1
+	}
+	return int(b.looked[i])
+}
+
+// eachMeta reads the meta spool in order.
+func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) error {
+	sr, err := openSpool(b.metaPath())
+	if err != nil {
+		return fmt.Errorf("read spool: %w", err)
+	}
+	defer sr.close()
+	var a spooledAlert
+	for n := 0; ; n++ {
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := sr.readMeta(&a); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read spool: %w", err)
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+}
+
+// AlertHook lets later stages (classification) add to each alert before it
+// is written.
+type AlertHook func(ctx context.Context, a *report.Alert) error
+
+// Emit is pass 2: it streams every alert, scored, into sink after
+// sink.Begin(header), then calls sink.End(header).
+func (b *Batch) Emit(ctx context.Context, header *report.Report, sink report.Sink, hooks ...AlertHook) error {
+	if err := sink.Begin(header); err != nil {
+		return err
+	}
+	rr, err := openSpool(b.rawPath())
+	if err != nil {
+		return fmt.Errorf("read spool: %w", err)
+	}
+	defer rr.close()
+	err = b.eachMeta(ctx, func(sa *spooledAlert) error {
+		raw, err := rr.bytes()
+		if err != nil {
+			return fmt.Errorf("read spool: %w", err)
+		}
+		a := b.buildAlert(sa, raw)
+		for _, h := range hooks {
+			if err := h(ctx, a); err != nil {
+				return err
+			}
+		}
+		return sink.Alert(a)
+	})
+	if err != nil {
+		return err
+	}
+	return sink.End(header)
+}
+
+// EachAlert streams the alerts without a sink (classification's pre-pass).
+func (b *Batch) EachAlert(ctx context.Context, fn func(*report.Alert) error) error {
+	rr, err := openSpool(b.rawPath())
+	if err != nil {
+		return fmt.Errorf("read spool: %w", err)
+	}
+	defer rr.close()
+	return b.eachMeta(ctx, func(sa *spooledAlert) error {
+		raw, err := rr.bytes()
+		if err != nil {
+			return fmt.Errorf("read spool: %w", err)
+		}
+		return fn(b.buildAlert(sa, raw))
+	})
+}
+
+func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *report.Alert {
+	a := &report.Alert{
+		ID:     sa.id,
+		Source: report.Source{File: b.inputs[sa.file], Record: sa.record, Line: sa.line},
+		Alert:  append([]byte(nil), raw...),
+		IOCs:   make([]report.IOC, 0, len(sa.iocs)),
+		Risk:   b.score(sa),
+	}
+	for _, si := range sa.iocs {
+		x := b.iocs[si.index]
+		a.IOCs = append(a.IOCs, report.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skip[si.index])})
+		if li := b.lookedIndex(si.index); li >= 0 && len(b.enrich[li]) > 0 {
+			if a.Enrichment == nil {
+				a.Enrichment = map[string]map[string]*intel.Result{}
+			}
+			a.Enrichment[x.Value] = b.enrich[li]
+		}
+	}
+	if a.Enrichment == nil {
+		a.Enrichment = map[string]map[string]*intel.Result{}
+	}
+	if a.Risk.Factors == nil {
+		a.Risk.Factors = []string{}
+	}
+	return a
+}
