@@ -48,11 +48,19 @@ func usage() {
 }
 
 type pool struct {
-	ips, domains, urls, hashes []string
+	ips, domains, urls, hashes, internal []string
 }
 
 func newPool(r *rand.Rand, unique int, feedIPs []string) *pool {
 	p := &pool{}
+	// Internal hosts are a small, fixed population, as in a real network.
+	for i := 0; i < 4000; i++ {
+		if i%2 == 0 {
+			p.internal = append(p.internal, fmt.Sprintf("10.%d.%d.%d", r.IntN(4), r.IntN(256), 1+r.IntN(254)))
+		} else {
+			p.internal = append(p.internal, fmt.Sprintf("192.168.%d.%d", r.IntN(16), 1+r.IntN(254)))
+		}
+	}
 	nIP := unique * 6 / 10
 	for i := 0; i < nIP; i++ {
 		if i < len(feedIPs) && i%7 == 0 {
@@ -122,7 +130,7 @@ func gen(args []string) error {
 				"@timestamp": ts,
 				"event":      map[string]any{"id": fmt.Sprintf("evt-%d", i), "action": "network-connection", "category": []string{"network"}},
 				"rule":       map[string]any{"name": pick(r, sigs)},
-				"source":     map[string]any{"ip": fmt.Sprintf("10.%d.%d.%d", r.IntN(256), r.IntN(256), 1+r.IntN(254)), "port": 1024 + r.IntN(60000)},
+				"source":     map[string]any{"ip": pick(r, p.internal), "port": 1024 + r.IntN(60000)},
 				"destination": map[string]any{
 					"ip": pick(r, p.ips), "port": 443, "domain": pick(r, p.domains),
 				},
@@ -135,7 +143,7 @@ func gen(args []string) error {
 				"timestamp":  ts,
 				"flow_id":    1000000000000000 + i,
 				"event_type": "alert",
-				"src_ip":     fmt.Sprintf("192.168.%d.%d", r.IntN(256), 1+r.IntN(254)),
+				"src_ip":     pick(r, p.internal),
 				"src_port":   1024 + r.IntN(60000),
 				"dest_ip":    pick(r, p.ips),
 				"dest_port":  80,

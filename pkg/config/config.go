@@ -168,7 +168,7 @@ var Keys = []Key{
 	{"http.timeout", "30s", nil, "HTTP timeout of one provider request"},
 	{"http.max_retries", 3, nil, "retries of a 5xx, timeout or garbage answer before status error"},
 	{"report.max_details", 200, nil, "alerts (most severe first) with a detail section in txt/html/md"},
-	{"report.max_rows", 5000, nil, "rows in the HTML alert table (the JSON report always has every alert)"},
+	{"report.max_rows", 2000, nil, "rows in the HTML alert table (the JSON report always has every alert)"},
 	{"allowlist", []string{}, nil, "IPs, CIDRs and domains (with their subdomains) never looked up: skipped: allowlisted"},
 	{"scoring", map[string]any{}, nil, "replacement risk rules (rules, bands, cap); empty = the built-in table"},
 }

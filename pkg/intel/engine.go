@@ -301,6 +301,18 @@ func (c *counters) snapshot() Stats {
 
 var notFoundResult = &Result{Status: StatusNotFound}
 
+// skippedResults are shared: a million indicators skipped offline need one
+// Result, not a million. Results are never modified after Lookup.
+var skippedResults sync.Map // reason -> *Result
+
+func skipped(reason string) *Result {
+	if r, ok := skippedResults.Load(reason); ok {
+		return r.(*Result)
+	}
+	r, _ := skippedResults.LoadOrStore(reason, &Result{Status: StatusSkipped, Reason: reason})
+	return r.(*Result)
+}
+
 // fromCache fills answers for local providers and cache hits, and queues the
 // rest in pending.
 func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
@@ -376,7 +388,7 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 	}
 	if r.spec.Disabled != "" {
 		for _, idx := range r.pending {
-			r.out[idx] = &Result{Status: StatusSkipped, Reason: r.spec.Disabled}
+			r.out[idx] = skipped(r.spec.Disabled)
 		}
 		r.stats.skipped.Add(int64(len(r.pending)))
 		return
@@ -385,7 +397,7 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 	g.SetLimit(r.spec.Concurrency)
 	for _, idx := range r.pending {
 		if ctx.Err() != nil {
-			r.out[idx] = &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+			r.out[idx] = skipped(ReasonCanceled)
 			r.stats.skipped.Add(1)
 			continue
 		}
@@ -421,7 +433,7 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			err = r.limiter.Wait(ctx)
 		}
 		if err != nil {
-			return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+			return skipped(ReasonCanceled)
 		}
 		if res := r.stopped(); res != nil {
 			return res
@@ -430,12 +442,12 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			ok, err := q.Take(ctx, r.name, r.spec.DailyQuota)
 			if err != nil {
 				if ctx.Err() != nil {
-					return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+					return skipped(ReasonCanceled)
 				}
 				r.warnQuotaStore(err)
 			} else if !ok {
 				r.exhaust(fmt.Sprintf("daily quota of %d requests is spent for today (UTC)", r.spec.DailyQuota))
-				return &Result{Status: StatusSkipped, Reason: ReasonQuotaExhausted}
+				return skipped(ReasonQuotaExhausted)
 			}
 		}
 		if !asked {
@@ -467,13 +479,13 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			r.setFatal(fmt.Errorf("%s rejected the API key (%v); check %s", r.name, err, r.spec.KeyHint))
 			return r.stopped()
 		case ctx.Err() != nil:
-			return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+			return skipped(ReasonCanceled)
 		case retryable(err) && retries < r.spec.MaxRetries:
 			retries++
 			d := r.backoff(retries)
 			log.Debug("retrying", "attempt", retries, "wait", d, "error", err.Error())
 			if sleep(ctx, d) != nil {
-				return &Result{Status: StatusSkipped, Reason: ReasonCanceled}
+				return skipped(ReasonCanceled)
 			}
 			continue
 		default:
@@ -498,7 +510,7 @@ func (r *providerRun) stopped() *Result {
 		return &Result{Status: StatusError, Error: r.fatal.Error()}
 	}
 	if r.exhausted != "" {
-		return &Result{Status: StatusSkipped, Reason: ReasonQuotaExhausted}
+		return skipped(ReasonQuotaExhausted)
 	}
 	return nil
 }

@@ -26,18 +26,14 @@ type header struct {
 type JSONWriter struct {
 	w     *bufio.Writer
 	n     int
-	buf   bytes.Buffer
-	enc   *json.Encoder
+	buf   []byte
+	cache enrichmentCache
 	ended bool
 }
 
 // NewJSONWriter writes to w.
 func NewJSONWriter(w io.Writer) *JSONWriter {
-	jw := &JSONWriter{w: bufio.NewWriterSize(w, 256<<10)}
-	jw.enc = json.NewEncoder(&jw.buf)
-	jw.enc.SetEscapeHTML(false)
-	jw.enc.SetIndent("    ", "  ")
-	return jw
+	return &JSONWriter{w: bufio.NewWriterSize(w, 256<<10)}
 }
 
 // Begin implements Sink.
@@ -57,18 +53,34 @@ func (jw *JSONWriter) Begin(r *Report) error {
 	return err
 }
 
+// Prepare implements Preparer: it encodes the alert ahead of Alert, so the
+// encoding, the costliest step of writing a report, runs on every core.
+func (jw *JSONWriter) Prepare(a *Alert) error {
+	b, err := appendAlert(make([]byte, 0, 4096), a, &jw.cache)
+	if err != nil {
+		return err
+	}
+	a.encoded = b
+	return nil
+}
+
 // Alert implements Sink.
 func (jw *JSONWriter) Alert(a *Alert) error {
-	jw.buf.Reset()
-	if err := jw.enc.Encode(a); err != nil {
-		return fmt.Errorf("encode alert %s: %w", a.ID, err)
+	out := a.encoded
+	if out == nil {
+		var err error
+		if jw.buf, err = appendAlert(jw.buf[:0], a, &jw.cache); err != nil {
+			return err
+		}
+		out = jw.buf
 	}
+	a.encoded = nil // written; do not keep the bytes alive with the alert
 	if jw.n > 0 {
 		jw.w.WriteByte(',')
 	}
 	jw.n++
 	jw.w.WriteString("\n    ")
-	_, err := jw.w.Write(bytes.TrimRight(jw.buf.Bytes(), "\n"))
+	_, err := jw.w.Write(out)
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // OutputOptions says where the reports go.
@@ -142,18 +143,29 @@ func (o *Output) Sink() Sink { return o.sinks }
 // returns the paths written (none with --stdout).
 func (o *Output) Commit() ([]string, error) {
 	o.View = o.builder.Build()
-	for _, t := range o.views {
-		var err error
-		switch t.format {
-		case FormatTemplate:
-			err = o.tmpl.Execute(t.w, o.collect.Report)
-		default:
-			err = RenderView(t.w, t.format, o.View)
-		}
-		if err != nil {
-			o.Abort()
-			return nil, fmt.Errorf("render %s report: %w", t.format, err)
-		}
+	// The view is read-only from here on: render the formats side by side.
+	errs := make([]error, len(o.views))
+	var wg sync.WaitGroup
+	for i, t := range o.views {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch t.format {
+			case FormatTemplate:
+				err = o.tmpl.Execute(t.w, o.collect.Report)
+			default:
+				err = RenderView(t.w, t.format, o.View)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("render %s report: %w", t.format, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		o.Abort()
+		return nil, err
 	}
 	var paths []string
 	for _, pf := range o.files {

@@ -59,6 +59,7 @@ var txtFuncs = texttemplate.FuncMap{
 	"trunc":       truncWidth,
 	"verdictLine": verdictLine,
 	"rawLines":    rawLines,
+	"firstRows":   func(r []*Row, n int) []*Row { return r[:min(n, len(r))] },
 }
 
 // kv writes "Label     : value" in the box, wrapping under the value.

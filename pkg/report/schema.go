@@ -131,6 +131,9 @@ type Alert struct {
 	Enrichment     map[string]map[string]*intel.Result `json:"enrichment"`
 	Risk           score.Risk                          `json:"risk"`
 	Classification *Classification                     `json:"classification,omitempty"`
+
+	encoded          []byte // set by JSONWriter.Prepare: the alert's JSON, indented for the report
+	sharedEnrichment bool   // see MarkSharedEnrichment
 }
 
 // Source is where an alert was read.

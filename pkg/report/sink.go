@@ -11,8 +11,26 @@ type Sink interface {
 	End(r *Report) error
 }
 
+// Preparer is a Sink that can do its per-alert work ahead of time, on any
+// goroutine, before Alert is called in order (the JSON writer encodes there).
+type Preparer interface {
+	Prepare(a *Alert) error
+}
+
 // Multi fans one stream out to several sinks.
 type Multi []Sink
+
+// Prepare implements Preparer for the sinks that do.
+func (m Multi) Prepare(a *Alert) error {
+	for _, s := range m {
+		if p, ok := s.(Preparer); ok {
+			if err := p.Prepare(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // Begin implements Sink.
 func (m Multi) Begin(r *Report) error {

@@ -139,7 +139,7 @@ type ClassificationView struct {
 // ViewOptions caps the parts of a view that grow with the batch.
 type ViewOptions struct {
 	MaxDetails int // 0 = 200
-	MaxRows    int // 0 = 5000
+	MaxRows    int // 0 = 2000
 }
 
 // ViewBuilder is a Sink that aggregates a report into a View while keeping
@@ -152,7 +152,7 @@ type ViewBuilder struct {
 	rows     []*Row
 	details  []*detailCandidate
 	hist     [10]int
-	iocCount map[string]*iocTally
+	iocCount map[iocKey]*iocTally
 	classes  map[string]int
 }
 
@@ -160,6 +160,8 @@ type detailCandidate struct {
 	row   *Row
 	alert *Alert
 }
+
+type iocKey struct{ typ, value string }
 
 type iocTally struct {
 	typ, value string
@@ -173,9 +175,9 @@ func NewViewBuilder(opts ViewOptions) *ViewBuilder {
 		opts.MaxDetails = 200
 	}
 	if opts.MaxRows <= 0 {
-		opts.MaxRows = 5000
+		opts.MaxRows = 2000
 	}
-	return &ViewBuilder{opts: opts, iocCount: map[string]*iocTally{}, classes: map[string]int{}}
+	return &ViewBuilder{opts: opts, iocCount: map[iocKey]*iocTally{}, classes: map[string]int{}}
 }
 
 // Begin implements Sink.
@@ -190,7 +192,7 @@ func (vb *ViewBuilder) Alert(a *Alert) error {
 		if i.Skipped != "" {
 			continue
 		}
-		k := i.Type + "\x00" + i.Value
+		k := iocKey{i.Type, i.Value}
 		t := vb.iocCount[k]
 		if t == nil {
 			t = &iocTally{typ: i.Type, value: i.Value}
@@ -273,9 +275,6 @@ func (vb *ViewBuilder) row(a *Alert) *Row {
 			r.IOCs++
 		}
 	}
-	if len(a.Risk.Factors) > 0 {
-		r.TopFactor = SanitizeLine(ioc.DefangText(a.Risk.Factors[0]))
-	}
 	if c := a.Classification; c != nil {
 		r.Label, r.Confidence = c.Label, c.Confidence
 	}
@@ -348,6 +347,9 @@ func (vb *ViewBuilder) Build() *View {
 		if r.alert != nil {
 			// Only the rows that made the cut pay for finding a title.
 			r.Title = SanitizeLine(ioc.DefangText(alertTitle(r.alert.Alert)))
+			if len(r.alert.Risk.Factors) > 0 {
+				r.TopFactor = SanitizeLine(ioc.DefangText(r.alert.Risk.Factors[0]))
+			}
 			r.alert = nil
 		}
 	}

@@ -217,44 +217,80 @@ func (r Rules) Validate() error {
 	return nil
 }
 
-// Score rates one alert from its unique, non-skipped indicators. The sum of
-// matching rules' points is capped; factors come most points first, then in
-// indicator order.
-func (s *Scorer) Score(inds []Indicator) Risk {
-	type factor struct {
-		points int
-		text   string
+// Factor is one rule that matched one indicator.
+type Factor struct {
+	Points int
+	Text   string
+}
+
+// Contribution is what one indicator adds to any alert that holds it. It
+// depends only on the indicator and its answers, so a batch computes it once
+// per unique indicator, not once per alert.
+type Contribution struct {
+	Factors []Factor // in rule order
+}
+
+// Contribute applies every rule to one indicator.
+func (s *Scorer) Contribute(in Indicator) Contribution {
+	var c Contribution
+	for i := range s.rules {
+		r := &s.rules[i]
+		if !r.types[in.IOC.Type] {
+			continue
+		}
+		res := in.Results[r.Provider]
+		if res == nil || res.Status != intel.StatusFound {
+			continue
+		}
+		n, ok := 0.0, true
+		if r.Field != "" {
+			n, ok = res.Number(r.Field)
+			if !ok || (r.Min != nil && n < *r.Min) || (r.Max != nil && n > *r.Max) {
+				continue
+			}
+		}
+		c.Factors = append(c.Factors, Factor{Points: r.Points, Text: describe(r, in.IOC, res, n)})
 	}
-	var fs []factor
-	total := 0
-	for _, in := range inds {
-		for i := range s.rules {
-			r := &s.rules[i]
-			if !r.types[in.IOC.Type] {
-				continue
-			}
-			res := in.Results[r.Provider]
-			if res == nil || res.Status != intel.StatusFound {
-				continue
-			}
-			n, ok := 0.0, true
-			if r.Field != "" {
-				n, ok = res.Number(r.Field)
-				if !ok || (r.Min != nil && n < *r.Min) || (r.Max != nil && n > *r.Max) {
-					continue
-				}
-			}
-			total += r.Points
-			fs = append(fs, factor{r.Points, describe(r, in.IOC, res, n)})
+	return c
+}
+
+// Combine adds up the contributions of an alert's unique, non-skipped
+// indicators: the sum is capped, and factors come most points first, then in
+// indicator order. Nil contributions are skipped.
+func (s *Scorer) Combine(cs []*Contribution) Risk {
+	n, total := 0, 0
+	for _, c := range cs {
+		if c != nil {
+			n += len(c.Factors)
 		}
 	}
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].points > fs[j].points })
+	fs := make([]Factor, 0, n)
+	for _, c := range cs {
+		if c == nil {
+			continue
+		}
+		for _, f := range c.Factors {
+			total += f.Points
+			fs = append(fs, f)
+		}
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Points > fs[j].Points })
 	risk := Risk{Score: min(max(total, 0), s.cap), Factors: make([]string, len(fs))}
 	for i, f := range fs {
-		risk.Factors[i] = f.text
+		risk.Factors[i] = f.Text
 	}
 	risk.Verdict = s.Verdict(risk.Score)
 	return risk
+}
+
+// Score rates one alert from its unique, non-skipped indicators.
+func (s *Scorer) Score(inds []Indicator) Risk {
+	cs := make([]*Contribution, len(inds))
+	for i, in := range inds {
+		c := s.Contribute(in)
+		cs[i] = &c
+	}
+	return s.Combine(cs)
 }
 
 // Verdict maps a score to its band.

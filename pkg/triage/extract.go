@@ -20,14 +20,29 @@ type extractor struct {
 	seen      map[ioc.IOC]int        // this alert's indicators -> index in out
 	out       []foundIOC
 	hitRank   int
+	// memo remembers what recent strings yielded: exports repeat the same
+	// signatures, host names, addresses and user agents in alert after
+	// alert, and extraction is the costliest step of pass 1. It is bounded
+	// (cleared when full) so memory does not grow with the input.
+	memo map[memoKey][]ioc.IOC
 }
+
+type memoKey struct {
+	s    string
+	opts ioc.Options
+}
+
+const (
+	memoMaxEntries = 1 << 15
+	memoMaxLen     = 512 // longer strings are rarely repeated verbatim
+)
 
 func newExtractor() *extractor {
 	r, ok := alert.IDRank(".id") // "_id", normalised: where an Elasticsearch hit id ranks
 	if !ok {
 		r = 1 << 30
 	}
-	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, hitRank: r}
+	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, hitRank: r, memo: map[memoKey][]ioc.IOC{}}
 }
 
 // alert returns the record's id ("" if it has none) and its unique
@@ -56,7 +71,7 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 				e.fieldOpts[strings.Clone(norm)] = opts
 			}
 		}
-		found := ioc.Extract(value, opts)
+		found := e.extract(value, opts)
 		if len(found) == 0 {
 			return
 		}
@@ -68,7 +83,6 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 				}
 				continue
 			}
-			x = ioc.IOC{Type: x.Type, Value: strings.Clone(x.Value)}
 			e.seen[x] = len(e.out)
 			e.out = append(e.out, foundIOC{ioc: x, fields: []string{field}})
 		}
@@ -77,6 +91,28 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 		id = rec.HitID
 	}
 	return id, e.out, err
+}
+
+// extract is ioc.Extract through the memo. The returned slice is shared:
+// callers must not modify it.
+func (e *extractor) extract(v string, opts ioc.Options) []ioc.IOC {
+	if len(v) > memoMaxLen {
+		return ioc.Extract(v, opts)
+	}
+	if found, ok := e.memo[memoKey{v, opts}]; ok {
+		return found
+	}
+	found := ioc.Extract(v, opts)
+	if len(e.memo) >= memoMaxEntries {
+		clear(e.memo)
+	}
+	// Own the bytes: v and the values may be substrings of the whole
+	// record, which the memo must not keep alive.
+	for i := range found {
+		found[i].Value = strings.Clone(found[i].Value)
+	}
+	e.memo[memoKey{strings.Clone(v), opts}] = found
+	return found
 }
 
 func contains(s []string, v string) bool {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/verdict-dev/verdict/pkg/alert"
@@ -69,6 +70,7 @@ type Batch struct {
 	looked  []int32 // batch ioc index -> index in the looked-up slice, or -1
 	results *intel.Results
 	enrich  []map[string]*intel.Result // by looked-up index
+	contrib []*score.Contribution      // by looked-up index; nil when no rule matched
 	byVerd  report.ByVerdict
 	scored  bool
 }
@@ -207,10 +209,9 @@ func (b *Batch) load(ctx context.Context) error {
 		meta.close()
 		return fmt.Errorf("create spool: %w", err)
 	}
-	ex := newExtractor()
 	var fileErrs []error
 	for fi, path := range paths {
-		n, err := b.loadFile(ctx, fi, path, ex, meta, raw)
+		n, err := b.loadFile(ctx, fi, path, meta, raw)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				meta.close()
@@ -241,9 +242,25 @@ func (b *Batch) load(ctx context.Context) error {
 	return nil
 }
 
+// recordBatch is a run of records on their way through pass 1's workers.
+type recordBatch struct {
+	recs  []alert.Record // Raw points into arena
+	arena []byte
+	ids   []string
+	found [][]foundIOC
+	werrs []error
+	fatal error // a whole-file problem met after these records
+}
+
+const recordsPerBatch = 128
+
+var extractors = sync.Pool{New: func() any { return newExtractor() }}
+
 // loadFile reads one input; it returns how many alerts it yielded, and an
 // ErrInput error when the file gave records but not one readable alert.
-func (b *Batch) loadFile(ctx context.Context, fi int, path string, ex *extractor, meta, raw *spoolWriter) (int, error) {
+// Records are read and spooled in order on one goroutine; walking and
+// extraction, the costly part, run on every core in between.
+func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *spoolWriter) (int, error) {
 	name := b.inputs[fi]
 	r, err := alert.Open(path, name, alert.Options{Format: b.opts.Format, MaxRecordBytes: b.opts.MaxRecordBytes})
 	if err != nil {
@@ -251,52 +268,104 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, ex *extractor
 	}
 	defer r.Close()
 	good, bad := 0, 0
-	var sa spooledAlert
-	for {
-		if (good+bad)&1023 == 0 && ctx.Err() != nil {
-			return good, ctx.Err()
-		}
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var fe *alert.FileError
-			if errors.As(err, &fe) && good == 0 {
-				return 0, fmt.Errorf("%w: %w", ErrInput, err)
+	produce := func(emit func(*recordBatch) bool) error {
+		rb := &recordBatch{}
+		for {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			if errors.As(err, &fe) {
-				b.addInputError(report.InputError{File: name, Record: bad + good + 1, Reason: fe.Err.Error()})
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
 				break
 			}
-			return good, fmt.Errorf("read %s: %w", name, err)
+			if err != nil {
+				var fe *alert.FileError
+				if !errors.As(err, &fe) {
+					return fmt.Errorf("read %s: %w", name, err)
+				}
+				rb.fatal = fe
+				break
+			}
+			if rec.Raw != nil {
+				// The loader reuses its buffer: keep a copy in the batch arena.
+				start := len(rb.arena)
+				rb.arena = append(rb.arena, rec.Raw...)
+				rec.Raw = rb.arena[start:len(rb.arena):len(rb.arena)]
+			}
+			rb.recs = append(rb.recs, rec)
+			if len(rb.recs) == recordsPerBatch {
+				if !emit(rb) {
+					return ctx.Err()
+				}
+				rb = &recordBatch{}
+			}
 		}
-		b.records++
-		if rec.Err != nil {
-			bad++
-			b.addInputError(report.InputError{File: rec.Err.File, Record: rec.Err.Record, Line: rec.Err.Line, Reason: rec.Err.Reason})
-			continue
+		if len(rb.recs) > 0 || rb.fatal != nil {
+			emit(rb)
 		}
-		sa.seq = b.records
-		sa.file, sa.record, sa.line = fi, rec.Index, rec.Line
-		id, found, werr := ex.alert(rec)
-		if werr != nil {
-			// The loader validated the record, so this is a bug; keep the
-			// alert visible rather than dropping it.
-			b.log.Warn("cannot walk record", "file", name, "record", rec.Index, "error", werr.Error())
+		return nil
+	}
+	work := func(rb *recordBatch) {
+		ex := extractors.Get().(*extractor)
+		defer extractors.Put(ex)
+		rb.ids = make([]string, len(rb.recs))
+		rb.found = make([][]foundIOC, len(rb.recs))
+		rb.werrs = make([]error, len(rb.recs))
+		for i, rec := range rb.recs {
+			if rec.Err != nil {
+				continue
+			}
+			id, found, werr := ex.alert(rec)
+			rb.ids[i], rb.werrs[i] = id, werr
+			rb.found[i] = append([]foundIOC(nil), found...)
 		}
-		if id == "" {
-			id = "#" + strconv.Itoa(b.records)
+	}
+	var sa spooledAlert
+	var fileErr error
+	consume := func(rb *recordBatch) error {
+		for i, rec := range rb.recs {
+			b.records++
+			if rec.Err != nil {
+				bad++
+				b.addInputError(report.InputError{File: rec.Err.File, Record: rec.Err.Record, Line: rec.Err.Line, Reason: rec.Err.Reason})
+				continue
+			}
+			if rb.werrs[i] != nil {
+				// The loader validated the record, so this is a bug; keep the
+				// alert visible rather than dropping it.
+				b.log.Warn("cannot walk record", "file", name, "record", rec.Index, "error", rb.werrs[i].Error())
+			}
+			sa.seq = b.records
+			sa.file, sa.record, sa.line = fi, rec.Index, rec.Line
+			sa.id = rb.ids[i]
+			if sa.id == "" {
+				sa.id = "#" + strconv.Itoa(b.records)
+			}
+			sa.iocs = sa.iocs[:0]
+			for _, f := range rb.found[i] {
+				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields})
+			}
+			meta.writeMeta(&sa)
+			raw.bytes(rec.Raw)
+			good++
+			b.alerts++
 		}
-		sa.id = id
-		sa.iocs = sa.iocs[:0]
-		for _, f := range found {
-			sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields})
+		if rb.fatal != nil {
+			var fe *alert.FileError
+			errors.As(rb.fatal, &fe)
+			if good == 0 && bad == 0 {
+				fileErr = fmt.Errorf("%w: %w", ErrInput, rb.fatal)
+				return nil
+			}
+			b.addInputError(report.InputError{File: name, Record: bad + good + 1, Reason: fe.Err.Error()})
 		}
-		meta.writeMeta(&sa)
-		raw.bytes(rec.Raw)
-		good++
-		b.alerts++
+		return nil
+	}
+	if err := ordered(ctx, produce, work, consume); err != nil {
+		return good, err
+	}
+	if fileErr != nil {
+		return 0, fileErr
 	}
 	if good == 0 && bad > 0 {
 		return 0, fmt.Errorf("%w: %s: not one record could be read (%d malformed)", ErrInput, name, bad)
@@ -365,8 +434,12 @@ func (b *Batch) Lookup(ctx context.Context) error {
 	}
 	b.results = res
 	b.enrich = make([]map[string]*intel.Result, len(list))
-	for i := range list {
+	b.contrib = make([]*score.Contribution, len(list))
+	for i, x := range list {
 		b.enrich[i] = res.For(i)
+		if c := b.opts.Scorer.Contribute(score.Indicator{IOC: x, Results: b.enrich[i]}); len(c.Factors) > 0 {
+			b.contrib[i] = &c
+		}
 	}
 	return err
 }
@@ -417,15 +490,14 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*re
 
 // score rates one spooled alert over its unique, non-skipped indicators.
 func (b *Batch) score(a *spooledAlert) score.Risk {
-	inds := make([]score.Indicator, 0, len(a.iocs))
+	var buf [16]*score.Contribution
+	cs := buf[:0]
 	for _, si := range a.iocs {
-		li := b.lookedIndex(si.index)
-		if li < 0 {
-			continue
+		if li := b.lookedIndex(si.index); li >= 0 && b.contrib[li] != nil {
+			cs = append(cs, b.contrib[li])
 		}
-		inds = append(inds, score.Indicator{IOC: b.iocs[si.index], Results: b.enrich[li]})
 	}
-	return b.opts.Scorer.Score(inds)
+	return b.opts.Scorer.Combine(cs)
 }
 
 func (b *Batch) lookedIndex(i int) int {
@@ -463,29 +535,51 @@ func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) erro
 // is written.
 type AlertHook func(ctx context.Context, a *report.Alert) error
 
+// alertBatch is a run of alerts on their way through pass 2's workers.
+type alertBatch struct {
+	metas  []spooledAlert
+	raws   [][]byte
+	arena  []byte
+	alerts []*report.Alert
+	err    error
+}
+
 // Emit is pass 2: it streams every alert, scored, into sink after
-// sink.Begin(header), then calls sink.End(header).
+// sink.Begin(header), then calls sink.End(header). Alerts are built, hooked
+// and (for sinks that are Preparers) encoded on every core, and reach the
+// sink in input order.
 func (b *Batch) Emit(ctx context.Context, header *report.Report, sink report.Sink, hooks ...AlertHook) error {
 	if err := sink.Begin(header); err != nil {
 		return err
 	}
-	rr, err := openSpool(b.rawPath())
-	if err != nil {
-		return fmt.Errorf("read spool: %w", err)
-	}
-	defer rr.close()
-	err = b.eachMeta(ctx, func(sa *spooledAlert) error {
-		raw, err := rr.bytes()
-		if err != nil {
-			return fmt.Errorf("read spool: %w", err)
+	prep, _ := sink.(report.Preparer)
+	err := b.eachAlertBatch(ctx, func(ab *alertBatch) {
+		for i := range ab.metas {
+			a := b.buildAlert(&ab.metas[i], ab.raws[i])
+			for _, h := range hooks {
+				if err := h(ctx, a); err != nil {
+					ab.err = err
+					return
+				}
+			}
+			if prep != nil {
+				if err := prep.Prepare(a); err != nil {
+					ab.err = err
+					return
+				}
+			}
+			ab.alerts = append(ab.alerts, a)
 		}
-		a := b.buildAlert(sa, raw)
-		for _, h := range hooks {
-			if err := h(ctx, a); err != nil {
+	}, func(ab *alertBatch) error {
+		if ab.err != nil {
+			return ab.err
+		}
+		for _, a := range ab.alerts {
+			if err := sink.Alert(a); err != nil {
 				return err
 			}
 		}
-		return sink.Alert(a)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -493,19 +587,68 @@ func (b *Batch) Emit(ctx context.Context, header *report.Report, sink report.Sin
 	return sink.End(header)
 }
 
-// EachAlert streams the alerts without a sink (classification's pre-pass).
-func (b *Batch) EachAlert(ctx context.Context, fn func(*report.Alert) error) error {
+// eachAlertBatch reads both spools in order and runs work on batches of
+// alerts in parallel, handing them to consume in order.
+func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), consume func(*alertBatch) error) error {
+	mr, err := openSpool(b.metaPath())
+	if err != nil {
+		return fmt.Errorf("read spool: %w", err)
+	}
+	defer mr.close()
 	rr, err := openSpool(b.rawPath())
 	if err != nil {
 		return fmt.Errorf("read spool: %w", err)
 	}
 	defer rr.close()
-	return b.eachMeta(ctx, func(sa *spooledAlert) error {
-		raw, err := rr.bytes()
-		if err != nil {
-			return fmt.Errorf("read spool: %w", err)
+	const perBatch = 128
+	produce := func(emit func(*alertBatch) bool) error {
+		ab := &alertBatch{}
+		for {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var sa spooledAlert
+			if err := mr.readMeta(&sa); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return fmt.Errorf("read spool: %w", err)
+			}
+			raw, err := rr.bytes()
+			if err != nil {
+				return fmt.Errorf("read spool: %w", err)
+			}
+			ab.metas = append(ab.metas, sa)
+			ab.raws = append(ab.raws, append([]byte(nil), raw...))
+			if len(ab.metas) == perBatch {
+				if !emit(ab) {
+					return ctx.Err()
+				}
+				ab = &alertBatch{}
+			}
 		}
-		return fn(b.buildAlert(sa, raw))
+		if len(ab.metas) > 0 {
+			emit(ab)
+		}
+		return nil
+	}
+	return ordered(ctx, produce, work, consume)
+}
+
+// EachAlert streams the alerts, scored, in input order without a sink
+// (classification's pre-pass).
+func (b *Batch) EachAlert(ctx context.Context, fn func(*report.Alert) error) error {
+	return b.eachAlertBatch(ctx, func(ab *alertBatch) {
+		for i := range ab.metas {
+			ab.alerts = append(ab.alerts, b.buildAlert(&ab.metas[i], ab.raws[i]))
+		}
+	}, func(ab *alertBatch) error {
+		for _, a := range ab.alerts {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -513,7 +656,7 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *report.Alert {
 	a := &report.Alert{
 		ID:     sa.id,
 		Source: report.Source{File: b.inputs[sa.file], Record: sa.record, Line: sa.line},
-		Alert:  append([]byte(nil), raw...),
+		Alert:  raw,
 		IOCs:   make([]report.IOC, 0, len(sa.iocs)),
 		Risk:   b.score(sa),
 	}
@@ -533,5 +676,6 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *report.Alert {
 	if a.Risk.Factors == nil {
 		a.Risk.Factors = []string{}
 	}
+	a.MarkSharedEnrichment() // b.enrich outlives every stream of this batch
 	return a
 }

@@ -1,0 +1,366 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+)
+
+// The alert encoder writes byte for byte what encoding/json writes with
+// SetIndent("    ", "  ") and SetEscapeHTML(false), without reflection and
+// without re-indenting the whole alert: writing a million-alert report is
+// mostly this function. TestEncodeAlertMatchesEncodingJSON holds it to that.
+
+const (
+	alertIndent = "    " // an alert's own lines inside "alerts": [...]
+	step        = "  "
+)
+
+// enrichmentCache holds the encoded enrichment of each indicator, for
+// streams whose alerts share enrichment maps (see MarkSharedEnrichment).
+type enrichmentCache struct {
+	m sync.Map // map identity -> []byte
+}
+
+// MarkSharedEnrichment declares that the alert's enrichment maps are shared
+// with other alerts of the same stream, never modified, and kept alive until
+// the stream ends, so a writer may encode each map once and reuse the bytes.
+// The pipeline sets it; alerts decoded from a file must not.
+func (a *Alert) MarkSharedEnrichment() { a.sharedEnrichment = true }
+
+func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
+	in1 := alertIndent + step        // keys of the alert
+	in2 := in1 + step                // one level down
+	in3 := in2 + step                // two levels down
+	dst = append(dst, '{')
+	dst = appendKey(dst, in1, "id", true)
+	dst = appendString(dst, a.ID)
+
+	dst = appendKey(dst, in1, "source", false)
+	dst = append(dst, '{')
+	dst = appendKey(dst, in2, "file", true)
+	dst = appendString(dst, a.Source.File)
+	dst = appendKey(dst, in2, "record", false)
+	dst = strconv.AppendInt(dst, int64(a.Source.Record), 10)
+	if a.Source.Line != 0 {
+		dst = appendKey(dst, in2, "line", false)
+		dst = strconv.AppendInt(dst, int64(a.Source.Line), 10)
+	}
+	dst = appendClose(dst, in1, '}')
+
+	dst = appendKey(dst, in1, "alert", false)
+	if len(a.Alert) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		var err error
+		if dst, err = appendIndented(dst, a.Alert, in1); err != nil {
+			return nil, fmt.Errorf("alert %s: record: %w", a.ID, err)
+		}
+	}
+
+	dst = appendKey(dst, in1, "iocs", false)
+	if a.IOCs == nil {
+		dst = append(dst, "null"...)
+	} else if len(a.IOCs) == 0 {
+		dst = append(dst, "[]"...)
+	} else {
+		dst = append(dst, '[')
+		for i, x := range a.IOCs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '\n')
+			dst = append(dst, in2...)
+			dst = append(dst, '{')
+			dst = appendKey(dst, in3, "type", true)
+			dst = appendString(dst, x.Type)
+			dst = appendKey(dst, in3, "value", false)
+			dst = appendString(dst, x.Value)
+			dst = appendKey(dst, in3, "fields", false)
+			dst = appendStrings(dst, x.Fields, in3)
+			if x.Skipped != "" {
+				dst = appendKey(dst, in3, "skipped", false)
+				dst = appendString(dst, x.Skipped)
+			}
+			dst = appendClose(dst, in2, '}')
+		}
+		dst = appendClose(dst, in1, ']')
+	}
+
+	dst = appendKey(dst, in1, "enrichment", false)
+	if a.Enrichment == nil {
+		dst = append(dst, "null"...)
+	} else if len(a.Enrichment) == 0 {
+		dst = append(dst, "{}"...)
+	} else {
+		keys := make([]string, 0, len(a.Enrichment))
+		for k := range a.Enrichment {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			dst = appendKey(dst, in2, k, i == 0)
+			m := a.Enrichment[k]
+			var enc []byte
+			if cache != nil && a.sharedEnrichment && m != nil {
+				id := reflect.ValueOf(m).UnsafePointer()
+				if v, ok := cache.m.Load(id); ok {
+					enc = v.([]byte)
+				} else {
+					var err error
+					if enc, err = appendProviders(nil, m, in2); err != nil {
+						return nil, err
+					}
+					cache.m.Store(id, enc)
+				}
+			} else {
+				var err error
+				if enc, err = appendProviders(nil, m, in2); err != nil {
+					return nil, err
+				}
+			}
+			dst = append(dst, enc...)
+		}
+		dst = appendClose(dst, in1, '}')
+	}
+
+	dst = appendKey(dst, in1, "risk", false)
+	dst = append(dst, '{')
+	dst = appendKey(dst, in2, "score", true)
+	dst = strconv.AppendInt(dst, int64(a.Risk.Score), 10)
+	dst = appendKey(dst, in2, "verdict", false)
+	dst = appendString(dst, string(a.Risk.Verdict))
+	dst = appendKey(dst, in2, "factors", false)
+	dst = appendStrings(dst, a.Risk.Factors, in2)
+	dst = appendClose(dst, in1, '}')
+
+	if a.Classification != nil {
+		dst = appendKey(dst, in1, "classification", false)
+		b, err := json.Marshal(a.Classification)
+		if err != nil {
+			return nil, err
+		}
+		if dst, err = appendIndented(dst, b, in1); err != nil {
+			return nil, err
+		}
+	}
+	return appendClose(dst, alertIndent, '}'), nil
+}
+
+// appendProviders encodes one indicator's answers, keyed by provider.
+func appendProviders(dst []byte, m map[string]*intel.Result, indent string) ([]byte, error) {
+	if m == nil {
+		return append(dst, "null"...), nil
+	}
+	if len(m) == 0 {
+		return append(dst, "{}"...), nil
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	in := indent + step
+	dst = append(dst, '{')
+	for i, n := range names {
+		dst = appendKey(dst, in, n, i == 0)
+		b, err := marshalNoEscape(m[n])
+		if err != nil {
+			return nil, err
+		}
+		if dst, err = appendIndented(dst, b, in); err != nil {
+			return nil, err
+		}
+	}
+	return appendClose(dst, indent, '}'), nil
+}
+
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// appendIndented re-indents a JSON value that starts on the current line at
+// nesting level indent, exactly as json.Indent would. Values here are
+// already valid (validated by the loader, the report decoder or
+// json.Marshal), so a plain byte walk that only tracks strings and brackets
+// does the job several times faster than json.Indent's state machine; if
+// the walk finds the value is not balanced after all, json.Indent decides.
+func appendIndented(dst, value []byte, indent string) ([]byte, error) {
+	start := len(dst)
+	depth := 0
+	newline := func(d int) {
+		dst = append(dst, '\n')
+		dst = append(dst, indent...)
+		for range d {
+			dst = append(dst, step...)
+		}
+	}
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			j := i + 1
+			for j < len(value) && value[j] != '"' {
+				if value[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(value) {
+				return slowIndent(dst[:start], value, indent)
+			}
+			dst = append(dst, value[i:j+1]...)
+			i = j
+		case '{', '[':
+			k := i + 1
+			for k < len(value) && (value[k] == ' ' || value[k] == '\t' || value[k] == '\n' || value[k] == '\r') {
+				k++
+			}
+			if k < len(value) && (value[k] == '}' || value[k] == ']') {
+				dst = append(dst, c, value[k]) // {} and [] stay on one line
+				i = k
+				continue
+			}
+			depth++
+			dst = append(dst, c)
+			newline(depth)
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return slowIndent(dst[:start], value, indent)
+			}
+			newline(depth)
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline(depth)
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	if depth != 0 {
+		return slowIndent(dst[:start], value, indent)
+	}
+	return dst, nil
+}
+
+func slowIndent(dst, value []byte, indent string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := json.Indent(&b, value, indent, step); err != nil {
+		return nil, err
+	}
+	return append(dst, bytes.TrimSpace(b.Bytes())...), nil
+}
+
+// appendKey starts a member: a comma unless first, a new line, the indent,
+// the key and ": ".
+func appendKey(dst []byte, indent, key string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '\n')
+	dst = append(dst, indent...)
+	dst = appendString(dst, key)
+	return append(dst, ':', ' ')
+}
+
+func appendClose(dst []byte, indent string, c byte) []byte {
+	dst = append(dst, '\n')
+	dst = append(dst, indent...)
+	return append(dst, c)
+}
+
+func appendStrings(dst []byte, s []string, indent string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	if len(s) == 0 {
+		return append(dst, "[]"...)
+	}
+	dst = append(dst, '[')
+	for i, v := range s {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '\n')
+		dst = append(dst, indent...)
+		dst = append(dst, step...)
+		dst = appendString(dst, v)
+	}
+	return appendClose(dst, indent, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString quotes s exactly as encoding/json does with HTML escaping
+// off: \" \\ \b \f \n \r \t, other controls as \u00XX, U+2028 and U+2029
+// escaped, invalid UTF-8 as \ufffd.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,104 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/score"
+)
+
+// reference encodes like the hand-written encoder claims to.
+func reference(t testing.TB, a *Alert) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	require.NoError(t, enc.Encode(a))
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func sampleAlerts() []*Alert {
+	shared := map[string]*intel.Result{
+		"feeds":      {Status: intel.StatusFound, Matches: []intel.FeedMatch{{Feed: "a.txt", Entry: "1.2.0.0/16", Info: "<b>&\"x\""}}},
+		"virustotal": {Status: intel.StatusFound, Malicious: intel.Int(0), Tags: []string{}, Country: "DE"},
+		"abuseipdb":  {Status: intel.StatusSkipped, Reason: "offline"},
+	}
+	return []*Alert{
+		{
+			ID:     "A-1 <script>\u2028\x01\"\\",
+			Source: Source{File: "x/alerts.json", Record: 3, Line: 7},
+			Alert:  json.RawMessage(`{"b": [1, 2, {"c":"\u003c\/x\u003e"}], "a" : "caf\u00e9 \u2028", "n": null}`),
+			IOCs: []IOC{
+				{Type: "ipv4", Value: "1.2.3.4", Fields: []string{"src", "msg"}},
+				{Type: "ipv4", Value: "10.0.0.1", Fields: []string{"dst"}, Skipped: "private"},
+				{Type: "domain", Value: "bad.example.com", Fields: []string{}},
+			},
+			Enrichment: map[string]map[string]*intel.Result{"1.2.3.4": shared, "bad.example.com": {}},
+			Risk:       score.Risk{Score: 40, Verdict: score.Suspicious, Factors: []string{"IP 1.2.3.4: listed (+40)"}},
+			Classification: &Classification{Label: "NEEDS_REVIEW", Confidence: 50, Reasoning: []string{"a", "b", "c"},
+				Source: "heuristic", Why: "no key", CostUSD: 0.00012},
+		},
+		{ID: "bare", Alert: json.RawMessage(`{}`), IOCs: []IOC{}, Enrichment: map[string]map[string]*intel.Result{}, Risk: score.Risk{Verdict: score.Clean, Factors: []string{}}},
+		{ID: "nils", Alert: nil, Risk: score.Risk{Verdict: score.Clean}},
+		{ID: "bad utf8 \xff\xfe", Source: Source{File: "f", Record: 1}, Alert: json.RawMessage("{\"k\":\"v\"}"), Enrichment: map[string]map[string]*intel.Result{"x": nil}},
+	}
+}
+
+func TestEncodeAlertMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	cache := &enrichmentCache{}
+	for _, a := range sampleAlerts() {
+		for _, shared := range []bool{false, true, true} { // the second shared pass hits the cache
+			a.sharedEnrichment = shared
+			got, err := appendAlert(nil, a, cache)
+			require.NoError(t, err)
+			a.sharedEnrichment = false
+			require.Equal(t, reference(t, a), string(got), "alert %q", a.ID)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "\"\\\n\r\t\b\f\x00\x1f\x7f", "<>&", "\u2028\u2029", "\xff\xfe\xc0", "café ☃ 𝄞"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimRight(b.String(), "\n")
+		if got := string(appendString(nil, s)); got != want {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+func FuzzAppendIndented(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":{}},[]],"c":"x\"}{[,:"}`, ` { "a" : [ ] , "b":{ } } `, `"s"`, `12.5e3`, `[{"k":"\u2028"}]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !json.Valid([]byte(s)) {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, []byte(s), "  ", "  "); err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendIndented(nil, []byte(s), "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.TrimSpace(want.String()); string(got) != w {
+			t.Fatalf("appendIndented(%q) = %q, want %q", s, got, w)
+		}
+	})
+}
