@@ -36,9 +36,9 @@ type enrichmentCache struct {
 func (a *Alert) MarkSharedEnrichment() { a.sharedEnrichment = true }
 
 func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
-	in1 := alertIndent + step        // keys of the alert
-	in2 := in1 + step                // one level down
-	in3 := in2 + step                // two levels down
+	in1 := alertIndent + step // keys of the alert
+	in2 := in1 + step         // one level down
+	in3 := in2 + step         // two levels down
 	dst = append(dst, '{')
 	dst = appendKey(dst, in1, "id", true)
 	dst = appendString(dst, a.ID)
