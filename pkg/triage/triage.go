@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,7 +152,7 @@ func (b *Batch) openInputs() ([]string, error) {
 		}
 		f.Close()
 		paths[i] = in
-		b.inputs = append(b.inputs, in)
+		b.inputs = append(b.inputs, strings.ToValidUTF8(in, "\uFFFD"))
 	}
 	return paths, errors.Join(errs...)
 }

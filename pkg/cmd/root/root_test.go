@@ -297,3 +297,27 @@ func TestOfflineProvidersAreSkippedNotErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheCommands(t *testing.T) {
+	_, _ = sandbox(t)
+	dir := t.TempDir()
+	res := run(t, "", "cache", "stats", "--cache-dir", dir)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "entries: 0")
+	res = run(t, "", "cache", "stats", "--json", "--cache-dir", dir)
+	require.Equal(t, 0, res.code, res.stderr)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &st))
+	assert.EqualValues(t, 0, st["entries"])
+	res = run(t, "", "cache", "prune", "--older-than", "72h", "--cache-dir", dir)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "pruned 0 entries")
+	res = run(t, "", "cache", "clear", "--cache-dir", dir)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "cleared 0 entries")
+	// The cache directory also comes from the environment.
+	t.Setenv("VERDICT_CACHE_DIR", dir)
+	res = run(t, "", "cache", "stats")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, dir)
+}
