@@ -62,7 +62,8 @@ type Provider struct {
 // AbuseIPDB adds the parameters that change AbuseIPDB's answers.
 type AbuseIPDB struct {
 	Provider   `mapstructure:",squash"`
-	MaxAgeDays int `mapstructure:"max_age_days"`
+	MaxAgeDays int  `mapstructure:"max_age_days"`
+	Verbose    bool `mapstructure:"verbose"`
 }
 
 // Gemini configures the classifier.
@@ -147,6 +148,7 @@ var Keys = []Key{
 	{"abuseipdb.rate", "1/s", nil, "at most N requests per s, m, h or d; 0 = no limit"},
 	{"abuseipdb.daily_quota", 1000, nil, "requests per UTC day; 0 = no quota"},
 	{"abuseipdb.max_age_days", 90, nil, "only reports newer than this count (1-365)"},
+	{"abuseipdb.verbose", false, nil, "ask for the verbose answer (country name, individual reports): larger answers"},
 	{"abuseipdb.concurrency", 4, nil, "lookups in flight at once"},
 	{"gemini.api_key", "", []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, "Gemini API key"},
 	{"gemini.base_url", "", nil, "Gemini API base URL without the API version (empty: the SDK's own)"},

@@ -119,7 +119,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"virustotal.api_key": "k1", "virustotal.base_url": "http://vt.test/api/v3", "virustotal.rate": "9/h",
 		"virustotal.daily_quota": "11", "virustotal.concurrency": "2",
 		"abuseipdb.api_key": "k2", "abuseipdb.base_url": "http://ab.test/api/v2", "abuseipdb.rate": "8/d",
-		"abuseipdb.daily_quota": "12", "abuseipdb.max_age_days": "30", "abuseipdb.concurrency": "3",
+		"abuseipdb.daily_quota": "12", "abuseipdb.max_age_days": "30", "abuseipdb.verbose": "true", "abuseipdb.concurrency": "3",
 		"gemini.api_key": "k3", "gemini.base_url": "http://gm.test/", "gemini.model": "gemini-2.5-flash-lite",
 		"gemini.rate": "5/m", "gemini.price_input_per_mtok": "0.1", "gemini.price_output_per_mtok": "0.4",
 		"gemini.max_cost_usd": "1.5", "gemini.thinking_budget": "512", "gemini.timeout": "45s", "gemini.redact": "true",
@@ -147,6 +147,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, "k2", c.AbuseIPDB.APIKey.Reveal())
 	assert.Equal(t, "8/d", c.AbuseIPDB.Rate.String())
 	assert.Equal(t, 30, c.AbuseIPDB.MaxAgeDays)
+	assert.True(t, c.AbuseIPDB.Verbose)
 	assert.Equal(t, 3, c.AbuseIPDB.Concurrency)
 	assert.Equal(t, "k3", c.Gemini.APIKey.Reveal())
 	assert.Equal(t, "http://gm.test/", c.Gemini.BaseURL)

@@ -615,6 +615,16 @@ func (r *providerRun) notes() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var n []string
+	if k := r.stats.skipped.Load(); r.spec.Disabled != "" && k > 0 {
+		switch r.spec.Disabled {
+		case ReasonOffline:
+			n = append(n, fmt.Sprintf("%s: offline, %d lookups not made (answers came from the cache only)", r.name, k))
+		case ReasonNoAPIKey:
+			n = append(n, fmt.Sprintf("%s: no API key, %d lookups not made (set %s)", r.name, k, r.spec.KeyHint))
+		default:
+			n = append(n, fmt.Sprintf("%s: %d lookups skipped: %s", r.name, k, r.spec.Disabled))
+		}
+	}
 	if r.fatal != nil {
 		n = append(n, r.fatal.Error())
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/intel"
+	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the built-in providers
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 )
@@ -54,7 +55,7 @@ func remoteProviders(cfg *config.Config) []struct {
 		params map[string]string
 	}{
 		{"virustotal", cfg.VirusTotal, nil},
-		{"abuseipdb", cfg.AbuseIPDB.Provider, map[string]string{"max_age_days": fmt.Sprint(cfg.AbuseIPDB.MaxAgeDays)}},
+		{"abuseipdb", cfg.AbuseIPDB.Provider, map[string]string{"max_age_days": fmt.Sprint(cfg.AbuseIPDB.MaxAgeDays), "verbose": fmt.Sprint(cfg.AbuseIPDB.Verbose)}},
 	}
 }
 

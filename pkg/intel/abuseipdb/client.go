@@ -1,0 +1,214 @@
+// Package abuseipdb looks IP addresses up with AbuseIPDB API v2's CHECK
+// endpoint.
+package abuseipdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+)
+
+// Name is the provider id in config, cache keys and reports.
+const Name = "abuseipdb"
+
+// DefaultBaseURL is the public API.
+const DefaultBaseURL = "https://api.abuseipdb.com/api/v2"
+
+// Client is an AbuseIPDB v2 client.
+type Client struct {
+	key        string
+	base       string
+	hc         *http.Client
+	maxAgeDays int
+	verbose    bool
+	now        func() time.Time
+}
+
+var (
+	_ intel.Provider    = (*Client)(nil)
+	_ intel.CacheParams = (*Client)(nil)
+)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (timeouts, proxy).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithBaseURL points the client at a proxy, a mirror or a test server.
+func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.TrimRight(u, "/") } }
+
+// WithMaxAgeDays sets maxAgeInDays (1-365): only reports newer than this count.
+func WithMaxAgeDays(d int) Option { return func(c *Client) { c.maxAgeDays = d } }
+
+// WithVerbose asks for the verbose answer (country name and the reports).
+func WithVerbose(v bool) Option { return func(c *Client) { c.verbose = v } }
+
+// New returns a client that sends key in the Key header.
+func New(key string, opts ...Option) *Client {
+	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, maxAgeDays: 90, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+func init() {
+	intel.Register(intel.Registration{Name: Name, New: func(s intel.Settings) (intel.Provider, error) {
+		opts := []Option{}
+		if s.HTTPClient != nil {
+			opts = append(opts, WithHTTPClient(s.HTTPClient))
+		}
+		if s.BaseURL != "" {
+			opts = append(opts, WithBaseURL(s.BaseURL))
+		}
+		if v := s.Params["max_age_days"]; v != "" {
+			d, err := strconv.Atoi(v)
+			if err != nil || d < 1 || d > 365 {
+				return nil, fmt.Errorf("max_age_days must be 1-365, got %q", v)
+			}
+			opts = append(opts, WithMaxAgeDays(d))
+		}
+		if s.Params["verbose"] == "true" {
+			opts = append(opts, WithVerbose(true))
+		}
+		return New(s.APIKey, opts...), nil
+	}})
+}
+
+// Name implements intel.Provider.
+func (c *Client) Name() string { return Name }
+
+// Supports implements intel.Provider: IPv4 and IPv6.
+func (c *Client) Supports(t ioc.Type) bool { return t == ioc.IPv4 || t == ioc.IPv6 }
+
+// CacheParams implements intel.CacheParams: the parameters that change the
+// answer are part of the cache key.
+func (c *Client) CacheParams() string {
+	p := "maxAgeInDays=" + strconv.Itoa(c.maxAgeDays)
+	if c.verbose {
+		p += "&verbose"
+	}
+	return p
+}
+
+// Lookup implements intel.Provider with GET /check.
+func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
+	if !c.Supports(i.Type) {
+		return intel.Result{}, fmt.Errorf("%s: %s: %w", Name, i.Type, intel.ErrUnsupported)
+	}
+	q := url.Values{}
+	q.Set("ipAddress", i.Value)
+	q.Set("maxAgeInDays", strconv.Itoa(c.maxAgeDays))
+	u := c.base + "/check?" + q.Encode()
+	if c.verbose {
+		u += "&verbose"
+	}
+	resp, err := httpapi.Get(ctx, c.hc, Name, u, map[string]string{"Key": c.key})
+	if err != nil {
+		return intel.Result{}, err
+	}
+	if resp.Status != http.StatusOK {
+		return intel.Result{}, c.errorFor(resp)
+	}
+	if !resp.IsJSON() {
+		return intel.Result{}, httpapi.Unexpected(Name, resp)
+	}
+	var body struct {
+		Data *data `json:"data"`
+	}
+	if err := json.Unmarshal(resp.Body, &body); err != nil {
+		return intel.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
+	}
+	if body.Data == nil {
+		return intel.Result{}, fmt.Errorf("%s: answer has no data object: %w", Name, intel.ErrBadResponse)
+	}
+	return body.Data.normalise(i), nil
+}
+
+// data is the CHECK answer; countryCode, usageType, domain, isWhitelisted
+// and lastReportedAt may be null.
+type data struct {
+	AbuseConfidenceScore *int     `json:"abuseConfidenceScore"`
+	CountryCode          *string  `json:"countryCode"`
+	UsageType            *string  `json:"usageType"`
+	ISP                  *string  `json:"isp"`
+	Domain               *string  `json:"domain"`
+	Hostnames            []string `json:"hostnames"`
+	IsTor                *bool    `json:"isTor"`
+	IsWhitelisted        *bool    `json:"isWhitelisted"`
+	TotalReports         *int     `json:"totalReports"`
+	NumDistinctUsers     *int     `json:"numDistinctUsers"`
+	LastReportedAt       *string  `json:"lastReportedAt"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	s := strings.Join(strings.Fields(*p), " ")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// normalise keeps what verdict scores and shows. AbuseIPDB answers for
+// every public address, so the status is always found (score 0 when nobody
+// reported it).
+func (d *data) normalise(i ioc.IOC) intel.Result {
+	r := intel.Result{Status: intel.StatusFound}
+	r.AbuseConfidenceScore = d.AbuseConfidenceScore
+	if r.AbuseConfidenceScore == nil {
+		r.AbuseConfidenceScore = intel.Int(0)
+	}
+	r.Country, r.UsageType, r.ISP, r.Domain = str(d.CountryCode), str(d.UsageType), str(d.ISP), str(d.Domain)
+	r.IsTor, r.IsWhitelisted = d.IsTor, d.IsWhitelisted
+	r.TotalReports, r.NumDistinctUsers = d.TotalReports, d.NumDistinctUsers
+	r.LastReportedAt = str(d.LastReportedAt)
+	for _, h := range d.Hostnames[:min(len(d.Hostnames), 10)] {
+		if h = str(&h); h != "" {
+			r.Hostnames = append(r.Hostnames, h)
+		}
+	}
+	r.Link = "https://www.abuseipdb.com/check/" + url.PathEscape(i.Value)
+	return r
+}
+
+// errorFor maps an error answer by status: 401 is a rejected key, 422 a
+// refused parameter, 429 the daily limit (Retry-After says until when).
+func (c *Client) errorFor(r *httpapi.Response) error {
+	detail := ""
+	if r.IsJSON() {
+		var body struct {
+			Errors []struct {
+				Detail string `json:"detail"`
+			} `json:"errors"`
+		}
+		if json.Unmarshal(r.Body, &body) == nil && len(body.Errors) > 0 {
+			detail = strings.Join(strings.Fields(body.Errors[0].Detail), " ")
+		}
+	}
+	switch r.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("HTTP %d (%s): %w", r.Status, detail, intel.ErrUnauthorized)
+	case http.StatusTooManyRequests:
+		return &intel.RateLimitError{Provider: Name, RetryAfter: httpapi.RetryAfter(r.Header, c.now()),
+			Quota: r.Header.Get("X-RateLimit-Remaining") == "0", Detail: detail}
+	case http.StatusUnprocessableEntity:
+		return &intel.HTTPError{Provider: Name, Status: r.Status, Code: "unprocessable", Detail: detail}
+	}
+	if detail != "" {
+		return &intel.HTTPError{Provider: Name, Status: r.Status, Detail: detail, Retryable: r.Status >= 500}
+	}
+	return httpapi.Unexpected(Name, r)
+}

@@ -1,0 +1,8 @@
+// Package all registers every built-in threat-intel provider. A new
+// provider is one package plus one import line here.
+package all
+
+import (
+	_ "github.com/verdict-dev/verdict/pkg/intel/abuseipdb"  // registers "abuseipdb"
+	_ "github.com/verdict-dev/verdict/pkg/intel/virustotal" // registers "virustotal"
+)

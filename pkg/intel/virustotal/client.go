@@ -1,0 +1,264 @@
+// Package virustotal looks indicators up in VirusTotal API v3: IP
+// addresses, domains, file hashes and URLs (looked up by their unpadded
+// base64url id, never submitted for scanning).
+package virustotal
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+)
+
+// Name is the provider id in config, cache keys and reports.
+const Name = "virustotal"
+
+// DefaultBaseURL is the public API.
+const DefaultBaseURL = "https://www.virustotal.com/api/v3"
+
+// Client is a VirusTotal v3 client.
+type Client struct {
+	key  string
+	base string
+	hc   *http.Client
+	now  func() time.Time
+}
+
+var _ intel.Provider = (*Client)(nil)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (timeouts, proxy).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithBaseURL points the client at a proxy, a mirror or a test server.
+func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.TrimRight(u, "/") } }
+
+// New returns a client that sends key in the x-apikey header.
+func New(key string, opts ...Option) *Client {
+	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+func init() {
+	intel.Register(intel.Registration{Name: Name, New: func(s intel.Settings) (intel.Provider, error) {
+		opts := []Option{}
+		if s.HTTPClient != nil {
+			opts = append(opts, WithHTTPClient(s.HTTPClient))
+		}
+		if s.BaseURL != "" {
+			if _, err := url.Parse(s.BaseURL); err != nil {
+				return nil, fmt.Errorf("base_url: %w", err)
+			}
+			opts = append(opts, WithBaseURL(s.BaseURL))
+		}
+		return New(s.APIKey, opts...), nil
+	}})
+}
+
+// Name implements intel.Provider.
+func (c *Client) Name() string { return Name }
+
+// Supports implements intel.Provider: every indicator type.
+func (c *Client) Supports(t ioc.Type) bool {
+	switch t {
+	case ioc.IPv4, ioc.IPv6, ioc.Domain, ioc.URL, ioc.MD5, ioc.SHA1, ioc.SHA256:
+		return true
+	}
+	return false
+}
+
+// URLID is VirusTotal's identifier for a URL lookup: the URL in unpadded
+// base64url (RFC 4648 section 5). Standard base64 would put a '/' in the path.
+func URLID(u string) string { return base64.RawURLEncoding.EncodeToString([]byte(u)) }
+
+// objectPath returns the API path and the GUI collection of an indicator.
+func objectPath(i ioc.IOC) (path, gui string, err error) {
+	switch i.Type {
+	case ioc.IPv4, ioc.IPv6:
+		return "/ip_addresses/" + url.PathEscape(i.Value), "ip-address", nil
+	case ioc.Domain:
+		return "/domains/" + url.PathEscape(i.Value), "domain", nil
+	case ioc.MD5, ioc.SHA1, ioc.SHA256:
+		return "/files/" + url.PathEscape(i.Value), "file", nil
+	case ioc.URL:
+		return "/urls/" + URLID(i.Value), "url", nil
+	}
+	return "", "", fmt.Errorf("%s: %s: %w", Name, i.Type, intel.ErrUnsupported)
+}
+
+// Lookup implements intel.Provider with one GET of the object.
+func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
+	path, gui, err := objectPath(i)
+	if err != nil {
+		return intel.Result{}, err
+	}
+	resp, err := httpapi.Get(ctx, c.hc, Name, c.base+path, map[string]string{"x-apikey": c.key})
+	if err != nil {
+		return intel.Result{}, err
+	}
+	if resp.Status != http.StatusOK {
+		return intel.Result{}, c.errorFor(resp)
+	}
+	if !resp.IsJSON() {
+		return intel.Result{}, httpapi.Unexpected(Name, resp)
+	}
+	var env envelope
+	if err := json.Unmarshal(resp.Body, &env); err != nil {
+		return intel.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
+	}
+	if env.Data == nil {
+		return intel.Result{}, fmt.Errorf("%s: answer has no data object: %w", Name, intel.ErrBadResponse)
+	}
+	return normalise(env.Data, i, gui), nil
+}
+
+// apiError is the body of every non-2xx answer.
+type apiError struct {
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// errorFor maps an error answer by HTTP status first, then by VirusTotal's
+// error code, never by the message text.
+func (c *Client) errorFor(r *httpapi.Response) error {
+	var ae apiError
+	code, msg := "", ""
+	if r.IsJSON() && json.Unmarshal(r.Body, &ae) == nil && ae.Error != nil {
+		code, msg = ae.Error.Code, oneLine(ae.Error.Message)
+	}
+	switch {
+	case r.Status == http.StatusNotFound && (code == "NotFoundError" || code == ""):
+		return intel.ErrNotFound
+	case r.Status == http.StatusUnauthorized:
+		if code == "" {
+			code = "HTTP 401"
+		}
+		return fmt.Errorf("%s (%s): %w", code, msg, intel.ErrUnauthorized)
+	case r.Status == http.StatusTooManyRequests:
+		// A 429 may come from VirusTotal (QuotaExceededError,
+		// TooManyRequestsError) or from an edge proxy as an HTML page with
+		// no Retry-After; all are waited out, never hammered.
+		return &intel.RateLimitError{Provider: Name, RetryAfter: httpapi.RetryAfter(r.Header, c.now()),
+			Quota: code == "QuotaExceededError", Detail: strings.TrimSpace(code + " " + msg)}
+	case code != "":
+		return &intel.HTTPError{Provider: Name, Status: r.Status, Code: code, Detail: msg,
+			Retryable: r.Status >= 500 || code == "TransientError" || code == "DeadlineExceededError"}
+	}
+	return httpapi.Unexpected(Name, r)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+// envelope is {"data": {...}}; every attribute may be missing or null.
+type envelope struct {
+	Data *object `json:"data"`
+}
+
+type object struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Attributes attributes `json:"attributes"`
+}
+
+type attributes struct {
+	Stats                *stats            `json:"last_analysis_stats"`
+	Reputation           *int              `json:"reputation"`
+	Tags                 []string          `json:"tags"`
+	Country              *string           `json:"country"`
+	ASOwner              *string           `json:"as_owner"`
+	ASN                  *int              `json:"asn"`
+	Network              *string           `json:"network"`
+	Categories           map[string]string `json:"categories"`
+	TypeDescription      *string           `json:"type_description"`
+	MeaningfulName       *string           `json:"meaningful_name"`
+	SHA256               *string           `json:"sha256"`
+	LastAnalysisDate     *int64            `json:"last_analysis_date"`
+	PopularThreatClasses *struct {
+		SuggestedThreatLabel *string `json:"suggested_threat_label"`
+	} `json:"popular_threat_classification"`
+}
+
+type stats struct {
+	Harmless   *int `json:"harmless"`
+	Malicious  *int `json:"malicious"`
+	Suspicious *int `json:"suspicious"`
+	Undetected *int `json:"undetected"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return oneLine(*p)
+}
+
+// normalise keeps the fields verdict scores and shows.
+func normalise(o *object, i ioc.IOC, gui string) intel.Result {
+	a := o.Attributes
+	r := intel.Result{Status: intel.StatusFound}
+	if a.Stats != nil {
+		r.Malicious, r.Suspicious, r.Harmless, r.Undetected = a.Stats.Malicious, a.Stats.Suspicious, a.Stats.Harmless, a.Stats.Undetected
+	}
+	if r.Malicious == nil {
+		r.Malicious = intel.Int(0) // "no verdicts yet" scores like zero detections
+	}
+	r.Reputation = a.Reputation
+	for _, t := range a.Tags {
+		if t = oneLine(t); t != "" {
+			r.Tags = append(r.Tags, t)
+		}
+	}
+	r.Country, r.ASOwner, r.ASN, r.Network = str(a.Country), str(a.ASOwner), a.ASN, str(a.Network)
+	r.TypeDescription, r.MeaningfulName = str(a.TypeDescription), str(a.MeaningfulName)
+	if a.PopularThreatClasses != nil {
+		r.ThreatLabel = str(a.PopularThreatClasses.SuggestedThreatLabel)
+	}
+	seen := map[string]bool{}
+	for _, c := range a.Categories {
+		if c = oneLine(c); c != "" && !seen[c] {
+			seen[c] = true
+			r.Categories = append(r.Categories, c)
+		}
+	}
+	sort.Strings(r.Categories)
+	if a.LastAnalysisDate != nil && *a.LastAnalysisDate > 0 {
+		r.LastAnalysis = time.Unix(*a.LastAnalysisDate, 0).UTC().Format(time.RFC3339)
+	}
+	id := o.ID
+	if i.Type.IsHash() {
+		// Asked by MD5 or SHA-1, VirusTotal answers with the SHA-256 as id.
+		if sha := str(a.SHA256); sha != "" {
+			id = sha
+		}
+		if t, ok := ioc.HashType(strings.ToLower(id)); ok && t == ioc.SHA256 {
+			r.SHA256 = strings.ToLower(id)
+		}
+	}
+	if id == "" {
+		id = i.Value
+	}
+	r.Link = "https://www.virustotal.com/gui/" + gui + "/" + url.PathEscape(id)
+	return r
+}
