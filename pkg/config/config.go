@@ -106,8 +106,9 @@ type Report struct {
 
 // HTTP tunes the clients of every REST provider.
 type HTTP struct {
-	Timeout    time.Duration `mapstructure:"timeout"`
-	MaxRetries int           `mapstructure:"max_retries"`
+	Timeout      time.Duration `mapstructure:"timeout"`
+	MaxRetries   int           `mapstructure:"max_retries"`
+	RetryBackoff time.Duration `mapstructure:"retry_backoff"`
 }
 
 // Config is the whole validated configuration of one run.
@@ -169,6 +170,7 @@ var Keys = []Key{
 	{"cache.ttl_by", map[string]any{}, nil, "per provider and IOC type TTLs, e.g. {virustotal: {sha256: 720h}, abuseipdb: 12h}"},
 	{"http.timeout", "30s", nil, "HTTP timeout of one provider request"},
 	{"http.max_retries", 3, nil, "retries of a 5xx, timeout or garbage answer before status error"},
+	{"http.retry_backoff", "1s", nil, "first retry delay; doubled per retry, plus random jitter"},
 	{"report.max_details", 200, nil, "alerts (most severe first) with a detail section in txt/html/md"},
 	{"report.max_rows", 2000, nil, "rows in the HTML alert table (the JSON report always has every alert)"},
 	{"allowlist", []string{}, nil, "IPs, CIDRs and domains (with their subdomains) never looked up: skipped: allowlisted"},
@@ -316,6 +318,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.Timeout <= 0 {
 		bad("http.timeout", "must be positive")
+	}
+	if c.HTTP.RetryBackoff <= 0 {
+		bad("http.retry_backoff", "must be positive")
 	}
 	if c.HTTP.MaxRetries < 0 {
 		bad("http.max_retries", "must be 0 or more")

@@ -125,7 +125,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"gemini.max_cost_usd": "1.5", "gemini.thinking_budget": "512", "gemini.timeout": "45s", "gemini.redact": "true",
 		"gemini.concurrency": "3", "gemini.max_output_tokens": "1024",
 		"feeds.dirs": "/a,/b", "cache.dir": "/tmp/vcache", "cache.ttl": "48h", "cache.ttl_not_found": "1h",
-		"cache.ttl_by": "virustotal.sha256=720h,abuseipdb=12h", "http.timeout": "5s", "http.max_retries": "1",
+		"cache.ttl_by": "virustotal.sha256=720h,abuseipdb=12h", "http.timeout": "5s", "http.max_retries": "1", "http.retry_backoff": "250ms",
 		"report.max_details": "10", "report.max_rows": "20", "allowlist": "8.8.8.8,10.0.0.0/8",
 		"scoring": "{cap: 50}",
 	}
@@ -169,6 +169,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, 12*time.Hour, c.Cache.TTLFor("abuseipdb", "ipv4"))
 	assert.Equal(t, 5*time.Second, c.HTTP.Timeout)
 	assert.Equal(t, 1, c.HTTP.MaxRetries)
+	assert.Equal(t, 250*time.Millisecond, c.HTTP.RetryBackoff)
 	assert.Equal(t, 10, c.Report.MaxDetails)
 	assert.Equal(t, 20, c.Report.MaxRows)
 	assert.Equal(t, []string{"8.8.8.8", "10.0.0.0/8"}, c.Allowlist)

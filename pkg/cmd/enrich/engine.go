@@ -140,6 +140,7 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 	}
 	d.Engine = intel.NewEngine(specs, intel.Options{
 		Cache: d.Cache, Quota: d.Quota, Refresh: o.Refresh, Logger: log, Progress: o.Progress,
+		BackoffBase: cfg.HTTP.RetryBackoff,
 	})
 	return d, nil
 }
