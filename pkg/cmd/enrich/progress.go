@@ -60,16 +60,16 @@ func (p *progress) Start(totals []intel.ProgressTotal) {
 		return
 	}
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
-	go p.logLoop()
+	go p.logLoop(p.logEvery, p.stop, p.done)
 }
 
-func (p *progress) logLoop() {
-	defer close(p.done)
-	t := time.NewTicker(p.logEvery)
+func (p *progress) logLoop(every time.Duration, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-p.stop:
+		case <-stop:
 			return
 		case <-t.C:
 			p.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,13 +35,16 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		os.Exit(Main(context.Background(), argv, iostreams.System()))
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, argv, iostreams.System())
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
 
 // fakes starts both REST fakes and points verdict at them.
-func fakes(t *testing.T) (*inteltest.VirusTotal, *inteltest.AbuseIPDB) {
+func fakes(t testing.TB) (*inteltest.VirusTotal, *inteltest.AbuseIPDB) {
 	t.Helper()
 	vt := inteltest.NewVirusTotal(t, vtKey)
 	ab := inteltest.NewAbuseIPDB(t, abuseKey)
@@ -327,4 +331,37 @@ func TestDryRunSendsNothing(t *testing.T) {
 	assert.Contains(t, vtLine, "28")
 	assert.Contains(t, vtLine, "500 of 500")
 	assert.Contains(t, vtLine, "6m49s")
+}
+
+// Ctrl-C stops cleanly: exit 1, answers so far kept, and the rerun resumes.
+func TestInterruptKeepsAnswersAndResumes(t *testing.T) {
+	_, out := sandbox(t)
+	vt, _ := fakes(t)
+	t.Setenv("ABUSEIPDB_API_KEY", "")
+	t.Setenv("VERDICT_VIRUSTOTAL_RATE", "40/s")
+	file := alertsFile(t, 100, 12)
+	argv, _ := json.Marshal([]string{"enrich", "-o", out, "-f", "json", file})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "VERDICT_CHILD_ARGS="+string(argv))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for len(vt.Requests()) < 30 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 1, ee.ExitCode())
+	assert.Contains(t, stderr.String(), "interrupted")
+	first := len(vt.Requests())
+	require.Less(t, first, 108, "interrupted too late to test anything")
+
+	res := run(t, "", "enrich", "-o", out, "-f", "json", file)
+	require.Equal(t, 0, res.code, res.stderr)
+	total := len(vt.Requests())
+	assert.GreaterOrEqual(t, total, 108)
+	assert.LessOrEqual(t, total, 108+4, "the rerun asks only about the rest (and the lookups that were in flight)")
 }

@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // sandbox isolates a test from the user's environment: its own cache and
 // config directories, no API keys, a fixed clock, and the repository root as
 // working directory so sample paths are stable in reports.
-func sandbox(t *testing.T) (root, out string) {
+func sandbox(t testing.TB) (root, out string) {
 	t.Helper()
 	for _, k := range config.Keys {
 		t.Setenv(config.EnvName(k.Name), "")
@@ -51,7 +51,7 @@ type result struct {
 	stderr string
 }
 
-func run(t *testing.T, stdin string, args ...string) result {
+func run(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)
@@ -68,7 +68,7 @@ func sampleAlerts(t *testing.T) []string {
 	return files
 }
 
-func readReport(t *testing.T, path string) *report.Report {
+func readReport(t testing.TB, path string) *report.Report {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
