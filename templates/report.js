@@ -34,8 +34,11 @@
   function sortBy(th) {
     var key = th.getAttribute("data-key");
     var numeric = th.getAttribute("data-type") === "num";
-    var dir = th.getAttribute("aria-sort") === "descending" ? 1 : -1;
-    if (th.getAttribute("aria-sort") === "none" && !numeric) { dir = 1; }
+    // A column's first click uses its natural order (data-first); later
+    // clicks toggle.
+    var current = th.getAttribute("aria-sort");
+    var dir = current === "descending" ? 1 : -1;
+    if (current === "none") { dir = th.getAttribute("data-first") === "desc" ? -1 : 1; }
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
       if (h.hasAttribute("data-key")) { h.setAttribute("aria-sort", "none"); }
     });

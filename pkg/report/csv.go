@@ -41,7 +41,7 @@ func (c *CSVWriter) Alert(a *Alert) error {
 	factors := a.Risk.Factors[:min(3, len(a.Risk.Factors))]
 	defanged := make([]string, len(factors))
 	for i, f := range factors {
-		defanged[i] = SanitizeLine(ioc.DefangText(f))
+		defanged[i] = shown(f)
 	}
 	counts := map[string]int{}
 	total, skipped := 0, 0
@@ -54,13 +54,13 @@ func (c *CSVWriter) Alert(a *Alert) error {
 		counts[i.Type]++
 	}
 	row := []string{
-		SanitizeLine(a.ID), string(a.Risk.Verdict), strconv.Itoa(a.Risk.Score), label, conf, strings.Join(defanged, "; "),
+		shown(a.ID), string(a.Risk.Verdict), strconv.Itoa(a.Risk.Score), label, conf, strings.Join(defanged, "; "),
 		strconv.Itoa(total), strconv.Itoa(skipped),
 	}
 	for _, t := range ioc.AllTypes {
 		row = append(row, strconv.Itoa(counts[string(t)]))
 	}
-	row = append(row, SanitizeLine(a.Source.File), strconv.Itoa(a.Source.Record), strconv.Itoa(a.Source.Line))
+	row = append(row, shown(a.Source.File), strconv.Itoa(a.Source.Record), strconv.Itoa(a.Source.Line))
 	for i := range row {
 		row[i] = csvSafe(row[i])
 	}

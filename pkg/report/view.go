@@ -262,10 +262,10 @@ func sortDetails(d []*detailCandidate) {
 func (vb *ViewBuilder) row(a *Alert) *Row {
 	r := &Row{
 		Seq:     vb.seq,
-		ID:      SanitizeLine(a.ID),
+		ID:      shown(a.ID),
 		Verdict: string(a.Risk.Verdict),
 		Score:   a.Risk.Score,
-		Source:  SanitizeLine(fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record)),
+		Source:  shown(fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record)),
 		alert:   a,
 	}
 	for _, i := range a.IOCs {
@@ -311,7 +311,7 @@ func (vb *ViewBuilder) Build() *View {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		v.Providers = append(v.Providers, ProviderRow{Name: Sanitize(n), ProviderStats: h.Summary.Providers[n]})
+		v.Providers = append(v.Providers, ProviderRow{Name: shown(n), ProviderStats: h.Summary.Providers[n]})
 	}
 	for i, n := range vb.hist {
 		label := fmt.Sprintf("%d-%d", i*10, i*10+9)
@@ -346,9 +346,9 @@ func (vb *ViewBuilder) Build() *View {
 	for _, r := range vb.rows {
 		if r.alert != nil {
 			// Only the rows that made the cut pay for finding a title.
-			r.Title = SanitizeLine(ioc.DefangText(alertTitle(r.alert.Alert)))
+			r.Title = shown(alertTitle(r.alert.Alert))
 			if len(r.alert.Risk.Factors) > 0 {
-				r.TopFactor = SanitizeLine(ioc.DefangText(r.alert.Risk.Factors[0]))
+				r.TopFactor = shown(r.alert.Risk.Factors[0])
 			}
 			r.alert = nil
 		}
@@ -383,10 +383,10 @@ func percent(n, total int) int {
 func detailView(row *Row, a *Alert) *AlertView {
 	av := &AlertView{Row: row}
 	for _, f := range a.Risk.Factors {
-		av.Factors = append(av.Factors, Sanitize(ioc.DefangText(f)))
+		av.Factors = append(av.Factors, shownText(f))
 	}
 	for _, i := range a.IOCs {
-		iv := IOCView{Type: i.Type, Defanged: Sanitize(defang(i.Type, i.Value)), Fields: Sanitize(strings.Join(i.Fields, ", ")), Skipped: i.Skipped}
+		iv := IOCView{Type: i.Type, Defanged: Sanitize(defang(i.Type, i.Value)), Fields: shown(strings.Join(i.Fields, ", ")), Skipped: i.Skipped}
 		res := a.Enrichment[i.Value]
 		providers := make([]string, 0, len(res))
 		for p := range res {
@@ -399,10 +399,10 @@ func detailView(row *Row, a *Alert) *AlertView {
 		av.IOCs = append(av.IOCs, iv)
 	}
 	if c := a.Classification; c != nil {
-		cv := &ClassificationView{Label: c.Label, Confidence: c.Confidence, Source: c.Source, Why: Sanitize(c.Why),
-			Model: Sanitize(c.Model), ModelVersion: Sanitize(c.ModelVersion), NextStep: Sanitize(ioc.DefangText(c.NextStep)), CostUSD: c.CostUSD}
+		cv := &ClassificationView{Label: c.Label, Confidence: c.Confidence, Source: c.Source, Why: shown(c.Why),
+			Model: shown(c.Model), ModelVersion: shown(c.ModelVersion), NextStep: shownText(c.NextStep), CostUSD: c.CostUSD}
 		for _, r := range c.Reasoning {
-			cv.Reasoning = append(cv.Reasoning, Sanitize(ioc.DefangText(r)))
+			cv.Reasoning = append(cv.Reasoning, shownText(r))
 		}
 		cv.Techniques = sanitizeAll(c.Techniques)
 		if c.PromptTokens+c.OutputTokens+c.ThoughtTokens > 0 {
@@ -410,13 +410,13 @@ func detailView(row *Row, a *Alert) *AlertView {
 		}
 		av.Classification = cv
 	}
-	av.Raw = Sanitize(ioc.DefangText(prettyJSON(a.Alert)))
+	av.Raw = shownText(prettyJSON(a.Alert))
 	return av
 }
 
 // resultView writes one provider answer in words.
 func resultView(provider string, r *intel.Result) ResultView {
-	rv := ResultView{Provider: Sanitize(provider), Status: string(r.Status)}
+	rv := ResultView{Provider: shown(provider), Status: string(r.Status)}
 	var parts []string
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
 	switch r.Status {
@@ -478,7 +478,7 @@ func resultView(provider string, r *intel.Result) ResultView {
 		}
 		rv.Detail = strings.Join(parts, "; ")
 	}
-	rv.Detail = Sanitize(ioc.DefangText(rv.Detail))
+	rv.Detail = shownText(rv.Detail)
 	return rv
 }
 
@@ -530,10 +530,17 @@ func alertTitle(raw json.RawMessage) string {
 	return best
 }
 
+// shown makes attacker-controlled text fit to show on one line: every
+// indicator in it defanged, terminal control and bidi characters escaped.
+func shown(s string) string { return SanitizeLine(ioc.DefangText(s)) }
+
+// shownText is shown for multi-line text (raw records, reasoning).
+func shownText(s string) string { return Sanitize(ioc.DefangText(s)) }
+
 func sanitizeAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
-		out[i] = Sanitize(x)
+		out[i] = shown(x)
 	}
 	return out
 }
@@ -541,7 +548,7 @@ func sanitizeAll(s []string) []string {
 func sanitizeErrors(errs []InputError) []InputError {
 	out := make([]InputError, len(errs))
 	for i, e := range errs {
-		out[i] = InputError{File: Sanitize(e.File), Record: e.Record, Line: e.Line, Reason: Sanitize(e.Reason)}
+		out[i] = InputError{File: shown(e.File), Record: e.Record, Line: e.Line, Reason: shown(e.Reason)}
 	}
 	return out
 }

@@ -321,3 +321,26 @@ func TestCacheCommands(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, dir)
 }
+
+func TestSampleUserTemplate(t *testing.T) {
+	_, out := sandbox(t)
+	args := append([]string{"enrich", "--offline", "--no-cache", "--feeds", "samples/feeds", "-o", out, "--output-name", "tmpl", "-f", "json"}, sampleAlerts(t)...)
+	res := run(t, "", args...)
+	require.Equal(t, 0, res.code, res.stderr)
+	res = run(t, "", "report", "--template", "samples/templates/slack.md.tmpl", "--stdout", "template", filepath.Join(out, "tmpl.json"))
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.NotContains(t, res.stdout, "192.9.135.73", "the template defangs")
+	testutil.Golden(t, *update, []byte(res.stdout))
+
+	// Without --stdout the template's output is a file named after it.
+	res = run(t, "", "report", "--template", "samples/templates/slack.md.tmpl", "-f", "md", "-o", out, filepath.Join(out, "tmpl.json"))
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.FileExists(t, filepath.Join(out, "tmpl.slack.md"))
+	assert.FileExists(t, filepath.Join(out, "tmpl.md"))
+
+	// A template cannot read the environment or the clock (hermetic sprig).
+	bad := writeFile(t, "env.txt.tmpl", `{{ env "HOME" }}`)
+	res = run(t, "", "report", "--template", bad, "--stdout", "template", filepath.Join(out, "tmpl.json"))
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, `function "env" not defined`)
+}
