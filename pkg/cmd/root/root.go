@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cacheCmd "github.com/verdict-dev/verdict/pkg/cmd/cache"
+	classifyCmd "github.com/verdict-dev/verdict/pkg/cmd/classify"
 	enrichCmd "github.com/verdict-dev/verdict/pkg/cmd/enrich"
 	reportCmd "github.com/verdict-dev/verdict/pkg/cmd/report"
 	versionCmd "github.com/verdict-dev/verdict/pkg/cmd/version"
@@ -78,6 +79,7 @@ scoring rules do the job, and the reports say what was skipped.`),
 
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.AddCommand(enrichCmd.NewCmdEnrich(f, nil))
+	cmd.AddCommand(classifyCmd.NewCmdClassify(f, nil))
 	cmd.AddCommand(reportCmd.NewCmdReport(f, nil))
 	cmd.AddCommand(cacheCmd.NewCmdCache(f))
 	cmd.AddCommand(versionCmd.NewCmdVersion(f))

@@ -1,0 +1,265 @@
+// Package classify gives each alert a classification (TRUE_POSITIVE,
+// FALSE_POSITIVE, NEEDS_REVIEW): from a model when one is configured and
+// affordable, otherwise from deterministic heuristics. Whatever the source,
+// the guard keeps it honest: a FALSE_POSITIVE never stands against a
+// MALICIOUS risk verdict.
+package classify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/report"
+	"github.com/verdict-dev/verdict/pkg/score"
+)
+
+// Labels of a classification (CONTRACT.md).
+const (
+	TruePositive  = "TRUE_POSITIVE"
+	FalsePositive = "FALSE_POSITIVE"
+	NeedsReview   = "NEEDS_REVIEW"
+)
+
+// Labels lists every label, for schemas and validation.
+var Labels = []string{TruePositive, FalsePositive, NeedsReview}
+
+// Sources of a classification.
+const (
+	SourceGemini    = "gemini"
+	SourceCache     = "cache"
+	SourceHeuristic = "heuristic"
+)
+
+// Why the heuristic was used.
+const (
+	WhyNoKey   = "no_api_key"
+	WhyOffline = "offline"
+	WhyBudget  = "budget"
+	WhyFailed  = "model_failed"
+)
+
+// Case is what classification sees of one alert.
+type Case struct {
+	AlertID    string
+	Pos        string // where the alert was read (file#record): decides which alert carries a shared request's cost
+	Raw        json.RawMessage
+	Risk       score.Risk
+	IOCs       []report.IOC
+	Enrichment map[string]map[string]*intel.Result
+}
+
+// FromAlert builds a Case from a report alert.
+func FromAlert(a *report.Alert) Case {
+	return Case{AlertID: a.ID, Pos: fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record), Raw: a.Alert, Risk: a.Risk, IOCs: a.IOCs, Enrichment: a.Enrichment}
+}
+
+// Guard applies CONTRACT.md's one rule in code, not in the prompt: a
+// FALSE_POSITIVE on an alert whose risk verdict is MALICIOUS becomes
+// NEEDS_REVIEW, and the conflict is named in the reasoning. Alert text is
+// written by attackers; hard evidence outranks anything a model was talked
+// into.
+func Guard(c *report.Classification, risk score.Risk) {
+	if c == nil || c.Label != FalsePositive || risk.Verdict != score.Malicious {
+		return
+	}
+	evidence := fmt.Sprintf("risk score %d", risk.Score)
+	if len(risk.Factors) > 0 {
+		evidence += " (" + risk.Factors[0] + ")"
+	}
+	c.Label = NeedsReview
+	c.Reasoning = append([]string{fmt.Sprintf("Conflict: the %s classification said FALSE_POSITIVE, but the risk verdict is MALICIOUS with %s; hard evidence wins, so a person must review it.", c.Source, evidence)}, c.Reasoning...)
+	if c.Confidence > 50 {
+		c.Confidence = 50
+	}
+}
+
+// Fingerprint identifies an alert up to its volatile fields (ids,
+// timestamps, flow and sequence numbers): alerts that differ only there
+// share one fingerprint, one model request and one cache entry.
+func Fingerprint(raw json.RawMessage) (string, json.RawMessage) {
+	stable := StableJSON(raw)
+	sum := sha256.Sum256(stable)
+	return hex.EncodeToString(sum[:16]), stable
+}
+
+// StableJSON is the alert without its volatile fields, with keys sorted,
+// compact. It is what the model is shown.
+func StableJSON(raw json.RawMessage) json.RawMessage {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	b, err := json.Marshal(strip(v, ""))
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+// volatileKeys are normalised keys (lower case, no separators) that carry a
+// per-event value.
+var volatileKeys = map[string]bool{
+	"id": true, "alertid": true, "eventid": true, "systemalertid": true, "uid": true, "fuid": true,
+	"flowid": true, "recordid": true, "reportid": true, "reportidlong": true, "reportidstring": true,
+	"txid": true, "seq": true, "sequence": true, "offset": true, "serial": true, "correlationid": true,
+	"requestid": true, "traceid": true, "spanid": true, "pid": true, "processid": true, "logonid": true,
+	"ts": true, "writets": true, "timestamp": true, "created": true, "updated": true, "modified": true,
+	"firstseen": true, "lastseen": true, "start": true, "end": true, "firedtimes": true, "cd": true, "bkt": true,
+	"indextime": true, "indexedtime": true, "ingested": true, "compositeid": true, "aggregateid": true,
+}
+
+func normKey(k string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(k) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// volatile reports whether a key holds a per-event value.
+func volatile(key string) bool {
+	n := normKey(key)
+	if volatileKeys[n] {
+		return true
+	}
+	return strings.Contains(n, "time") || strings.Contains(n, "date") || strings.HasSuffix(n, "timestamp")
+}
+
+func strip(v any, key string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			if volatile(k) {
+				continue
+			}
+			out[k] = strip(val, k)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, val := range x {
+			out[i] = strip(val, key)
+		}
+		return out
+	case string:
+		if looksLikeTime(x) {
+			return "<time>"
+		}
+	}
+	return v
+}
+
+// looksLikeTime spots timestamps in fields whose names do not give them
+// away ("2026-11-22T01:12:44Z", "11/06/2026, 08:18:17.083", "May 11 12:29:18").
+func looksLikeTime(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 8 || len(s) > 40 {
+		return false
+	}
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	if digits < 6 {
+		return false
+	}
+	iso := len(s) >= 16 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ') && s[13] == ':'
+	us := len(s) >= 16 && s[2] == '/' && s[5] == '/' && strings.Contains(s, ":")
+	return iso || us
+}
+
+// EnrichmentSummary renders what the providers said about an alert's
+// indicators, one line each, sorted: part of the prompt and of the cache key.
+func EnrichmentSummary(c Case) []string {
+	var lines []string
+	for _, i := range c.IOCs {
+		if i.Skipped != "" {
+			lines = append(lines, fmt.Sprintf("%s %s (fields: %s): not looked up, %s", i.Type, i.Value, strings.Join(i.Fields, ", "), i.Skipped))
+			continue
+		}
+		res := c.Enrichment[i.Value]
+		names := make([]string, 0, len(res))
+		for n := range res {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, n+": "+resultWords(res[n]))
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "no provider takes this type")
+		}
+		lines = append(lines, fmt.Sprintf("%s %s (fields: %s): %s", i.Type, i.Value, strings.Join(i.Fields, ", "), strings.Join(parts, "; ")))
+	}
+	return lines
+}
+
+func resultWords(r *intel.Result) string {
+	switch r.Status {
+	case intel.StatusSkipped:
+		return "not checked (" + r.Reason + ")"
+	case intel.StatusError:
+		return "lookup failed"
+	case intel.StatusNotFound:
+		return "unknown"
+	}
+	var w []string
+	if r.Malicious != nil {
+		w = append(w, fmt.Sprintf("%d malicious", *r.Malicious))
+	}
+	if r.Suspicious != nil && *r.Suspicious > 0 {
+		w = append(w, fmt.Sprintf("%d suspicious", *r.Suspicious))
+	}
+	if r.AbuseConfidenceScore != nil {
+		w = append(w, fmt.Sprintf("abuse confidence %d", *r.AbuseConfidenceScore))
+	}
+	if r.IsTor != nil && *r.IsTor {
+		w = append(w, "Tor exit node")
+	}
+	if r.UsageType != "" {
+		w = append(w, "usage "+r.UsageType)
+	}
+	if r.ThreatLabel != "" {
+		w = append(w, "label "+r.ThreatLabel)
+	}
+	for _, m := range r.Matches {
+		s := "listed in " + m.Feed
+		if m.Info != "" {
+			s += " (" + m.Info + ")"
+		}
+		w = append(w, s)
+	}
+	if len(w) == 0 {
+		return "found, nothing notable"
+	}
+	return strings.Join(w, ", ")
+}
+
+// Digest summarises the evidence a classification rests on (enrichment and
+// risk), for the cache key: new evidence means a new question.
+func Digest(c Case) string {
+	h := sha256.New()
+	for _, l := range EnrichmentSummary(c) {
+		h.Write([]byte(l))
+		h.Write([]byte{0})
+	}
+	fmt.Fprintf(h, "%d %s", c.Risk.Score, c.Risk.Verdict)
+	for _, f := range c.Risk.Factors {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
