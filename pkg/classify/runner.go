@@ -516,11 +516,11 @@ var techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
 // modelAnswer is the structured output, decoded loosely so validation can
 // say exactly what is wrong.
 type modelAnswer struct {
-	Classification string          `json:"classification"`
-	Confidence     json.Number     `json:"confidence"`
-	Reasons        []string        `json:"reasons"`
-	Techniques     []string        `json:"mitre_techniques"`
-	NextStep       string          `json:"next_step"`
+	Classification string      `json:"classification"`
+	Confidence     json.Number `json:"confidence"`
+	Reasons        []string    `json:"reasons"`
+	Techniques     []string    `json:"mitre_techniques"`
+	NextStep       string      `json:"next_step"`
 }
 
 // parseAnswer validates the model's JSON: model output is untrusted input.

@@ -68,12 +68,12 @@ func BuildPrompt(c classify.Case, r *classify.Redactor) (Prompt, error) {
 	}
 	sum := sha256.Sum256([]byte("verdict-delimiter:" + fp + ":" + classify.Digest(c)))
 	data := struct {
-		Nonce, Alert      string
-		Truncated         int
-		Enrichment        []string
-		Score             int
-		Verdict           string
-		Factors           []string
+		Nonce, Alert string
+		Truncated    int
+		Enrichment   []string
+		Score        int
+		Verdict      string
+		Factors      []string
 	}{hex.EncodeToString(sum[:8]), alertText, truncated, classify.EnrichmentSummary(c), c.Risk.Score, string(c.Risk.Verdict), c.Risk.Factors}
 	var b strings.Builder
 	if err := userTemplate.Execute(&b, data); err != nil {

@@ -319,4 +319,3 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 	}
 	return nil
 }
-
