@@ -113,6 +113,9 @@ var volatileKeys = map[string]bool{
 	"ts": true, "writets": true, "timestamp": true, "created": true, "updated": true, "modified": true,
 	"firstseen": true, "lastseen": true, "start": true, "end": true, "firedtimes": true, "cd": true, "bkt": true,
 	"indextime": true, "indexedtime": true, "ingested": true, "compositeid": true, "aggregateid": true,
+	// Ephemeral source ports differ on every connection and say nothing
+	// about what happened; destination ports stay.
+	"srcport": true, "sourceport": true, "sport": true, "idorigp": true, "origp": true, "clientport": true,
 }
 
 func normKey(k string) string {
@@ -138,8 +141,9 @@ func strip(v any, key string) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
+		parent := normKey(key)
 		for k, val := range x {
-			if volatile(k) {
+			if volatile(k) || (normKey(k) == "port" && (parent == "source" || parent == "src" || parent == "client")) {
 				continue
 			}
 			out[k] = strip(val, k)
