@@ -146,7 +146,13 @@ func strip(v any, key string) any {
 			if volatile(k) || (normKey(k) == "port" && (parent == "source" || parent == "src" || parent == "client")) {
 				continue
 			}
-			out[k] = strip(val, k)
+			sv := strip(val, k)
+			if m, ok := sv.(map[string]any); ok && len(m) == 0 {
+				if orig, _ := val.(map[string]any); len(orig) > 0 {
+					continue // emptied by stripping: it held only volatile fields
+				}
+			}
+			out[k] = sv
 		}
 		return out
 	case []any:
