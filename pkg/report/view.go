@@ -85,7 +85,23 @@ type Row struct {
 	TopFactor  string // defanged
 	Title      string // a short description of the alert (rule or signature name), sanitised
 
-	alert *Alert // until Build fills Title; only kept rows hold on to it
+	alert    *Alert // until Build finishes the row; only kept rows hold on to it
+	finished bool
+}
+
+// finish makes a kept row fit to show. Only the rows that make the cut pay
+// for defanging and finding a title, which matters with a million alerts.
+func (r *Row) finish(a *Alert) {
+	if r.finished || a == nil {
+		return
+	}
+	r.finished = true
+	r.ID, r.Source = shown(r.ID), shown(r.Source)
+	r.Title = shown(alertTitle(a.Alert))
+	if len(a.Risk.Factors) > 0 {
+		r.TopFactor = shown(a.Risk.Factors[0])
+	}
+	r.alert = nil
 }
 
 // AlertView is one alert's detail section.
@@ -262,10 +278,10 @@ func sortDetails(d []*detailCandidate) {
 func (vb *ViewBuilder) row(a *Alert) *Row {
 	r := &Row{
 		Seq:     vb.seq,
-		ID:      shown(a.ID),
+		ID:      a.ID, // made fit to show in Build, for the rows that make the cut
 		Verdict: string(a.Risk.Verdict),
 		Score:   a.Risk.Score,
-		Source:  shown(fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record)),
+		Source:  fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record),
 		alert:   a,
 	}
 	for _, i := range a.IOCs {
@@ -344,14 +360,7 @@ func (vb *ViewBuilder) Build() *View {
 		vb.rows = vb.rows[:vb.opts.MaxRows]
 	}
 	for _, r := range vb.rows {
-		if r.alert != nil {
-			// Only the rows that made the cut pay for finding a title.
-			r.Title = shown(alertTitle(r.alert.Alert))
-			if len(r.alert.Risk.Factors) > 0 {
-				r.TopFactor = shown(r.alert.Risk.Factors[0])
-			}
-			r.alert = nil
-		}
+		r.finish(r.alert)
 	}
 	v.Rows = vb.rows
 	v.RowsOmitted = total - len(v.Rows)
@@ -360,6 +369,7 @@ func (vb *ViewBuilder) Build() *View {
 		vb.details = vb.details[:vb.opts.MaxDetails]
 	}
 	for _, d := range vb.details {
+		d.row.finish(d.alert)
 		d.row.Anchor = fmt.Sprintf("alert-%d", d.row.Seq)
 		v.Details = append(v.Details, detailView(d.row, d.alert))
 	}
