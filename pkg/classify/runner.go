@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"regexp"
 	"strings"
@@ -319,33 +318,21 @@ func (r *Runner) ask(ctx context.Context, system, user string) (*Answer, error) 
 				return nil, err
 			}
 			r.log.Info("gemini rate limited, waiting", "wait", wait)
-			if err := sleep(ctx, wait); err != nil {
+			if err := ratelimit.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case (errors.As(err, &te) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)) && retries < r.opts.MaxRetries:
 			retries++
-			d := r.opts.BackoffBase << (retries - 1)
-			d += rand.N(d + 1)
+			d := ratelimit.Backoff(r.opts.BackoffBase, retries)
 			r.log.Debug("gemini transient error, retrying", "attempt", retries, "wait", d, "error", err.Error())
-			if err := sleep(ctx, d); err != nil {
+			if err := ratelimit.Sleep(ctx, d); err != nil {
 				return nil, err
 			}
 		default:
 			return nil, err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sort"
 	"sync"
@@ -482,9 +481,9 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			return skipped(ReasonCanceled)
 		case retryable(err) && retries < r.spec.MaxRetries:
 			retries++
-			d := r.backoff(retries)
+			d := ratelimit.Backoff(r.engine.opts.BackoffBase, retries)
 			log.Debug("retrying", "attempt", retries, "wait", d, "error", err.Error())
-			if sleep(ctx, d) != nil {
+			if ratelimit.Sleep(ctx, d) != nil {
 				return skipped(ReasonCanceled)
 			}
 			continue
@@ -559,7 +558,7 @@ func (r *providerRun) waitPause(ctx context.Context) (int, error) {
 		if d <= 0 {
 			return gen, nil
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := ratelimit.Sleep(ctx, d); err != nil {
 			return gen, err
 		}
 	}
@@ -590,12 +589,6 @@ func (r *providerRun) on429(gen int, rl *RateLimitError, log *slog.Logger) *Resu
 	}
 	log.Info("rate limited, pausing", "wait", wait, "in_a_row", n)
 	return nil
-}
-
-// backoff is exponential with full jitter on top: base*2^(n-1) + U(0, base*2^(n-1)).
-func (r *providerRun) backoff(n int) time.Duration {
-	d := r.engine.opts.BackoffBase << (n - 1)
-	return d + rand.N(d+1)
 }
 
 func (r *providerRun) store(ctx context.Context, i ioc.IOC, res *Result, ttl time.Duration) {
@@ -648,16 +641,4 @@ func retryable(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -3,8 +3,10 @@
 package ratelimit
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -120,4 +122,23 @@ func (r Rate) Duration(n int) time.Duration {
 		return 0
 	}
 	return time.Duration(n-1) * r.paced()
+}
+
+// Sleep waits d, or until ctx is done (then it returns ctx's error).
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Backoff is the wait before retry n (from 1): exponential from base, with
+// as much random jitter on top, so that retries of many workers spread out.
+func Backoff(base time.Duration, n int) time.Duration {
+	d := base << (n - 1)
+	return d + rand.N(d+1)
 }

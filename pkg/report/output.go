@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/verdict-dev/verdict/pkg/score"
 )
 
 // OutputOptions says where the reports go.
@@ -22,6 +24,10 @@ type OutputOptions struct {
 	// Template is a user template file (--template).
 	Template string
 	View     ViewOptions
+	// Blocklist, when set, is written with the indicators of every alert at
+	// or above BlocklistMin (--export-blocklist, --blocklist-min).
+	Blocklist    string
+	BlocklistMin score.Verdict
 }
 
 // Output turns one report stream into every requested format, each written
@@ -35,6 +41,7 @@ type Output struct {
 	builder   *ViewBuilder
 	collect   *Collect
 	tmpl      *UserTemplate
+	block     *BlocklistWriter
 	View      *View // the built view, after Commit
 	committed bool
 }
@@ -54,6 +61,14 @@ type viewTarget struct {
 func NewOutput(opts OutputOptions) (*Output, error) {
 	o := &Output{opts: opts, builder: NewViewBuilder(opts.View)}
 	o.sinks = append(o.sinks, o.builder)
+	if opts.Blocklist != "" {
+		min := opts.BlocklistMin
+		if min == "" {
+			min = score.Malicious
+		}
+		o.block = NewBlocklistWriter(min)
+		o.sinks = append(o.sinks, o.block)
+	}
 	if opts.Template != "" {
 		t, err := LoadTemplate(opts.Template)
 		if err != nil {
@@ -183,6 +198,12 @@ func (o *Output) Commit() ([]string, error) {
 			return nil, fmt.Errorf("write report: %w", err)
 		}
 		paths = append(paths, pf.final)
+	}
+	if o.block != nil {
+		if err := WriteFileAtomic(o.opts.Blocklist, o.block.Bytes()); err != nil {
+			return paths, fmt.Errorf("export blocklist: %w", err)
+		}
+		paths = append(paths, o.opts.Blocklist)
 	}
 	o.committed = true
 	return paths, nil

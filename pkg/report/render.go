@@ -196,22 +196,15 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-func renderTXT(w io.Writer, v *View) error {
-	var b bytes.Buffer
-	if err := txtTemplate.Execute(&b, v); err != nil {
-		return err
-	}
-	out := strings.TrimLeft(b.String(), "\n")
-	if !strings.HasSuffix(out, "\n") {
-		out += "\n"
-	}
-	_, err := io.WriteString(w, out)
-	return err
-}
+func renderTXT(w io.Writer, v *View) error { return renderText(w, txtTemplate, v) }
 
-func renderMarkdown(w io.Writer, v *View) error {
+func renderMarkdown(w io.Writer, v *View) error { return renderText(w, mdTemplate, v) }
+
+// renderText executes a text template and trims it to start with content
+// and end with exactly one newline.
+func renderText(w io.Writer, t *texttemplate.Template, v *View) error {
 	var b bytes.Buffer
-	if err := mdTemplate.Execute(&b, v); err != nil {
+	if err := t.Execute(&b, v); err != nil {
 		return err
 	}
 	out := strings.TrimLeft(b.String(), "\n")

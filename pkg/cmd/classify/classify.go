@@ -273,14 +273,11 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 		return err
 	}
 	summarise(header, r, bc)
-	name := o.OutputName
+	name := o.Output.Name
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + "-classified"
 	}
-	out, err := report.NewOutput(report.OutputOptions{
-		Dir: o.OutputDir, Name: name, Formats: o.Formats, Stdout: report.Format(o.Stdout), StdoutWriter: o.IO.Out,
-		Template: o.Template, View: report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows},
-	})
+	out, err := report.NewOutput(o.Output.OutputOptions(name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}))
 	if err != nil {
 		return cmdutil.InputError(err)
 	}

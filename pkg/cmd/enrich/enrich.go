@@ -31,22 +31,15 @@ type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	Files           []string
-	InputFormat     string
-	OutputDir       string
-	OutputName      string
-	FormatList      string
-	Formats         []report.Format
-	Stdout          string
-	Template        string
-	FailOn          string
-	Strict          bool
-	Offline         bool
-	NoCache         bool
-	Refresh         bool
-	DryRun          bool
-	ExportBlocklist string
-	BlocklistMin    string
+	Files       []string
+	InputFormat string
+	Output      cmdutil.OutputFlags
+	FailOn      string
+	Strict      bool
+	Offline     bool
+	NoCache     bool
+	Refresh     bool
+	DryRun      bool
 
 	// Stage, when set, runs after the lookups and before the report is
 	// written (classify adds its verdicts here).
@@ -125,34 +118,18 @@ Several files are one batch. Malformed records are reported and skipped.`),
 func AddFlags(cmd *cobra.Command, opts *Options) {
 	fl := cmd.Flags()
 	cmdutil.StringEnumFlag(cmd, &opts.InputFormat, "input-format", "", "auto", []string{"auto", "json", "ndjson", "csv"}, "input format (default: from extension and content)")
-	fl.StringVarP(&opts.OutputDir, "output-dir", "o", "reports", "directory for the reports")
-	fl.StringVar(&opts.OutputName, "output-name", "", "report file name without extension (default verdict-YYYYMMDD-HHMMSS, UTC)")
-	fl.StringVarP(&opts.FormatList, "format", "f", "json,txt,html", "comma-separated report formats: "+report.FormatNames())
-	fl.StringVar(&opts.Stdout, "stdout", "", "write this one format to standard output instead of files ("+report.FormatNames()+", template)")
-	fl.StringVar(&opts.Template, "template", "", "also render this Go template (text/template, or html/template for *.html.tmpl) over the JSON report data")
+	cmdutil.AddOutputFlags(cmd, &opts.Output, "json,txt,html", "report file name without extension (default verdict-YYYYMMDD-HHMMSS, UTC)")
 	fl.StringVar(&opts.FailOn, "fail-on", "", "exit 3 if any alert's risk verdict is this or worse: "+score.VerdictNames())
 	fl.BoolVar(&opts.Strict, "strict", false, "treat any malformed record as fatal (exit 2)")
 	fl.BoolVar(&opts.Offline, "offline", false, "no network at all: answer from the cache and local feeds only")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the lookup cache")
 	fl.BoolVar(&opts.Refresh, "refresh", false, "ignore cached answers but store the fresh ones")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the lookups needed after cache hits, the quota left and the time they take; send nothing")
-	fl.StringVar(&opts.ExportBlocklist, "export-blocklist", "", "write the IOCs of alerts at or above --blocklist-min to this file, one per line")
-	fl.StringVar(&opts.BlocklistMin, "blocklist-min", string(score.Malicious), "lowest risk verdict whose IOCs go to --export-blocklist")
 	fl.StringArray("feeds", nil, "local blocklist directory or file (repeatable; config feeds.dirs)")
 	fl.String("cache-dir", "", "cache directory (config cache.dir; default $XDG_CACHE_HOME/verdict)")
 	cmd.MarkFlagsMutuallyExclusive("no-cache", "refresh")
-	_ = cmd.RegisterFlagCompletionFunc("fail-on", verdictCompletion)
-	_ = cmd.RegisterFlagCompletionFunc("blocklist-min", verdictCompletion)
-	_ = cmd.MarkFlagDirname("output-dir")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cmdutil.VerdictCompletion)
 	_ = cmd.MarkFlagDirname("cache-dir")
-}
-
-func verdictCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	out := make([]string, len(score.AllVerdicts))
-	for i, v := range score.AllVerdicts {
-		out[i] = string(v)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // Complete validates flag values and fills defaults from the factory.
@@ -161,20 +138,8 @@ func (o *Options) Complete(f *cmdutil.Factory) error {
 	if _, err := alert.ParseFormat(o.InputFormat); err != nil {
 		return cmdutil.FlagErrorf("--input-format: %v", err)
 	}
-	formats, err := report.ParseFormats(o.FormatList)
-	if err != nil {
-		return cmdutil.FlagErrorf("--format: %v", err)
-	}
-	o.Formats = formats
-	if o.Stdout != "" {
-		sf, err := report.ParseFormat(o.Stdout)
-		if err != nil {
-			return cmdutil.FlagErrorf("--stdout: %v", err)
-		}
-		o.Stdout = string(sf)
-		if sf == report.FormatTemplate && o.Template == "" {
-			return cmdutil.FlagErrorf("--stdout template needs --template FILE")
-		}
+	if err := o.Output.Parse(); err != nil {
+		return err
 	}
 	if o.FailOn != "" {
 		v, err := score.ParseVerdict(o.FailOn)
@@ -183,13 +148,8 @@ func (o *Options) Complete(f *cmdutil.Factory) error {
 		}
 		o.FailOn = string(v)
 	}
-	v, err := score.ParseVerdict(o.BlocklistMin)
-	if err != nil {
-		return cmdutil.FlagErrorf("--blocklist-min: %v", err)
-	}
-	o.BlocklistMin = string(v)
-	if o.OutputName != "" && (strings.ContainsAny(o.OutputName, `/\`) || o.OutputName == "." || o.OutputName == "..") {
-		return cmdutil.FlagErrorf("--output-name must be a file name without directories, got %q", o.OutputName)
+	if n := o.Output.Name; n != "" && (strings.ContainsAny(n, `/\`) || n == "." || n == "..") {
+		return cmdutil.FlagErrorf("--output-name must be a file name without directories, got %q", n)
 	}
 	if o.Offline && o.Refresh {
 		return cmdutil.FlagErrorf("--offline cannot refresh answers: drop --refresh")
@@ -213,8 +173,8 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cmdutil.InputError(err)
 	}
-	if o.Template != "" {
-		if _, err := report.LoadTemplate(o.Template); err != nil {
+	if o.Output.Template != "" {
+		if _, err := report.LoadTemplate(o.Output.Template); err != nil {
 			return cmdutil.InputError(err)
 		}
 	}
@@ -299,44 +259,24 @@ func versionString() string {
 
 // write streams pass 2 into every requested output.
 func (o *Options) write(ctx context.Context, batch *triage.Batch, header *report.Report, cfg *config.Config, now time.Time) ([]string, *report.View, error) {
-	name := o.OutputName
+	name := o.Output.Name
 	if name == "" {
 		name = report.DefaultName(now.UTC().Format("20060102-150405"))
 	}
-	out, err := report.NewOutput(report.OutputOptions{
-		Dir: o.OutputDir, Name: name, Formats: o.Formats,
-		Stdout: report.Format(o.Stdout), StdoutWriter: o.IO.Out, Template: o.Template,
-		View: report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows},
-	})
+	out, err := report.NewOutput(o.Output.OutputOptions(name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}))
 	if err != nil {
 		return nil, nil, err
-	}
-	sink := out.Sink()
-	var bl *report.BlocklistWriter
-	if o.ExportBlocklist != "" {
-		min, _ := score.ParseVerdict(o.BlocklistMin)
-		bl = report.NewBlocklistWriter(min)
-		sink = report.Multi{sink, bl}
 	}
 	var hooks []triage.AlertHook
 	if o.Stage != nil {
 		hooks = append(hooks, o.Stage.Hook())
 	}
-	if err := batch.Emit(ctx, header, sink, hooks...); err != nil {
+	if err := batch.Emit(ctx, header, out.Sink(), hooks...); err != nil {
 		out.Abort()
 		return nil, nil, err
 	}
 	paths, err := out.Commit()
-	if err != nil {
-		return nil, nil, err
-	}
-	if bl != nil {
-		if err := report.WriteFileAtomic(o.ExportBlocklist, bl.Bytes()); err != nil {
-			return paths, out.View, fmt.Errorf("export blocklist: %w", err)
-		}
-		paths = append(paths, o.ExportBlocklist)
-	}
-	return paths, out.View, nil
+	return paths, out.View, err
 }
 
 // printSummary is the terminal summary: the most severe alerts, then where

@@ -16,22 +16,14 @@ import (
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/score"
 )
 
 // Options holds `verdict report`'s inputs.
 type Options struct {
-	IO              *iostreams.IOStreams
-	Config          func() (*config.Config, error)
-	File            string
-	OutputDir       string
-	OutputName      string
-	FormatList      string
-	Formats         []report.Format
-	Stdout          string
-	Template        string
-	ExportBlocklist string
-	BlocklistMin    string
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	File   string
+	Output cmdutil.OutputFlags
 }
 
 // NewCmdReport builds `verdict report`.
@@ -61,20 +53,8 @@ same data. Nothing is looked up.`),
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Config, opts.File = f.IOStreams, f.Config, args[0]
-			formats, err := report.ParseFormats(opts.FormatList)
-			if err != nil {
-				return cmdutil.FlagErrorf("--format: %v", err)
-			}
-			opts.Formats = formats
-			if opts.Stdout != "" {
-				sf, err := report.ParseFormat(opts.Stdout)
-				if err != nil {
-					return cmdutil.FlagErrorf("--stdout: %v", err)
-				}
-				opts.Stdout = string(sf)
-			}
-			if _, err := score.ParseVerdict(opts.BlocklistMin); err != nil {
-				return cmdutil.FlagErrorf("--blocklist-min: %v", err)
+			if err := opts.Output.Parse(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -82,14 +62,7 @@ same data. Nothing is looked up.`),
 			return reportRun(cmd.Context(), opts)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVarP(&opts.OutputDir, "output-dir", "o", "reports", "directory for the reports")
-	fl.StringVar(&opts.OutputName, "output-name", "", "file name without extension (default: the JSON report's name)")
-	fl.StringVarP(&opts.FormatList, "format", "f", "txt,html", "comma-separated formats: "+report.FormatNames())
-	fl.StringVar(&opts.Stdout, "stdout", "", "write this one format to standard output instead of files")
-	fl.StringVar(&opts.Template, "template", "", "also render this Go template over the report data")
-	fl.StringVar(&opts.ExportBlocklist, "export-blocklist", "", "write the IOCs of alerts at or above --blocklist-min to this file")
-	fl.StringVar(&opts.BlocklistMin, "blocklist-min", string(score.Malicious), "lowest risk verdict whose IOCs go to --export-blocklist")
+	cmdutil.AddOutputFlags(cmd, &opts.Output, "txt,html", "file name without extension (default: the JSON report's name)")
 	return cmd
 }
 
@@ -103,25 +76,15 @@ func reportRun(ctx context.Context, o *Options) error {
 		return cmdutil.InputError(fmt.Errorf("open report: %w", err))
 	}
 	defer f.Close()
-	name := o.OutputName
+	name := o.Output.Name
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(o.File), filepath.Ext(o.File))
 	}
-	out, err := report.NewOutput(report.OutputOptions{
-		Dir: o.OutputDir, Name: name, Formats: o.Formats,
-		Stdout: report.Format(o.Stdout), StdoutWriter: o.IO.Out, Template: o.Template,
-		View: report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows},
-	})
+	out, err := report.NewOutput(o.Output.OutputOptions(name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}))
 	if err != nil {
 		return cmdutil.InputError(err)
 	}
-	var sink report.Sink = out.Sink()
-	var bl *report.BlocklistWriter
-	if o.ExportBlocklist != "" {
-		min, _ := score.ParseVerdict(o.BlocklistMin)
-		bl = report.NewBlocklistWriter(min)
-		sink = report.Multi{sink, bl}
-	}
+	sink := out.Sink()
 	var header *report.Report
 	started := false
 	_, err = report.Decode(f,
@@ -148,12 +111,6 @@ func reportRun(ctx context.Context, o *Options) error {
 	paths, err := out.Commit()
 	if err != nil {
 		return err
-	}
-	if bl != nil {
-		if err := report.WriteFileAtomic(o.ExportBlocklist, bl.Bytes()); err != nil {
-			return fmt.Errorf("export blocklist: %w", err)
-		}
-		paths = append(paths, o.ExportBlocklist)
 	}
 	if !o.IO.Quiet() {
 		for _, p := range paths {

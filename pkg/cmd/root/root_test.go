@@ -344,3 +344,17 @@ func TestSampleUserTemplate(t *testing.T) {
 	assert.Equal(t, 2, res.code)
 	assert.Contains(t, res.stderr, `function "env" not defined`)
 }
+
+func TestReportStdoutMarkdownAndBlocklist(t *testing.T) {
+	_, out := sandbox(t)
+	res := run(t, "", "enrich", "--offline", "--feeds", "samples/feeds", "-o", out, "--output-name", "s", "-f", "json", "samples/alerts/suricata-eve.ndjson")
+	require.Equal(t, 0, res.code, res.stderr)
+	bl := filepath.Join(out, "from-report.txt")
+	res = run(t, "", "report", "--stdout", "md", "--export-blocklist", bl, "--blocklist-min", "suspicious", filepath.Join(out, "s.json"))
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.True(t, strings.HasPrefix(res.stdout, "## verdict: 5 alerts triaged"), res.stdout)
+	b, err := os.ReadFile(bl)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "185.241.208.232 # ipv4", "a SUSPICIOUS alert's IOC, with --blocklist-min suspicious")
+	assert.Contains(t, string(b), "SUSPICIOUS or worse")
+}
