@@ -212,15 +212,11 @@ func (o *Output) Commit() ([]string, error) {
 // Abort removes every temporary file; finished reports from earlier runs
 // are untouched.
 func (o *Output) Abort() {
-	var errs []error
 	for _, pf := range o.files {
 		pf.f.Close()
-		if err := os.Remove(pf.f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
+		_ = os.Remove(pf.f.Name()) // best effort: it may already be renamed or gone
 	}
 	o.files = nil
-	_ = errs
 }
 
 // RenderView renders a built-in view format.
