@@ -43,7 +43,6 @@ type Output struct {
 	tmpl      *UserTemplate
 	block     *BlocklistWriter
 	View      *View // the built view, after Commit
-	committed bool
 }
 
 type pendingFile struct {
@@ -205,7 +204,6 @@ func (o *Output) Commit() ([]string, error) {
 		}
 		paths = append(paths, o.opts.Blocklist)
 	}
-	o.committed = true
 	return paths, nil
 }
 
