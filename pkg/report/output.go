@@ -34,15 +34,15 @@ type OutputOptions struct {
 // atomically: to a temporary file in the target directory, renamed into
 // place only when complete, so no reader ever sees half a report.
 type Output struct {
-	opts      OutputOptions
-	sinks     Multi
-	files     []*pendingFile
-	views     []viewTarget
-	builder   *ViewBuilder
-	collect   *Collect
-	tmpl      *UserTemplate
-	block     *BlocklistWriter
-	View      *View // the built view, after Commit
+	opts    OutputOptions
+	sinks   Multi
+	files   []*pendingFile
+	views   []viewTarget
+	builder *ViewBuilder
+	collect *Collect
+	tmpl    *UserTemplate
+	block   *BlocklistWriter
+	View    *View // the built view, after Commit
 }
 
 type pendingFile struct {
