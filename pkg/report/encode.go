@@ -14,14 +14,24 @@ import (
 )
 
 // The alert encoder writes byte for byte what encoding/json writes with
-// SetIndent("    ", "  ") and SetEscapeHTML(false), without reflection and
-// without re-indenting the whole alert: writing a million-alert report is
-// mostly this function. TestEncodeAlertMatchesEncodingJSON holds it to that.
+// SetEscapeHTML(false): compact when the layout says so (each alert of a
+// report is one line), or indented like SetIndent(prefix, "  "). It uses
+// no reflection: writing a million-alert report is mostly this function.
+// TestEncodeAlertMatchesEncodingJSON holds it to that.
 
-const (
-	alertIndent = "    " // an alert's own lines inside "alerts": [...]
-	step        = "  "
-)
+const step = "  "
+
+// layout is how an alert is laid out: compact, or indented under prefix.
+type layout struct {
+	compact bool
+	prefix  string
+}
+
+// alertLayout is how alerts go into a report: one compact line each. An
+// indented alert is about twice the bytes, and a million of them is what
+// the JSON report's writing time is made of; one line per alert also makes
+// a big report easy to grep and split.
+var alertLayout = layout{compact: true}
 
 // enrichmentCache holds the encoded enrichment of each indicator, for
 // streams whose alerts share enrichment maps (see MarkSharedEnrichment).
@@ -36,36 +46,41 @@ type enrichmentCache struct {
 func (a *Alert) MarkSharedEnrichment() { a.sharedEnrichment = true }
 
 func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
+	return alertLayout.appendAlert(dst, a, cache)
+}
+
+func (l layout) appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
+	alertIndent := l.prefix
 	in1 := alertIndent + step // keys of the alert
 	in2 := in1 + step         // one level down
 	in3 := in2 + step         // two levels down
 	dst = append(dst, '{')
-	dst = appendKey(dst, in1, "id", true)
+	dst = l.appendKey(dst, in1, "id", true)
 	dst = appendString(dst, a.ID)
 
-	dst = appendKey(dst, in1, "source", false)
+	dst = l.appendKey(dst, in1, "source", false)
 	dst = append(dst, '{')
-	dst = appendKey(dst, in2, "file", true)
+	dst = l.appendKey(dst, in2, "file", true)
 	dst = appendString(dst, a.Source.File)
-	dst = appendKey(dst, in2, "record", false)
+	dst = l.appendKey(dst, in2, "record", false)
 	dst = strconv.AppendInt(dst, int64(a.Source.Record), 10)
 	if a.Source.Line != 0 {
-		dst = appendKey(dst, in2, "line", false)
+		dst = l.appendKey(dst, in2, "line", false)
 		dst = strconv.AppendInt(dst, int64(a.Source.Line), 10)
 	}
-	dst = appendClose(dst, in1, '}')
+	dst = l.appendClose(dst, in1, '}')
 
-	dst = appendKey(dst, in1, "alert", false)
+	dst = l.appendKey(dst, in1, "alert", false)
 	if len(a.Alert) == 0 {
 		dst = append(dst, "null"...)
 	} else {
 		var err error
-		if dst, err = appendIndented(dst, a.Alert, in1); err != nil {
+		if dst, err = l.appendIndented(dst, a.Alert, in1); err != nil {
 			return nil, fmt.Errorf("alert %s: record: %w", a.ID, err)
 		}
 	}
 
-	dst = appendKey(dst, in1, "iocs", false)
+	dst = l.appendKey(dst, in1, "iocs", false)
 	if a.IOCs == nil {
 		dst = append(dst, "null"...)
 	} else if len(a.IOCs) == 0 {
@@ -76,25 +91,24 @@ func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, '\n')
-			dst = append(dst, in2...)
+			dst = l.newline(dst, in2)
 			dst = append(dst, '{')
-			dst = appendKey(dst, in3, "type", true)
+			dst = l.appendKey(dst, in3, "type", true)
 			dst = appendString(dst, x.Type)
-			dst = appendKey(dst, in3, "value", false)
+			dst = l.appendKey(dst, in3, "value", false)
 			dst = appendString(dst, x.Value)
-			dst = appendKey(dst, in3, "fields", false)
-			dst = appendStrings(dst, x.Fields, in3)
+			dst = l.appendKey(dst, in3, "fields", false)
+			dst = l.appendStrings(dst, x.Fields, in3)
 			if x.Skipped != "" {
-				dst = appendKey(dst, in3, "skipped", false)
+				dst = l.appendKey(dst, in3, "skipped", false)
 				dst = appendString(dst, x.Skipped)
 			}
-			dst = appendClose(dst, in2, '}')
+			dst = l.appendClose(dst, in2, '}')
 		}
-		dst = appendClose(dst, in1, ']')
+		dst = l.appendClose(dst, in1, ']')
 	}
 
-	dst = appendKey(dst, in1, "enrichment", false)
+	dst = l.appendKey(dst, in1, "enrichment", false)
 	if a.Enrichment == nil {
 		dst = append(dst, "null"...)
 	} else if len(a.Enrichment) == 0 {
@@ -107,7 +121,7 @@ func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
 		sort.Strings(keys)
 		dst = append(dst, '{')
 		for i, k := range keys {
-			dst = appendKey(dst, in2, k, i == 0)
+			dst = l.appendKey(dst, in2, k, i == 0)
 			m := a.Enrichment[k]
 			var enc []byte
 			if cache != nil && a.sharedEnrichment && m != nil {
@@ -116,47 +130,47 @@ func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
 					enc = v.([]byte)
 				} else {
 					var err error
-					if enc, err = appendProviders(nil, m, in2); err != nil {
+					if enc, err = l.appendProviders(nil, m, in2); err != nil {
 						return nil, err
 					}
 					cache.m.Store(id, enc)
 				}
 			} else {
 				var err error
-				if enc, err = appendProviders(nil, m, in2); err != nil {
+				if enc, err = l.appendProviders(nil, m, in2); err != nil {
 					return nil, err
 				}
 			}
 			dst = append(dst, enc...)
 		}
-		dst = appendClose(dst, in1, '}')
+		dst = l.appendClose(dst, in1, '}')
 	}
 
-	dst = appendKey(dst, in1, "risk", false)
+	dst = l.appendKey(dst, in1, "risk", false)
 	dst = append(dst, '{')
-	dst = appendKey(dst, in2, "score", true)
+	dst = l.appendKey(dst, in2, "score", true)
 	dst = strconv.AppendInt(dst, int64(a.Risk.Score), 10)
-	dst = appendKey(dst, in2, "verdict", false)
+	dst = l.appendKey(dst, in2, "verdict", false)
 	dst = appendString(dst, string(a.Risk.Verdict))
-	dst = appendKey(dst, in2, "factors", false)
-	dst = appendStrings(dst, a.Risk.Factors, in2)
-	dst = appendClose(dst, in1, '}')
+	dst = l.appendKey(dst, in2, "factors", false)
+	dst = l.appendStrings(dst, a.Risk.Factors, in2)
+	dst = l.appendClose(dst, in1, '}')
 
 	if a.Classification != nil {
-		dst = appendKey(dst, in1, "classification", false)
+		dst = l.appendKey(dst, in1, "classification", false)
 		b, err := json.Marshal(a.Classification)
 		if err != nil {
 			return nil, err
 		}
-		if dst, err = appendIndented(dst, b, in1); err != nil {
+		if dst, err = l.appendIndented(dst, b, in1); err != nil {
 			return nil, err
 		}
 	}
-	return appendClose(dst, alertIndent, '}'), nil
+	return l.appendClose(dst, alertIndent, '}'), nil
 }
 
 // appendProviders encodes one indicator's answers, keyed by provider.
-func appendProviders(dst []byte, m map[string]*intel.Result, indent string) ([]byte, error) {
+func (l layout) appendProviders(dst []byte, m map[string]*intel.Result, indent string) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
@@ -171,16 +185,16 @@ func appendProviders(dst []byte, m map[string]*intel.Result, indent string) ([]b
 	in := indent + step
 	dst = append(dst, '{')
 	for i, n := range names {
-		dst = appendKey(dst, in, n, i == 0)
+		dst = l.appendKey(dst, in, n, i == 0)
 		b, err := marshalNoEscape(m[n])
 		if err != nil {
 			return nil, err
 		}
-		if dst, err = appendIndented(dst, b, in); err != nil {
+		if dst, err = l.appendIndented(dst, b, in); err != nil {
 			return nil, err
 		}
 	}
-	return appendClose(dst, indent, '}'), nil
+	return l.appendClose(dst, indent, '}'), nil
 }
 
 func marshalNoEscape(v any) ([]byte, error) {
@@ -199,10 +213,13 @@ func marshalNoEscape(v any) ([]byte, error) {
 // json.Marshal), so a plain byte walk that only tracks strings and brackets
 // does the job several times faster than json.Indent's state machine; if
 // the walk finds the value is not balanced after all, json.Indent decides.
-func appendIndented(dst, value []byte, indent string) ([]byte, error) {
+func (l layout) appendIndented(dst, value []byte, indent string) ([]byte, error) {
 	start := len(dst)
 	depth := 0
 	newline := func(d int) {
+		if l.compact {
+			return
+		}
 		dst = append(dst, '\n')
 		dst = append(dst, indent...)
 		for range d {
@@ -223,7 +240,7 @@ func appendIndented(dst, value []byte, indent string) ([]byte, error) {
 				j++
 			}
 			if j >= len(value) {
-				return slowIndent(dst[:start], value, indent)
+				return l.slowIndent(dst[:start], value, indent)
 			}
 			dst = append(dst, value[i:j+1]...)
 			i = j
@@ -243,7 +260,7 @@ func appendIndented(dst, value []byte, indent string) ([]byte, error) {
 		case '}', ']':
 			depth--
 			if depth < 0 {
-				return slowIndent(dst[:start], value, indent)
+				return l.slowIndent(dst[:start], value, indent)
 			}
 			newline(depth)
 			dst = append(dst, c)
@@ -251,20 +268,29 @@ func appendIndented(dst, value []byte, indent string) ([]byte, error) {
 			dst = append(dst, c)
 			newline(depth)
 		case ':':
-			dst = append(dst, ':', ' ')
+			dst = append(dst, ':')
+			if !l.compact {
+				dst = append(dst, ' ')
+			}
 		default:
 			dst = append(dst, c)
 		}
 	}
 	if depth != 0 {
-		return slowIndent(dst[:start], value, indent)
+		return l.slowIndent(dst[:start], value, indent)
 	}
 	return dst, nil
 }
 
-func slowIndent(dst, value []byte, indent string) ([]byte, error) {
+func (l layout) slowIndent(dst, value []byte, indent string) ([]byte, error) {
 	var b bytes.Buffer
-	if err := json.Indent(&b, value, indent, step); err != nil {
+	var err error
+	if l.compact {
+		err = json.Compact(&b, value)
+	} else {
+		err = json.Indent(&b, value, indent, step)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return append(dst, bytes.TrimSpace(b.Bytes())...), nil
@@ -272,23 +298,32 @@ func slowIndent(dst, value []byte, indent string) ([]byte, error) {
 
 // appendKey starts a member: a comma unless first, a new line, the indent,
 // the key and ": ".
-func appendKey(dst []byte, indent, key string, first bool) []byte {
+func (l layout) appendKey(dst []byte, indent, key string, first bool) []byte {
 	if !first {
 		dst = append(dst, ',')
 	}
-	dst = append(dst, '\n')
-	dst = append(dst, indent...)
+	dst = l.newline(dst, indent)
 	dst = appendString(dst, key)
+	if l.compact {
+		return append(dst, ':')
+	}
 	return append(dst, ':', ' ')
 }
 
-func appendClose(dst []byte, indent string, c byte) []byte {
+// newline starts a new indented line; nothing in compact layout.
+func (l layout) newline(dst []byte, indent string) []byte {
+	if l.compact {
+		return dst
+	}
 	dst = append(dst, '\n')
-	dst = append(dst, indent...)
-	return append(dst, c)
+	return append(dst, indent...)
 }
 
-func appendStrings(dst []byte, s []string, indent string) []byte {
+func (l layout) appendClose(dst []byte, indent string, c byte) []byte {
+	return append(l.newline(dst, indent), c)
+}
+
+func (l layout) appendStrings(dst []byte, s []string, indent string) []byte {
 	if s == nil {
 		return append(dst, "null"...)
 	}
@@ -300,12 +335,10 @@ func appendStrings(dst []byte, s []string, indent string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, '\n')
-		dst = append(dst, indent...)
-		dst = append(dst, step...)
+		dst = l.newline(dst, indent+step)
 		dst = appendString(dst, v)
 	}
-	return appendClose(dst, indent, ']')
+	return l.appendClose(dst, indent, ']')
 }
 
 const hexDigits = "0123456789abcdef"

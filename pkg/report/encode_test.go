@@ -13,11 +13,13 @@ import (
 )
 
 // reference encodes like the hand-written encoder claims to.
-func reference(t testing.TB, a *Alert) string {
+func reference(t testing.TB, a *Alert, l layout) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
+	if !l.compact {
+		enc.SetIndent(l.prefix, "  ")
+	}
 	require.NoError(t, enc.Encode(a))
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -51,14 +53,16 @@ func sampleAlerts() []*Alert {
 
 func TestEncodeAlertMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
-	cache := &enrichmentCache{}
-	for _, a := range sampleAlerts() {
-		for _, shared := range []bool{false, true, true} { // the second shared pass hits the cache
-			a.sharedEnrichment = shared
-			got, err := appendAlert(nil, a, cache)
-			require.NoError(t, err)
-			a.sharedEnrichment = false
-			require.Equal(t, reference(t, a), string(got), "alert %q", a.ID)
+	for _, l := range []layout{alertLayout, {compact: true}, {prefix: "    "}, {prefix: ""}} {
+		cache := &enrichmentCache{}
+		for _, a := range sampleAlerts() {
+			for _, shared := range []bool{false, true, true} { // the second shared pass hits the cache
+				a.sharedEnrichment = shared
+				got, err := l.appendAlert(nil, a, cache)
+				require.NoError(t, err)
+				a.sharedEnrichment = false
+				require.Equal(t, reference(t, a, l), string(got), "alert %q, layout %+v", a.ID, l)
+			}
 		}
 	}
 }
@@ -93,12 +97,23 @@ func FuzzAppendIndented(f *testing.F) {
 		if err := json.Indent(&want, []byte(s), "  ", "  "); err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendIndented(nil, []byte(s), "  ")
+		got, err := layout{prefix: "  "}.appendIndented(nil, []byte(s), "  ")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if w := strings.TrimSpace(want.String()); string(got) != w {
 			t.Fatalf("appendIndented(%q) = %q, want %q", s, got, w)
+		}
+		want.Reset()
+		if err := json.Compact(&want, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+		got, err = layout{compact: true}.appendIndented(nil, []byte(s), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.TrimSpace(want.String()); string(got) != w {
+			t.Fatalf("compact appendIndented(%q) = %q, want %q", s, got, w)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // header is Report without its alerts, marshalled in the same field order.
@@ -56,25 +57,38 @@ func (jw *JSONWriter) Begin(r *Report) error {
 // Prepare implements Preparer: it encodes the alert ahead of Alert, so the
 // encoding, the costliest step of writing a report, runs on every core.
 func (jw *JSONWriter) Prepare(a *Alert) error {
-	b, err := appendAlert(make([]byte, 0, 4096), a, &jw.cache)
+	buf, _ := encodeBuffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	b, err := appendAlert((*buf)[:0], a, &jw.cache)
 	if err != nil {
+		encodeBuffers.Put(buf)
 		return err
 	}
-	a.encoded = b
+	*buf = b
+	a.encoded = buf
 	return nil
 }
 
+// encodeBuffers recycles the buffers alerts are encoded into between
+// Prepare (on a worker) and Alert (in order).
+var encodeBuffers sync.Pool
+
 // Alert implements Sink.
 func (jw *JSONWriter) Alert(a *Alert) error {
-	out := a.encoded
-	if out == nil {
+	var out []byte
+	if a.encoded != nil {
+		out = *a.encoded
+		defer func(b *[]byte) { encodeBuffers.Put(b) }(a.encoded)
+		a.encoded = nil // written; the buffer goes back to the pool
+	} else {
 		var err error
 		if jw.buf, err = appendAlert(jw.buf[:0], a, &jw.cache); err != nil {
 			return err
 		}
 		out = jw.buf
 	}
-	a.encoded = nil // written; do not keep the bytes alive with the alert
 	if jw.n > 0 {
 		jw.w.WriteByte(',')
 	}

@@ -132,8 +132,8 @@ type Alert struct {
 	Risk           score.Risk                          `json:"risk"`
 	Classification *Classification                     `json:"classification,omitempty"`
 
-	encoded          []byte // set by JSONWriter.Prepare: the alert's JSON, indented for the report
-	sharedEnrichment bool   // see MarkSharedEnrichment
+	encoded          *[]byte // set by JSONWriter.Prepare: the alert's JSON line, from a pool
+	sharedEnrichment bool    // see MarkSharedEnrichment
 }
 
 // Source is where an alert was read.
