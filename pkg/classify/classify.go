@@ -13,9 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // Labels of a classification (CONTRACT.md).
@@ -48,13 +46,13 @@ type Case struct {
 	AlertID    string
 	Pos        string // where the alert was read (file#record): decides which alert carries a shared request's cost
 	Raw        json.RawMessage
-	Risk       score.Risk
-	IOCs       []report.IOC
-	Enrichment map[string]map[string]*intel.Result
+	Risk       model.Risk
+	IOCs       []model.IOC
+	Enrichment map[string]map[string]*model.Result
 }
 
 // FromAlert builds a Case from a report alert.
-func FromAlert(a *report.Alert) Case {
+func FromAlert(a *model.Alert) Case {
 	return Case{AlertID: a.ID, Pos: fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record), Raw: a.Alert, Risk: a.Risk, IOCs: a.IOCs, Enrichment: a.Enrichment}
 }
 
@@ -63,8 +61,8 @@ func FromAlert(a *report.Alert) Case {
 // NEEDS_REVIEW, and the conflict is named in the reasoning. Alert text is
 // written by attackers; hard evidence outranks anything a model was talked
 // into.
-func Guard(c *report.Classification, risk score.Risk) {
-	if c == nil || c.Label != FalsePositive || risk.Verdict != score.Malicious {
+func Guard(c *model.Classification, risk model.Risk) {
+	if c == nil || c.Label != FalsePositive || risk.Verdict != model.Malicious {
 		return
 	}
 	evidence := fmt.Sprintf("risk score %d", risk.Score)
@@ -217,13 +215,13 @@ func EnrichmentSummary(c Case) []string {
 	return lines
 }
 
-func resultWords(r *intel.Result) string {
+func resultWords(r *model.Result) string {
 	switch r.Status {
-	case intel.StatusSkipped:
+	case model.StatusSkipped:
 		return "not checked (" + r.Reason + ")"
-	case intel.StatusError:
+	case model.StatusError:
 		return "lookup failed"
-	case intel.StatusNotFound:
+	case model.StatusNotFound:
 		return "unknown"
 	}
 	var w []string

@@ -8,9 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 func TestFingerprintIgnoresVolatileFields(t *testing.T) {
@@ -34,19 +32,19 @@ func TestGuard(t *testing.T) {
 	tests := []struct {
 		name    string
 		label   string
-		verdict score.Verdict
+		verdict model.Verdict
 		want    string
 	}{
-		{name: "FP on MALICIOUS becomes NEEDS_REVIEW", label: FalsePositive, verdict: score.Malicious, want: NeedsReview},
-		{name: "FP on SUSPICIOUS stands", label: FalsePositive, verdict: score.Suspicious, want: FalsePositive},
-		{name: "TP on MALICIOUS stands", label: TruePositive, verdict: score.Malicious, want: TruePositive},
-		{name: "NEEDS_REVIEW on MALICIOUS stands", label: NeedsReview, verdict: score.Malicious, want: NeedsReview},
+		{name: "FP on MALICIOUS becomes NEEDS_REVIEW", label: FalsePositive, verdict: model.Malicious, want: NeedsReview},
+		{name: "FP on SUSPICIOUS stands", label: FalsePositive, verdict: model.Suspicious, want: FalsePositive},
+		{name: "TP on MALICIOUS stands", label: TruePositive, verdict: model.Malicious, want: TruePositive},
+		{name: "NEEDS_REVIEW on MALICIOUS stands", label: NeedsReview, verdict: model.Malicious, want: NeedsReview},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &report.Classification{Label: tt.label, Confidence: 95, Reasoning: []string{"a", "b", "c"}, Source: SourceGemini}
-			Guard(c, score.Risk{Score: 80, Verdict: tt.verdict, Factors: []string{"IP 1.2.3.4: listed (+40)"}})
+			c := &model.Classification{Label: tt.label, Confidence: 95, Reasoning: []string{"a", "b", "c"}, Source: SourceGemini}
+			Guard(c, model.Risk{Score: 80, Verdict: tt.verdict, Factors: []string{"IP 1.2.3.4: listed (+40)"}})
 			assert.Equal(t, tt.want, c.Label)
 			if tt.want != tt.label {
 				assert.True(t, strings.HasPrefix(c.Reasoning[0], "Conflict:"))
@@ -60,8 +58,8 @@ func TestGuard(t *testing.T) {
 	}
 }
 
-func feedHit(feed string) map[string]*intel.Result {
-	return map[string]*intel.Result{"feeds": {Status: intel.StatusFound, Matches: []intel.FeedMatch{{Feed: feed}}}}
+func feedHit(feed string) map[string]*model.Result {
+	return map[string]*model.Result{"feeds": {Status: model.StatusFound, Matches: []model.FeedMatch{{Feed: feed}}}}
 }
 
 func TestHeuristic(t *testing.T) {
@@ -69,30 +67,30 @@ func TestHeuristic(t *testing.T) {
 	tests := []struct {
 		name       string
 		raw        string
-		risk       score.Risk
-		iocs       []report.IOC
-		enrichment map[string]map[string]*intel.Result
+		risk       model.Risk
+		iocs       []model.IOC
+		enrichment map[string]map[string]*model.Result
 		want       string
 		reason     string
 	}{
-		{name: "MALICIOUS is a true positive", raw: `{"rule":"x"}`, risk: score.Risk{Score: 80, Verdict: score.Malicious},
-			iocs: []report.IOC{{Type: "ipv4", Value: "1.2.3.4"}}, enrichment: map[string]map[string]*intel.Result{"1.2.3.4": feedHit("feodo.csv")},
+		{name: "MALICIOUS is a true positive", raw: `{"rule":"x"}`, risk: model.Risk{Score: 80, Verdict: model.Malicious},
+			iocs: []model.IOC{{Type: "ipv4", Value: "1.2.3.4"}}, enrichment: map[string]map[string]*model.Result{"1.2.3.4": feedHit("feodo.csv")},
 			want: TruePositive, reason: "listed in feodo.csv"},
-		{name: "SUSPICIOUS plus Tor is a true positive", raw: `{"msg":"login"}`, risk: score.Risk{Score: 40, Verdict: score.Suspicious},
-			iocs: []report.IOC{{Type: "ipv4", Value: "1.2.3.4"}}, enrichment: map[string]map[string]*intel.Result{"1.2.3.4": feedHit("tor-exits.txt")},
+		{name: "SUSPICIOUS plus Tor is a true positive", raw: `{"msg":"login"}`, risk: model.Risk{Score: 40, Verdict: model.Suspicious},
+			iocs: []model.IOC{{Type: "ipv4", Value: "1.2.3.4"}}, enrichment: map[string]map[string]*model.Result{"1.2.3.4": feedHit("tor-exits.txt")},
 			want: TruePositive, reason: "Tor exit node"},
-		{name: "SUSPICIOUS alone needs review", raw: `{"msg":"dns query"}`, risk: score.Risk{Score: 40, Verdict: score.Suspicious}, want: NeedsReview},
-		{name: "POTENTIALLY_SUSPICIOUS needs review", raw: `{}`, risk: score.Risk{Score: 15, Verdict: score.PotentiallySuspicious}, want: NeedsReview},
+		{name: "SUSPICIOUS alone needs review", raw: `{"msg":"dns query"}`, risk: model.Risk{Score: 40, Verdict: model.Suspicious}, want: NeedsReview},
+		{name: "POTENTIALLY_SUSPICIOUS needs review", raw: `{}`, risk: model.Risk{Score: 15, Verdict: model.PotentiallySuspicious}, want: NeedsReview},
 		{name: "clean policy alert is a false positive", raw: `{"alert":{"signature":"ET POLICY curl User-Agent Outbound","severity":3}}`,
-			risk: score.Risk{Verdict: score.Clean}, want: FalsePositive, reason: "policy"},
+			risk: model.Risk{Verdict: model.Clean}, want: FalsePositive, reason: "policy"},
 		{name: "clean but failed logins then success", raw: `{"full_log":"Failed password for root from 10.0.0.9; Accepted password for root from 10.0.0.9"}`,
-			risk: score.Risk{Verdict: score.Clean}, want: NeedsReview, reason: "brute force that worked"},
+			risk: model.Risk{Verdict: model.Clean}, want: NeedsReview, reason: "brute force that worked"},
 		{name: "clean but high severity", raw: `{"rule":{"level":12,"description":"Multiple authentication failures"}}`,
-			risk: score.Risk{Verdict: score.Clean}, want: NeedsReview, reason: "severe"},
+			risk: model.Risk{Verdict: model.Clean}, want: NeedsReview, reason: "severe"},
 		{name: "clean but the rule names an attack", raw: `{"rule_name":"Possible ransomware activity"}`,
-			risk: score.Risk{Verdict: score.Clean}, want: NeedsReview, reason: "ransom"},
+			risk: model.Risk{Verdict: model.Clean}, want: NeedsReview, reason: "ransom"},
 		{name: "off-hours raises it for a suspicious alert", raw: `{"@timestamp":"2026-11-24T03:12:00Z","msg":"x"}`,
-			risk: score.Risk{Score: 40, Verdict: score.Suspicious}, want: NeedsReview, reason: "off-hours (03:12 UTC)"},
+			risk: model.Risk{Score: 40, Verdict: model.Suspicious}, want: NeedsReview, reason: "off-hours (03:12 UTC)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +112,7 @@ func TestHeuristic(t *testing.T) {
 func TestRedactorTokens(t *testing.T) {
 	t.Parallel()
 	r := NewRedactor(Case{Raw: json.RawMessage(`{"user":{"name":"admin"},"hostname":"DC01","msg":"admin logged into administrator console on DC01. Mail jo@x.example.com"}`),
-		IOCs: []report.IOC{{Type: "ipv4", Value: "10.1.2.3", Skipped: "private"}}})
+		IOCs: []model.IOC{{Type: "ipv4", Value: "10.1.2.3", Skipped: "private"}}})
 	out := r.Apply("admin and administrator on DC01. from 10.1.2.3 and 10.1.2.30, jo@x.example.com")
 	assert.Equal(t, "[USER_1] and administrator on [HOST_1]. from [IP_1] and 10.1.2.30, [USER_2]@x.example.com", out)
 	assert.Equal(t, "admin and administrator on DC01. from 10.1.2.3 and 10.1.2.30, jo@x.example.com", r.Restore(out))

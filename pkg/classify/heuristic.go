@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/verdict-dev/verdict/pkg/alert"
-	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // signals is what the heuristic reads out of an alert and its enrichment.
@@ -40,7 +38,7 @@ func (c Case) signals() signals {
 			continue
 		}
 		for name, r := range c.Enrichment[i.Value] {
-			if r == nil || r.Status != intel.StatusFound {
+			if r == nil || r.Status != model.StatusFound {
 				continue
 			}
 			for _, m := range r.Matches {
@@ -149,7 +147,7 @@ func (s *signals) rateTime(v string) {
 // verdict, feed and provider hits, and context (failed logins then a
 // success, off-hours, Tor, severity, rule names). why says why the model
 // was not used.
-func Heuristic(c Case, why string) *report.Classification {
+func Heuristic(c Case, why string) *model.Classification {
 	s := c.signals()
 	var label string
 	var conf int
@@ -157,16 +155,16 @@ func Heuristic(c Case, why string) *report.Classification {
 	add := func(r string) { reasons = append(reasons, r) }
 	evidence := len(s.feedHits) + s.vtHits + s.abuseHigh
 	switch c.Risk.Verdict {
-	case score.Malicious:
+	case model.Malicious:
 		label, conf = TruePositive, 85
 		add(fmt.Sprintf("Risk verdict MALICIOUS (score %d) from threat-intel evidence.", c.Risk.Score))
-	case score.Suspicious:
+	case model.Suspicious:
 		label, conf = NeedsReview, 60
 		if s.tor || s.badRule != "" || s.highSeverity != "" || s.failThenOK {
 			label, conf = TruePositive, 70
 		}
 		add(fmt.Sprintf("Risk verdict SUSPICIOUS (score %d).", c.Risk.Score))
-	case score.PotentiallySuspicious:
+	case model.PotentiallySuspicious:
 		label, conf = NeedsReview, 50
 		add(fmt.Sprintf("Risk verdict POTENTIALLY_SUSPICIOUS (score %d): weak threat-intel signal.", c.Risk.Score))
 	default:
@@ -222,5 +220,5 @@ func Heuristic(c Case, why string) *report.Classification {
 			add("Heuristic verdict: a model classification was not available (" + why + ").")
 		}
 	}
-	return &report.Classification{Label: label, Confidence: conf, Reasoning: reasons[:3], Source: SourceHeuristic, Why: why}
+	return &model.Classification{Label: label, Confidence: conf, Reasoning: reasons[:3], Source: SourceHeuristic, Why: why}
 }

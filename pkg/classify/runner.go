@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/verdict-dev/verdict/pkg/cache"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
-	"github.com/verdict-dev/verdict/pkg/report"
 )
 
 // Answer is one model response, before validation.
@@ -109,7 +109,7 @@ type Runner struct {
 	mu       sync.Mutex
 	groups   map[string]*group
 	order    []string
-	stats    report.ClassificationStats
+	stats    model.ClassificationStats
 	spent    float64
 	stopped  string // why the model is out for this run
 	warned   map[string]bool
@@ -120,7 +120,7 @@ type Runner struct {
 type group struct {
 	key    string
 	c      Case // the first alert's case; its Pos carries the tokens
-	result *report.Classification
+	result *model.Classification
 	alerts int
 }
 
@@ -200,13 +200,13 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // classify settles one group: heuristic, cache or model.
-func (r *Runner) classify(ctx context.Context, gr *group) *report.Classification {
+func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification {
 	if r.opts.Generator == nil {
 		return Heuristic(gr.c, r.opts.Why)
 	}
 	ck := r.cacheKey(gr.key)
 	if e, ok, err := r.opts.Cache.Get(ctx, ck); err == nil && ok {
-		var c report.Classification
+		var c model.Classification
 		if json.Unmarshal(e.Data, &c) == nil && validLabel(c.Label) {
 			c.Source = SourceCache
 			c.PromptTokens, c.OutputTokens, c.ThoughtTokens, c.CostUSD = 0, 0, 0, 0
@@ -397,11 +397,11 @@ func (r *Runner) noteVersion(v string) {
 // verdict. It has no side effects, so alerts may ask in any order and from
 // any goroutine: the first alert of a group (in input order) carries the
 // group's tokens and cost, the others share the answer at no cost.
-func (r *Runner) Result(c Case) *report.Classification {
+func (r *Runner) Result(c Case) *model.Classification {
 	k := Key(c)
 	r.mu.Lock()
 	g := r.groups[k]
-	var res report.Classification
+	var res model.Classification
 	if g == nil || g.result == nil {
 		r.mu.Unlock()
 		res = *Heuristic(c, WhyFailed+": not classified")
@@ -420,7 +420,7 @@ func (r *Runner) Result(c Case) *report.Classification {
 
 // Tally counts the batch's labels and heuristic classifications, for the
 // report summary that is written before the alerts.
-func (r *Runner) Tally(c Case, bc *report.ByClassification) {
+func (r *Runner) Tally(c Case, bc *model.ByClassification) {
 	res := r.Result(c)
 	switch res.Label {
 	case TruePositive:
@@ -438,7 +438,7 @@ func (r *Runner) Tally(c Case, bc *report.ByClassification) {
 }
 
 // Stats returns the run's totals.
-func (r *Runner) Stats() report.ClassificationStats {
+func (r *Runner) Stats() model.ClassificationStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.stats
@@ -511,7 +511,7 @@ type modelAnswer struct {
 }
 
 // parseAnswer validates the model's JSON: model output is untrusted input.
-func parseAnswer(text string) (*report.Classification, error) {
+func parseAnswer(text string) (*model.Classification, error) {
 	text = strings.TrimSpace(text)
 	text = strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(text, "```json"), "```"), "```")
 	if text == "" {
@@ -533,7 +533,7 @@ func parseAnswer(text string) (*report.Classification, error) {
 	if len(m.Reasons) != 3 {
 		return nil, fmt.Errorf("%d reasons, not exactly three", len(m.Reasons))
 	}
-	c := &report.Classification{Label: m.Classification, Confidence: int(conf)}
+	c := &model.Classification{Label: m.Classification, Confidence: int(conf)}
 	for _, r := range m.Reasons {
 		r = clip(strings.Join(strings.Fields(r), " "), 500)
 		if r == "" {

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/score"
 )
 
 // OutputFlags are the report flags every writing command shares.
@@ -30,15 +30,15 @@ func AddOutputFlags(cmd *cobra.Command, o *OutputFlags, defaultFormats, nameHelp
 	fl.StringVar(&o.Stdout, "stdout", "", "write this one format to standard output instead of files ("+report.FormatNames()+", template)")
 	fl.StringVar(&o.Template, "template", "", "also render this Go template (text/template, or html/template for *.html.tmpl) over the JSON report data")
 	fl.StringVar(&o.ExportBlocklist, "export-blocklist", "", "write the IOCs of alerts at or above --blocklist-min to this file, one per line")
-	fl.StringVar(&o.BlocklistMin, "blocklist-min", string(score.Malicious), "lowest risk verdict whose IOCs go to --export-blocklist")
+	fl.StringVar(&o.BlocklistMin, "blocklist-min", string(model.Malicious), "lowest risk verdict whose IOCs go to --export-blocklist")
 	_ = cmd.MarkFlagDirname("output-dir")
 	_ = cmd.RegisterFlagCompletionFunc("blocklist-min", VerdictCompletion)
 }
 
 // VerdictCompletion offers the risk verdicts to shell completion.
 func VerdictCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	out := make([]string, len(score.AllVerdicts))
-	for i, v := range score.AllVerdicts {
+	out := make([]string, len(model.AllVerdicts))
+	for i, v := range model.AllVerdicts {
 		out[i] = string(v)
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
@@ -61,7 +61,7 @@ func (o *OutputFlags) Parse() error {
 			return FlagErrorf("--stdout template needs --template FILE")
 		}
 	}
-	v, err := score.ParseVerdict(o.BlocklistMin)
+	v, err := model.ParseVerdict(o.BlocklistMin)
 	if err != nil {
 		return FlagErrorf("--blocklist-min: %v", err)
 	}
@@ -73,6 +73,6 @@ func (o *OutputFlags) Parse() error {
 func (o *OutputFlags) OutputOptions(name string, stdout io.Writer, view report.ViewOptions) report.OutputOptions {
 	return report.OutputOptions{
 		Dir: o.Dir, Name: name, Formats: o.Formats, Stdout: report.Format(o.Stdout), StdoutWriter: stdout,
-		Template: o.Template, View: view, Blocklist: o.ExportBlocklist, BlocklistMin: score.Verdict(o.BlocklistMin),
+		Template: o.Template, View: view, Blocklist: o.ExportBlocklist, BlocklistMin: model.Verdict(o.BlocklistMin),
 	}
 }

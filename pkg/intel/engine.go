@@ -19,6 +19,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
 )
 
@@ -84,7 +85,7 @@ type Stats struct {
 // slice given to Lookup.
 type Results struct {
 	Names []string
-	by    [][]*Result // [provider][ioc]
+	by    [][]*model.Result // [provider][ioc]
 	Stats map[string]Stats
 	// Notes are run-level facts for the report (quota ran out, key rejected).
 	Notes []string
@@ -92,12 +93,12 @@ type Results struct {
 
 // For returns the answers about the i-th indicator, keyed by provider. A
 // provider that does not take the indicator's type is absent.
-func (r *Results) For(i int) map[string]*Result {
-	var m map[string]*Result
+func (r *Results) For(i int) map[string]*model.Result {
+	var m map[string]*model.Result
 	for p := range r.by {
 		if res := r.by[p][i]; res != nil {
 			if m == nil {
-				m = make(map[string]*Result, len(r.by))
+				m = make(map[string]*model.Result, len(r.by))
 			}
 			m[r.Names[p]] = res
 		}
@@ -179,12 +180,12 @@ func cacheParams(p Provider) string {
 // answers already received are kept (and cached), the rest are skipped with
 // reason "canceled", and the context's error is returned with the results.
 func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
-	res := &Results{Names: e.Names(), by: make([][]*Result, len(e.specs)), Stats: map[string]Stats{}}
+	res := &Results{Names: e.Names(), by: make([][]*model.Result, len(e.specs)), Stats: map[string]Stats{}}
 	runs := make([]*providerRun, len(e.specs))
 	var totals []ProgressTotal
 	for p, spec := range e.specs {
 		run := &providerRun{engine: e, spec: spec, name: spec.Provider.Name(), params: cacheParams(spec.Provider),
-			out: make([]*Result, len(iocs)), limiter: spec.Rate.Limiter()}
+			out: make([]*model.Result, len(iocs)), limiter: spec.Rate.Limiter()}
 		runs[p] = run
 		res.by[p] = run.out
 		if err := run.fromCache(ctx, iocs); err != nil {
@@ -234,7 +235,7 @@ type PlanLine struct {
 func (e *Engine) Plan(ctx context.Context, iocs []ioc.IOC) ([]PlanLine, error) {
 	var lines []PlanLine
 	for _, spec := range e.specs {
-		run := &providerRun{engine: e, spec: spec, name: spec.Provider.Name(), params: cacheParams(spec.Provider), out: make([]*Result, len(iocs))}
+		run := &providerRun{engine: e, spec: spec, name: spec.Provider.Name(), params: cacheParams(spec.Provider), out: make([]*model.Result, len(iocs))}
 		local := isLocal(spec.Provider)
 		pl := PlanLine{Provider: run.name, Rate: spec.Rate, QuotaLimit: spec.DailyQuota, Disabled: spec.Disabled, Local: local}
 		for _, i := range iocs {
@@ -274,7 +275,7 @@ type providerRun struct {
 	spec    Spec
 	name    string
 	params  string
-	out     []*Result
+	out     []*model.Result
 	pending []int
 	limiter *rate.Limiter
 	stats   counters
@@ -298,18 +299,18 @@ func (c *counters) snapshot() Stats {
 		Errors: int(c.errors.Load()), Skipped: int(c.skipped.Load())}
 }
 
-var notFoundResult = &Result{Status: StatusNotFound}
+var notFoundResult = &model.Result{Status: model.StatusNotFound}
 
 // skippedResults are shared: a million indicators skipped offline need one
 // Result, not a million. Results are never modified after Lookup.
-var skippedResults sync.Map // reason -> *Result
+var skippedResults sync.Map // reason -> *model.Result
 
-func skipped(reason string) *Result {
+func skipped(reason string) *model.Result {
 	if r, ok := skippedResults.Load(reason); ok {
-		return r.(*Result)
+		return r.(*model.Result)
 	}
-	r, _ := skippedResults.LoadOrStore(reason, &Result{Status: StatusSkipped, Reason: reason})
-	return r.(*Result)
+	r, _ := skippedResults.LoadOrStore(reason, &model.Result{Status: model.StatusSkipped, Reason: reason})
+	return r.(*model.Result)
 }
 
 // fromCache fills answers for local providers and cache hits, and queues the
@@ -331,7 +332,7 @@ func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
 			case errors.Is(err, ErrNotFound):
 				r.out[idx] = notFoundResult
 			default:
-				r.out[idx] = &Result{Status: StatusError, Error: err.Error()}
+				r.out[idx] = &model.Result{Status: model.StatusError, Error: err.Error()}
 				r.stats.errors.Add(1)
 			}
 			continue
@@ -364,8 +365,8 @@ func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
 		for _, idx := range idxs {
 			e, ok := hits[iocs[idx].Value]
 			if ok {
-				var res Result
-				if err := json.Unmarshal(e.Data, &res); err == nil && (res.Status == StatusFound || res.Status == StatusNotFound) {
+				var res model.Result
+				if err := json.Unmarshal(e.Data, &res); err == nil && (res.Status == model.StatusFound || res.Status == model.StatusNotFound) {
 					res.Cached = true
 					r.out[idx] = &res
 					r.stats.cacheHits++
@@ -396,16 +397,16 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 	g.SetLimit(r.spec.Concurrency)
 	for _, idx := range r.pending {
 		if ctx.Err() != nil {
-			r.out[idx] = skipped(ReasonCanceled)
+			r.out[idx] = skipped(model.ReasonCanceled)
 			r.stats.skipped.Add(1)
 			continue
 		}
 		g.Go(func() error {
 			r.out[idx] = r.lookupOne(ctx, iocs[idx])
 			switch r.out[idx].Status {
-			case StatusError:
+			case model.StatusError:
 				r.stats.errors.Add(1)
-			case StatusSkipped:
+			case model.StatusSkipped:
 				r.stats.skipped.Add(1)
 			}
 			if pr := r.engine.opts.Progress; pr != nil {
@@ -419,7 +420,7 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 
 // lookupOne asks the provider about one indicator, honouring pauses, the
 // limiter and the quota, retrying transient failures.
-func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
+func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *model.Result {
 	log := r.engine.log.With("provider", r.name, "ioc_type", string(i.Type))
 	retries := 0
 	asked := false
@@ -432,7 +433,7 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			err = r.limiter.Wait(ctx)
 		}
 		if err != nil {
-			return skipped(ReasonCanceled)
+			return skipped(model.ReasonCanceled)
 		}
 		if res := r.stopped(); res != nil {
 			return res
@@ -441,12 +442,12 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			ok, err := q.Take(ctx, r.name, r.spec.DailyQuota)
 			if err != nil {
 				if ctx.Err() != nil {
-					return skipped(ReasonCanceled)
+					return skipped(model.ReasonCanceled)
 				}
 				r.warnQuotaStore(err)
 			} else if !ok {
 				r.exhaust(fmt.Sprintf("daily quota of %d requests is spent for today (UTC)", r.spec.DailyQuota))
-				return skipped(ReasonQuotaExhausted)
+				return skipped(model.ReasonQuotaExhausted)
 			}
 		}
 		if !asked {
@@ -461,12 +462,12 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 		switch {
 		case err == nil:
 			r.ok()
-			res.Status = StatusFound
+			res.Status = model.StatusFound
 			r.store(ctx, i, &res, r.spec.TTL(i.Type))
 			return &res
 		case errors.Is(err, ErrNotFound):
 			r.ok()
-			nf := Result{Status: StatusNotFound}
+			nf := model.Result{Status: model.StatusNotFound}
 			r.store(ctx, i, &nf, r.spec.TTLNotFound)
 			return &nf
 		case errors.As(err, &rl):
@@ -478,18 +479,18 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *Result {
 			r.setFatal(fmt.Errorf("%s rejected the API key (%v); check %s", r.name, err, r.spec.KeyHint))
 			return r.stopped()
 		case ctx.Err() != nil:
-			return skipped(ReasonCanceled)
+			return skipped(model.ReasonCanceled)
 		case retryable(err) && retries < r.spec.MaxRetries:
 			retries++
 			d := ratelimit.Backoff(r.engine.opts.BackoffBase, retries)
 			log.Debug("retrying", "attempt", retries, "wait", d, "error", err.Error())
 			if ratelimit.Sleep(ctx, d) != nil {
-				return skipped(ReasonCanceled)
+				return skipped(model.ReasonCanceled)
 			}
 			continue
 		default:
 			log.Warn("lookup failed", "error", err.Error(), "retries", retries)
-			return &Result{Status: StatusError, Error: err.Error()}
+			return &model.Result{Status: model.StatusError, Error: err.Error()}
 		}
 	}
 }
@@ -502,14 +503,14 @@ func errString(err error) string {
 }
 
 // stopped returns the final result when the provider is out for this run.
-func (r *providerRun) stopped() *Result {
+func (r *providerRun) stopped() *model.Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fatal != nil {
-		return &Result{Status: StatusError, Error: r.fatal.Error()}
+		return &model.Result{Status: model.StatusError, Error: r.fatal.Error()}
 	}
 	if r.exhausted != "" {
-		return skipped(ReasonQuotaExhausted)
+		return skipped(model.ReasonQuotaExhausted)
 	}
 	return nil
 }
@@ -566,7 +567,7 @@ func (r *providerRun) waitPause(ctx context.Context) (int, error) {
 
 // on429 pauses the provider. Requests that were already in flight when the
 // pause began do not count towards "three 429s in a row despite waiting".
-func (r *providerRun) on429(gen int, rl *RateLimitError, log *slog.Logger) *Result {
+func (r *providerRun) on429(gen int, rl *RateLimitError, log *slog.Logger) *model.Result {
 	wait := rl.RetryAfter
 	if wait <= 0 {
 		wait = r.spec.Rate.Window()
@@ -591,7 +592,7 @@ func (r *providerRun) on429(gen int, rl *RateLimitError, log *slog.Logger) *Resu
 	return nil
 }
 
-func (r *providerRun) store(ctx context.Context, i ioc.IOC, res *Result, ttl time.Duration) {
+func (r *providerRun) store(ctx context.Context, i ioc.IOC, res *model.Result, ttl time.Duration) {
 	data, err := json.Marshal(res)
 	if err != nil {
 		return
@@ -610,9 +611,9 @@ func (r *providerRun) notes() []string {
 	var n []string
 	if k := r.stats.skipped.Load(); r.spec.Disabled != "" && k > 0 {
 		switch r.spec.Disabled {
-		case ReasonOffline:
+		case model.ReasonOffline:
 			n = append(n, fmt.Sprintf("%s: offline, %d lookups not made (answers came from the cache only)", r.name, k))
-		case ReasonNoAPIKey:
+		case model.ReasonNoAPIKey:
 			n = append(n, fmt.Sprintf("%s: no API key, %d lookups not made (set %s)", r.name, k, r.spec.KeyHint))
 		default:
 			n = append(n, fmt.Sprintf("%s: %d lookups skipped: %s", r.name, k, r.spec.Disabled))

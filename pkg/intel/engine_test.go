@@ -14,6 +14,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
 )
 
@@ -46,7 +47,7 @@ func TestLookupOncePerProviderAndCached(t *testing.T) {
 	}
 	assert.Equal(t, intel.Stats{Lookups: 21, Requests: 21}, res.Stats["virustotal"])
 	assert.Nil(t, res.For(20)["abuseipdb"], "a provider that does not take a type is absent")
-	assert.Equal(t, intel.StatusFound, res.For(20)["virustotal"].Status)
+	assert.Equal(t, model.StatusFound, res.For(20)["virustotal"].Status)
 
 	// The rerun makes zero requests: everything comes from the cache.
 	res, err = engine(mem, mem, specs...).Lookup(context.Background(), iocs)
@@ -65,23 +66,23 @@ func TestLookupOncePerProviderAndCached(t *testing.T) {
 
 func TestNotFoundIsCachedErrorsAreNot(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (intel.Result, error) {
+	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (model.Result, error) {
 		switch i.Value {
 		case "185.1.0.1":
-			return intel.Result{}, intel.ErrNotFound
+			return model.Result{}, intel.ErrNotFound
 		case "185.1.0.2":
-			return intel.Result{}, &intel.HTTPError{Provider: "virustotal", Status: 400, Code: "InvalidArgumentError"}
+			return model.Result{}, &intel.HTTPError{Provider: "virustotal", Status: 400, Code: "InvalidArgumentError"}
 		}
-		return intel.Result{Malicious: intel.Int(3)}, nil
+		return model.Result{Malicious: model.Int(3)}, nil
 	}}
 	mem := cache.NewMemory(nil)
 	spec := intel.Spec{Provider: p, TTLNotFound: time.Hour}
 	res, err := engine(mem, mem, spec).Lookup(context.Background(), ips(3))
 	require.NoError(t, err)
-	assert.Equal(t, intel.StatusNotFound, res.For(0)["virustotal"].Status)
-	assert.Equal(t, intel.StatusError, res.For(1)["virustotal"].Status)
+	assert.Equal(t, model.StatusNotFound, res.For(0)["virustotal"].Status)
+	assert.Equal(t, model.StatusError, res.For(1)["virustotal"].Status)
 	assert.Contains(t, res.For(1)["virustotal"].Error, "InvalidArgumentError")
-	assert.Equal(t, intel.StatusFound, res.For(2)["virustotal"].Status)
+	assert.Equal(t, model.StatusFound, res.For(2)["virustotal"].Status)
 	assert.Equal(t, 1, res.Stats["virustotal"].Errors)
 
 	_, err = engine(mem, mem, spec).Lookup(context.Background(), ips(3))
@@ -111,20 +112,20 @@ func TestRateNeverExceeded(t *testing.T) {
 
 func TestRetriesTransientErrors(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (intel.Result, error) {
+	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (model.Result, error) {
 		if i.Value == "185.1.0.1" && attempt <= 2 {
-			return intel.Result{}, &intel.HTTPError{Provider: "virustotal", Status: 503, Retryable: true}
+			return model.Result{}, &intel.HTTPError{Provider: "virustotal", Status: 503, Retryable: true}
 		}
 		if i.Value == "185.1.0.2" {
-			return intel.Result{}, fmt.Errorf("decode: %w", intel.ErrBadResponse)
+			return model.Result{}, fmt.Errorf("decode: %w", intel.ErrBadResponse)
 		}
-		return intel.Result{Malicious: intel.Int(0)}, nil
+		return model.Result{Malicious: model.Int(0)}, nil
 	}}
 	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p, MaxRetries: 3}).Lookup(context.Background(), ips(2))
 	require.NoError(t, err)
-	assert.Equal(t, intel.StatusFound, res.For(0)["virustotal"].Status, "succeeds on the third try")
+	assert.Equal(t, model.StatusFound, res.For(0)["virustotal"].Status, "succeeds on the third try")
 	assert.Equal(t, 3, p.CallsFor(ioc.IOC{Type: ioc.IPv4, Value: "185.1.0.1"}))
-	assert.Equal(t, intel.StatusError, res.For(1)["virustotal"].Status)
+	assert.Equal(t, model.StatusError, res.For(1)["virustotal"].Status)
 	assert.Equal(t, 4, p.CallsFor(ioc.IOC{Type: ioc.IPv4, Value: "185.1.0.2"}), "one try plus three retries")
 	assert.Equal(t, intel.Stats{Lookups: 2, Requests: 7, Errors: 1}, res.Stats["virustotal"])
 }
@@ -132,31 +133,31 @@ func TestRetriesTransientErrors(t *testing.T) {
 func TestRateLimitedWaitsThenRetries(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
-	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (intel.Result, error) {
+	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (model.Result, error) {
 		if n.Add(1) == 1 {
-			return intel.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 200 * time.Millisecond}
+			return model.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 200 * time.Millisecond}
 		}
-		return intel.Result{Malicious: intel.Int(0)}, nil
+		return model.Result{Malicious: model.Int(0)}, nil
 	}}
 	start := time.Now()
 	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p, MaxRetries: 0}).Lookup(context.Background(), ips(1))
 	require.NoError(t, err)
-	assert.Equal(t, intel.StatusFound, res.For(0)["virustotal"].Status, "a 429 is waited out, not an error, even with no retries")
+	assert.Equal(t, model.StatusFound, res.For(0)["virustotal"].Status, "a 429 is waited out, not an error, even with no retries")
 	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "Retry-After is honoured")
 }
 
 func TestThree429sInARowExhaustTheProvider(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(ioc.IOC, int) (intel.Result, error) {
-		return intel.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 10 * time.Millisecond}
+	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(ioc.IOC, int) (model.Result, error) {
+		return model.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 10 * time.Millisecond}
 	}}
 	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p}).Lookup(context.Background(), ips(5))
 	require.NoError(t, err)
 	assert.Len(t, p.Calls(), 3, "stops after three 429s in a row")
 	for i := 0; i < 5; i++ {
 		r := res.For(i)["virustotal"]
-		assert.Equal(t, intel.StatusSkipped, r.Status)
-		assert.Equal(t, intel.ReasonQuotaExhausted, r.Reason)
+		assert.Equal(t, model.StatusSkipped, r.Status)
+		assert.Equal(t, model.ReasonQuotaExhausted, r.Reason)
 	}
 	require.Len(t, res.Notes, 1)
 	assert.Contains(t, res.Notes[0], "three 429")
@@ -164,21 +165,21 @@ func TestThree429sInARowExhaustTheProvider(t *testing.T) {
 
 func TestLongRetryAfterMeansOutOfQuota(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "abuseipdb", Answer: func(ioc.IOC, int) (intel.Result, error) {
-		return intel.Result{}, &intel.RateLimitError{Provider: "abuseipdb", RetryAfter: 8 * time.Hour}
+	p := &inteltest.Provider{ProviderName: "abuseipdb", Answer: func(ioc.IOC, int) (model.Result, error) {
+		return model.Result{}, &intel.RateLimitError{Provider: "abuseipdb", RetryAfter: 8 * time.Hour}
 	}}
 	start := time.Now()
 	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p}).Lookup(context.Background(), ips(3))
 	require.NoError(t, err)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.Len(t, p.Calls(), 1)
-	assert.Equal(t, intel.ReasonQuotaExhausted, res.For(2)["abuseipdb"].Reason)
+	assert.Equal(t, model.ReasonQuotaExhausted, res.For(2)["abuseipdb"].Reason)
 }
 
 func TestUnauthorizedStopsThatProviderOnly(t *testing.T) {
 	t.Parallel()
-	bad := &inteltest.Provider{ProviderName: "virustotal", Answer: func(ioc.IOC, int) (intel.Result, error) {
-		return intel.Result{}, fmt.Errorf("WrongCredentialsError: %w", intel.ErrUnauthorized)
+	bad := &inteltest.Provider{ProviderName: "virustotal", Answer: func(ioc.IOC, int) (model.Result, error) {
+		return model.Result{}, fmt.Errorf("WrongCredentialsError: %w", intel.ErrUnauthorized)
 	}}
 	good := &inteltest.Provider{ProviderName: "abuseipdb"}
 	res, err := engine(cache.Nop{}, nil,
@@ -188,7 +189,7 @@ func TestUnauthorizedStopsThatProviderOnly(t *testing.T) {
 	assert.LessOrEqual(t, len(bad.Calls()), 1, "no point asking again with a rejected key")
 	assert.Len(t, good.Calls(), 10, "one provider's failure never stops another")
 	r := res.For(5)["virustotal"]
-	assert.Equal(t, intel.StatusError, r.Status)
+	assert.Equal(t, model.StatusError, r.Status)
 	assert.Contains(t, r.Error, "virustotal.api_key (VERDICT_VIRUSTOTAL_API_KEY)")
 	assert.Equal(t, 10, res.Stats["virustotal"].Errors)
 }
@@ -208,8 +209,8 @@ func TestDailyQuota(t *testing.T) {
 	assert.Len(t, p.Calls(), 7)
 	skipped := 0
 	for i := range more {
-		if r := res.For(i)["virustotal"]; r.Status == intel.StatusSkipped {
-			assert.Equal(t, intel.ReasonQuotaExhausted, r.Reason)
+		if r := res.For(i)["virustotal"]; r.Status == model.StatusSkipped {
+			assert.Equal(t, model.ReasonQuotaExhausted, r.Reason)
 			skipped++
 		}
 	}
@@ -225,11 +226,11 @@ func TestDisabledProviderAnswersFromCacheOnly(t *testing.T) {
 	mem := cache.NewMemory(nil)
 	_, err := engine(mem, mem, intel.Spec{Provider: p}).Lookup(context.Background(), ips(2))
 	require.NoError(t, err)
-	res, err := engine(mem, mem, intel.Spec{Provider: p, Disabled: intel.ReasonOffline}).Lookup(context.Background(), ips(4))
+	res, err := engine(mem, mem, intel.Spec{Provider: p, Disabled: model.ReasonOffline}).Lookup(context.Background(), ips(4))
 	require.NoError(t, err)
 	assert.Len(t, p.Calls(), 2, "offline sends nothing")
-	assert.Equal(t, intel.StatusFound, res.For(1)["virustotal"].Status, "cached answers still count offline")
-	assert.Equal(t, intel.Result{Status: intel.StatusSkipped, Reason: intel.ReasonOffline}, *res.For(3)["virustotal"])
+	assert.Equal(t, model.StatusFound, res.For(1)["virustotal"].Status, "cached answers still count offline")
+	assert.Equal(t, model.Result{Status: model.StatusSkipped, Reason: model.ReasonOffline}, *res.For(3)["virustotal"])
 }
 
 func TestCancelKeepsWhatWasAnswered(t *testing.T) {
@@ -238,11 +239,11 @@ func TestCancelKeepsWhatWasAnswered(t *testing.T) {
 	mem := cache.NewMemory(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var n atomic.Int32
-	p.Answer = func(ioc.IOC, int) (intel.Result, error) {
+	p.Answer = func(ioc.IOC, int) (model.Result, error) {
 		if n.Add(1) == 3 {
 			cancel()
 		}
-		return intel.Result{Malicious: intel.Int(1)}, nil
+		return model.Result{Malicious: model.Int(1)}, nil
 	}
 	res, err := engine(mem, mem, intel.Spec{Provider: p, Rate: ratelimit.Rate{N: 100, Per: time.Second}}).Lookup(ctx, ips(10))
 	require.ErrorIs(t, err, context.Canceled)

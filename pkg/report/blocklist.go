@@ -7,29 +7,29 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // BlocklistWriter collects the indicators of every alert whose risk verdict
 // is at or above Min, for firewalls and EDRs to ingest. Skipped indicators
 // (private, allowlisted, ...) never go on it. verdict recommends; people act.
 type BlocklistWriter struct {
-	Min         score.Verdict
+	Min         model.Verdict
 	generatedAt string
 	seen        map[blockKey]bool
 	list        []blockKey
 }
 
 // NewBlocklistWriter returns an empty blocklist for verdicts >= min.
-func NewBlocklistWriter(min score.Verdict) *BlocklistWriter {
+func NewBlocklistWriter(min model.Verdict) *BlocklistWriter {
 	return &BlocklistWriter{Min: min, seen: map[blockKey]bool{}}
 }
 
 // Begin implements Sink.
-func (b *BlocklistWriter) Begin(r *Report) error { b.generatedAt = r.GeneratedAt; return nil }
+func (b *BlocklistWriter) Begin(r *model.Report) error { b.generatedAt = r.GeneratedAt; return nil }
 
 // Alert implements Sink.
-func (b *BlocklistWriter) Alert(a *Alert) error {
+func (b *BlocklistWriter) Alert(a *model.Alert) error {
 	if !a.Risk.Verdict.AtLeast(b.Min) {
 		return nil
 	}
@@ -47,7 +47,7 @@ func (b *BlocklistWriter) Alert(a *Alert) error {
 }
 
 // End implements Sink.
-func (b *BlocklistWriter) End(*Report) error { return nil }
+func (b *BlocklistWriter) End(*model.Report) error { return nil }
 
 type blockKey struct{ Type, Value string }
 

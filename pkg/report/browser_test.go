@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // chromium finds a headless-capable Chromium. Without one the browser tests
@@ -136,7 +137,7 @@ func (p *page) scores(t *testing.T) []int {
 	return s
 }
 
-func writeHTML(t *testing.T, rep *Report) string {
+func writeHTML(t *testing.T, rep *model.Report) string {
 	t.Helper()
 	out, err := renderAll(rep, FormatHTML)
 	require.NoError(t, err)

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -53,16 +52,16 @@ func payload(i int) string { return fmt.Sprintf(xssPayloads[i%len(xssPayloads)],
 
 // xssReport is a report whose every attacker-controlled string is hostile,
 // plus a few ordinary alerts for sorting and filtering.
-func xssReport() *Report {
-	rep := &Report{
-		SchemaVersion: SchemaVersion, Tool: Tool{Name: "verdict", Version: "test"}, GeneratedAt: "2026-11-22T00:00:00Z",
+func xssReport() *model.Report {
+	rep := &model.Report{
+		SchemaVersion: model.SchemaVersion, Tool: model.Tool{Name: "verdict", Version: "test"}, GeneratedAt: "2026-11-22T00:00:00Z",
 		Inputs:      []string{"alerts/" + payload(900) + ".json"},
-		InputErrors: []InputError{{File: payload(901), Record: 2, Line: 2, Reason: "invalid JSON near " + payload(902)}},
+		InputErrors: []model.InputError{{File: payload(901), Record: 2, Line: 2, Reason: "invalid JSON near " + payload(902)}},
 	}
-	verdicts := []score.Verdict{score.Malicious, score.Suspicious, score.PotentiallySuspicious, score.Clean}
+	verdicts := []model.Verdict{model.Malicious, model.Suspicious, model.PotentiallySuspicious, model.Clean}
 	scores := []int{80, 40, 15, 0}
-	var bv ByVerdict
-	bc := &ByClassification{}
+	var bv model.ByVerdict
+	bc := &model.ByClassification{}
 	for i := range xssPayloads {
 		v := verdicts[i%4]
 		raw, _ := json.Marshal(map[string]any{
@@ -72,7 +71,7 @@ func xssReport() *Report {
 			"url":       "http://evil.example.com/" + payload(i),
 			"signature": payload(i),
 		})
-		res := &intel.Result{Status: intel.StatusFound, Matches: []intel.FeedMatch{{Feed: "feed-" + payload(i) + ".txt", Info: payload(i)}}}
+		res := &model.Result{Status: model.StatusFound, Matches: []model.FeedMatch{{Feed: "feed-" + payload(i) + ".txt", Info: payload(i)}}}
 		label := []string{"TRUE_POSITIVE", "NEEDS_REVIEW", "FALSE_POSITIVE"}[i%3]
 		switch label {
 		case "TRUE_POSITIVE":
@@ -82,39 +81,39 @@ func xssReport() *Report {
 		default:
 			bc.FalsePositive++
 		}
-		a := &Alert{
+		a := &model.Alert{
 			ID:     fmt.Sprintf("xss-%02d %s", i, payload(i)),
-			Source: Source{File: "alerts/" + payload(i), Record: i + 1, Line: i + 2},
+			Source: model.Source{File: "alerts/" + payload(i), Record: i + 1, Line: i + 2},
 			Alert:  raw,
-			IOCs: []IOC{
+			IOCs: []model.IOC{
 				{Type: "ipv4", Value: "185.220.101.45", Fields: []string{"message", payload(i)}},
 				{Type: "url", Value: "http://evil.example.com/x", Fields: []string{"url"}},
 			},
-			Enrichment: map[string]map[string]*intel.Result{"185.220.101.45": {"feeds": res}},
-			Risk: score.Risk{Score: scores[i%4], Verdict: v, Factors: []string{
+			Enrichment: map[string]map[string]*model.Result{"185.220.101.45": {"feeds": res}},
+			Risk: model.Risk{Score: scores[i%4], Verdict: v, Factors: []string{
 				"IP 185.220.101.45: listed in local feed " + payload(i) + " (+40)"}},
-			Classification: &Classification{Label: label, Confidence: 70, Source: "gemini", Model: payload(i),
+			Classification: &model.Classification{Label: label, Confidence: 70, Source: "gemini", Model: payload(i),
 				Reasoning: []string{payload(i), "second " + payload(i), "third"}, NextStep: payload(i),
 				Techniques: []string{"T1059", payload(i)}},
 		}
-		if v == score.Clean {
+		if v == model.Clean {
 			a.Risk.Factors = []string{}
 		}
 		bv.Add(v)
 		rep.Alerts = append(rep.Alerts, a)
 	}
-	rep.Summary = Summary{
-		Alerts: len(rep.Alerts), ByVerdict: bv, ByClassification: bc, IOCs: IOCCounts{Unique: 2},
-		Providers: map[string]ProviderStats{"feeds": {Lookups: 1}, payload(950): {Lookups: 1}},
+	rep.Summary = model.Summary{
+		Alerts: len(rep.Alerts), ByVerdict: bv, ByClassification: bc, IOCs: model.IOCCounts{Unique: 2},
+		Providers: map[string]model.ProviderStats{"feeds": {Lookups: 1}, payload(950): {Lookups: 1}},
 		Notes:     []string{"note " + payload(951)},
-		Classification: &ClassificationStats{Requests: 3, PromptTokens: 100, OutputTokens: 50, CostUSD: 0.001,
+		Classification: &model.ClassificationStats{Requests: 3, PromptTokens: 100, OutputTokens: 50, CostUSD: 0.001,
 			Model: payload(952)},
 	}
 	return rep
 }
 
 // renderAll turns a whole report into every view format.
-func renderAll(rep *Report, f Format) (string, error) {
+func renderAll(rep *model.Report, f Format) (string, error) {
 	vb := NewViewBuilder(ViewOptions{})
 	if err := vb.Begin(rep); err != nil {
 		return "", err

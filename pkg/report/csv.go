@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // CSVHeader is the first row of the CSV report.
@@ -30,10 +31,10 @@ func NewCSVWriter(w io.Writer) *CSVWriter {
 }
 
 // Begin implements Sink.
-func (c *CSVWriter) Begin(*Report) error { return c.w.Write(CSVHeader) }
+func (c *CSVWriter) Begin(*model.Report) error { return c.w.Write(CSVHeader) }
 
 // Alert implements Sink.
-func (c *CSVWriter) Alert(a *Alert) error {
+func (c *CSVWriter) Alert(a *model.Alert) error {
 	label, conf := "", ""
 	if a.Classification != nil {
 		label, conf = a.Classification.Label, strconv.Itoa(a.Classification.Confidence)
@@ -68,7 +69,7 @@ func (c *CSVWriter) Alert(a *Alert) error {
 }
 
 // End implements Sink.
-func (c *CSVWriter) End(*Report) error {
+func (c *CSVWriter) End(*model.Report) error {
 	c.w.Flush()
 	if err := c.w.Error(); err != nil {
 		return err

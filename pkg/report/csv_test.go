@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 func TestCSVSafe(t *testing.T) {
@@ -35,11 +35,11 @@ func TestCSVWriterNeutralisesFormulas(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
 	w := NewCSVWriter(&b)
-	require.NoError(t, w.Begin(&Report{}))
+	require.NoError(t, w.Begin(&model.Report{}))
 	hostile := []string{`=HYPERLINK("http://evil.example.com","click")`, "+1+1", "-cmd", "@A1", "\t=x"}
 	for i, id := range hostile {
-		require.NoError(t, w.Alert(&Alert{ID: id, Source: Source{File: "=evil.csv", Record: i + 1},
-			Risk: score.Risk{Score: 40, Verdict: score.Suspicious, Factors: []string{"=1+1 factor"}}}))
+		require.NoError(t, w.Alert(&model.Alert{ID: id, Source: model.Source{File: "=evil.csv", Record: i + 1},
+			Risk: model.Risk{Score: 40, Verdict: model.Suspicious, Factors: []string{"=1+1 factor"}}}))
 	}
 	require.NoError(t, w.End(nil))
 	rows, err := csv.NewReader(&b).ReadAll()

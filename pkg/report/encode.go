@@ -10,7 +10,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // The alert encoder writes byte for byte what encoding/json writes with
@@ -34,22 +34,16 @@ type layout struct {
 var alertLayout = layout{compact: true}
 
 // enrichmentCache holds the encoded enrichment of each indicator, for
-// streams whose alerts share enrichment maps (see MarkSharedEnrichment).
+// streams whose alerts share enrichment maps (model.Alert.SharedEnrichment).
 type enrichmentCache struct {
 	m sync.Map // map identity -> []byte
 }
 
-// MarkSharedEnrichment declares that the alert's enrichment maps are shared
-// with other alerts of the same stream, never modified, and kept alive until
-// the stream ends, so a writer may encode each map once and reuse the bytes.
-// The pipeline sets it; alerts decoded from a file must not.
-func (a *Alert) MarkSharedEnrichment() { a.sharedEnrichment = true }
-
-func appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
+func appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) ([]byte, error) {
 	return alertLayout.appendAlert(dst, a, cache)
 }
 
-func (l layout) appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byte, error) {
+func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) ([]byte, error) {
 	alertIndent := l.prefix
 	in1 := alertIndent + step // keys of the alert
 	in2 := in1 + step         // one level down
@@ -124,7 +118,7 @@ func (l layout) appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byt
 			dst = l.appendKey(dst, in2, k, i == 0)
 			m := a.Enrichment[k]
 			var enc []byte
-			if cache != nil && a.sharedEnrichment && m != nil {
+			if cache != nil && a.SharedEnrichment && m != nil {
 				id := reflect.ValueOf(m).UnsafePointer()
 				if v, ok := cache.m.Load(id); ok {
 					enc = v.([]byte)
@@ -170,7 +164,7 @@ func (l layout) appendAlert(dst []byte, a *Alert, cache *enrichmentCache) ([]byt
 }
 
 // appendProviders encodes one indicator's answers, keyed by provider.
-func (l layout) appendProviders(dst []byte, m map[string]*intel.Result, indent string) ([]byte, error) {
+func (l layout) appendProviders(dst []byte, m map[string]*model.Result, indent string) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}

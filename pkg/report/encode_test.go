@@ -8,12 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // reference encodes like the hand-written encoder claims to.
-func reference(t testing.TB, a *Alert, l layout) string {
+func reference(t testing.TB, a *model.Alert, l layout) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -24,30 +23,30 @@ func reference(t testing.TB, a *Alert, l layout) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func sampleAlerts() []*Alert {
-	shared := map[string]*intel.Result{
-		"feeds":      {Status: intel.StatusFound, Matches: []intel.FeedMatch{{Feed: "a.txt", Entry: "1.2.0.0/16", Info: "<b>&\"x\""}}},
-		"virustotal": {Status: intel.StatusFound, Malicious: intel.Int(0), Tags: []string{}, Country: "DE"},
-		"abuseipdb":  {Status: intel.StatusSkipped, Reason: "offline"},
+func sampleAlerts() []*model.Alert {
+	shared := map[string]*model.Result{
+		"feeds":      {Status: model.StatusFound, Matches: []model.FeedMatch{{Feed: "a.txt", Entry: "1.2.0.0/16", Info: "<b>&\"x\""}}},
+		"virustotal": {Status: model.StatusFound, Malicious: model.Int(0), Tags: []string{}, Country: "DE"},
+		"abuseipdb":  {Status: model.StatusSkipped, Reason: "offline"},
 	}
-	return []*Alert{
+	return []*model.Alert{
 		{
 			ID:     "A-1 <script>\u2028\x01\"\\",
-			Source: Source{File: "x/alerts.json", Record: 3, Line: 7},
+			Source: model.Source{File: "x/alerts.json", Record: 3, Line: 7},
 			Alert:  json.RawMessage(`{"b": [1, 2, {"c":"\u003c\/x\u003e"}], "a" : "caf\u00e9 \u2028", "n": null}`),
-			IOCs: []IOC{
+			IOCs: []model.IOC{
 				{Type: "ipv4", Value: "1.2.3.4", Fields: []string{"src", "msg"}},
 				{Type: "ipv4", Value: "10.0.0.1", Fields: []string{"dst"}, Skipped: "private"},
 				{Type: "domain", Value: "bad.example.com", Fields: []string{}},
 			},
-			Enrichment: map[string]map[string]*intel.Result{"1.2.3.4": shared, "bad.example.com": {}},
-			Risk:       score.Risk{Score: 40, Verdict: score.Suspicious, Factors: []string{"IP 1.2.3.4: listed (+40)"}},
-			Classification: &Classification{Label: "NEEDS_REVIEW", Confidence: 50, Reasoning: []string{"a", "b", "c"},
+			Enrichment: map[string]map[string]*model.Result{"1.2.3.4": shared, "bad.example.com": {}},
+			Risk:       model.Risk{Score: 40, Verdict: model.Suspicious, Factors: []string{"IP 1.2.3.4: listed (+40)"}},
+			Classification: &model.Classification{Label: "NEEDS_REVIEW", Confidence: 50, Reasoning: []string{"a", "b", "c"},
 				Source: "heuristic", Why: "no key", CostUSD: 0.00012},
 		},
-		{ID: "bare", Alert: json.RawMessage(`{}`), IOCs: []IOC{}, Enrichment: map[string]map[string]*intel.Result{}, Risk: score.Risk{Verdict: score.Clean, Factors: []string{}}},
-		{ID: "nils", Alert: nil, Risk: score.Risk{Verdict: score.Clean}},
-		{ID: "bad utf8 \xff\xfe", Source: Source{File: "f", Record: 1}, Alert: json.RawMessage("{\"k\":\"v\"}"), Enrichment: map[string]map[string]*intel.Result{"x": nil}},
+		{ID: "bare", Alert: json.RawMessage(`{}`), IOCs: []model.IOC{}, Enrichment: map[string]map[string]*model.Result{}, Risk: model.Risk{Verdict: model.Clean, Factors: []string{}}},
+		{ID: "nils", Alert: nil, Risk: model.Risk{Verdict: model.Clean}},
+		{ID: "bad utf8 \xff\xfe", Source: model.Source{File: "f", Record: 1}, Alert: json.RawMessage("{\"k\":\"v\"}"), Enrichment: map[string]map[string]*model.Result{"x": nil}},
 	}
 }
 
@@ -57,10 +56,10 @@ func TestEncodeAlertMatchesEncodingJSON(t *testing.T) {
 		cache := &enrichmentCache{}
 		for _, a := range sampleAlerts() {
 			for _, shared := range []bool{false, true, true} { // the second shared pass hits the cache
-				a.sharedEnrichment = shared
+				a.SharedEnrichment = shared
 				got, err := l.appendAlert(nil, a, cache)
 				require.NoError(t, err)
-				a.sharedEnrichment = false
+				a.SharedEnrichment = false
 				require.Equal(t, reference(t, a, l), string(got), "alert %q, layout %+v", a.ID, l)
 			}
 		}

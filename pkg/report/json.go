@@ -8,16 +8,18 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // header is Report without its alerts, marshalled in the same field order.
 type header struct {
-	SchemaVersion int          `json:"schema_version"`
-	Tool          Tool         `json:"tool"`
-	GeneratedAt   string       `json:"generated_at"`
-	Inputs        []string     `json:"inputs"`
-	InputErrors   []InputError `json:"input_errors"`
-	Summary       Summary      `json:"summary"`
+	SchemaVersion int                `json:"schema_version"`
+	Tool          model.Tool         `json:"tool"`
+	GeneratedAt   string             `json:"generated_at"`
+	Inputs        []string           `json:"inputs"`
+	InputErrors   []model.InputError `json:"input_errors"`
+	Summary       model.Summary      `json:"summary"`
 }
 
 // JSONWriter streams a report as indented JSON: the header first, then one
@@ -38,7 +40,7 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 }
 
 // Begin implements Sink.
-func (jw *JSONWriter) Begin(r *Report) error {
+func (jw *JSONWriter) Begin(r *model.Report) error {
 	h := header{r.SchemaVersion, r.Tool, r.GeneratedAt, nonNil(r.Inputs), nonNilErrs(r.InputErrors), r.Summary}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -56,7 +58,7 @@ func (jw *JSONWriter) Begin(r *Report) error {
 
 // Prepare implements Preparer: it encodes the alert ahead of Alert, so the
 // encoding, the costliest step of writing a report, runs on every core.
-func (jw *JSONWriter) Prepare(a *Alert) error {
+func (jw *JSONWriter) Prepare(a *model.Alert) error {
 	buf, _ := encodeBuffers.Get().(*[]byte)
 	if buf == nil {
 		buf = new([]byte)
@@ -67,7 +69,7 @@ func (jw *JSONWriter) Prepare(a *Alert) error {
 		return err
 	}
 	*buf = b
-	a.encoded = buf
+	a.Encoded = buf
 	return nil
 }
 
@@ -76,12 +78,12 @@ func (jw *JSONWriter) Prepare(a *Alert) error {
 var encodeBuffers sync.Pool
 
 // Alert implements Sink.
-func (jw *JSONWriter) Alert(a *Alert) error {
+func (jw *JSONWriter) Alert(a *model.Alert) error {
 	var out []byte
-	if a.encoded != nil {
-		out = *a.encoded
-		defer func(b *[]byte) { encodeBuffers.Put(b) }(a.encoded)
-		a.encoded = nil // written; the buffer goes back to the pool
+	if a.Encoded != nil {
+		out = *a.Encoded
+		defer func(b *[]byte) { encodeBuffers.Put(b) }(a.Encoded)
+		a.Encoded = nil // written; the buffer goes back to the pool
 	} else {
 		var err error
 		if jw.buf, err = appendAlert(jw.buf[:0], a, &jw.cache); err != nil {
@@ -99,7 +101,7 @@ func (jw *JSONWriter) Alert(a *Alert) error {
 }
 
 // End implements Sink.
-func (jw *JSONWriter) End(*Report) error {
+func (jw *JSONWriter) End(*model.Report) error {
 	if jw.ended {
 		return nil
 	}
@@ -119,9 +121,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func nonNilErrs(s []InputError) []InputError {
+func nonNilErrs(s []model.InputError) []model.InputError {
 	if s == nil {
-		return []InputError{}
+		return []model.InputError{}
 	}
 	return s
 }
@@ -133,10 +135,10 @@ var ErrNotReport = errors.New("not a verdict JSON report")
 // the first alert (or at the end when there are none), with everything but
 // the alerts; onAlert is called for each alert in order. The alert passed to
 // onAlert is fresh each time and may be retained.
-func Decode(r io.Reader, onHeader func(*Report) error, onAlert func(*Alert) error) (*Report, error) {
+func Decode(r io.Reader, onHeader func(*model.Report) error, onAlert func(*model.Alert) error) (*model.Report, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 256<<10))
 	dec.UseNumber()
-	rep := &Report{}
+	rep := &model.Report{}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotReport, err)
@@ -153,8 +155,8 @@ func Decode(r io.Reader, onHeader func(*Report) error, onAlert func(*Alert) erro
 		if rep.SchemaVersion == 0 {
 			return fmt.Errorf("%w: schema_version missing (it must come before alerts)", ErrNotReport)
 		}
-		if rep.SchemaVersion != SchemaVersion {
-			return fmt.Errorf("report schema_version %d is not supported (want %d)", rep.SchemaVersion, SchemaVersion)
+		if rep.SchemaVersion != model.SchemaVersion {
+			return fmt.Errorf("report schema_version %d is not supported (want %d)", rep.SchemaVersion, model.SchemaVersion)
 		}
 		if onHeader != nil {
 			return onHeader(rep)
@@ -205,7 +207,7 @@ func Decode(r io.Reader, onHeader func(*Report) error, onAlert func(*Alert) erro
 	return rep, nil
 }
 
-func decodeAlerts(dec *json.Decoder, onAlert func(*Alert) error) error {
+func decodeAlerts(dec *json.Decoder, onAlert func(*model.Alert) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("read report alerts: %w", err)
@@ -219,7 +221,7 @@ func decodeAlerts(dec *json.Decoder, onAlert func(*Alert) error) error {
 	n := 0
 	for dec.More() {
 		n++
-		a := &Alert{}
+		a := &model.Alert{}
 		if err := dec.Decode(a); err != nil {
 			return fmt.Errorf("read report alert %d: %w", n, err)
 		}
@@ -234,15 +236,15 @@ func decodeAlerts(dec *json.Decoder, onAlert func(*Alert) error) error {
 }
 
 // ReadAll decodes a whole report into memory (user templates, tests).
-func ReadAll(r io.Reader) (*Report, error) {
-	var alerts []*Alert
-	rep, err := Decode(r, nil, func(a *Alert) error { alerts = append(alerts, a); return nil })
+func ReadAll(r io.Reader) (*model.Report, error) {
+	var alerts []*model.Alert
+	rep, err := Decode(r, nil, func(a *model.Alert) error { alerts = append(alerts, a); return nil })
 	if err != nil {
 		return nil, err
 	}
 	rep.Alerts = alerts
 	if rep.Alerts == nil {
-		rep.Alerts = []*Alert{}
+		rep.Alerts = []*model.Alert{}
 	}
 	return rep, nil
 }

@@ -9,15 +9,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
-func testHeader() *Report {
-	return &Report{
-		SchemaVersion: SchemaVersion, Tool: Tool{Name: "verdict", Version: "test"}, GeneratedAt: "2026-11-22T00:00:00Z",
+func testHeader() *model.Report {
+	return &model.Report{
+		SchemaVersion: model.SchemaVersion, Tool: model.Tool{Name: "verdict", Version: "test"}, GeneratedAt: "2026-11-22T00:00:00Z",
 		Inputs: []string{"a.json"},
-		Summary: Summary{Alerts: 2, ByVerdict: ByVerdict{Suspicious: 1, Clean: 1}, IOCs: IOCCounts{Unique: 3, Skipped: 1},
-			Providers: map[string]ProviderStats{"feeds": {Lookups: 2}}},
+		Summary: model.Summary{Alerts: 2, ByVerdict: model.ByVerdict{Suspicious: 1, Clean: 1}, IOCs: model.IOCCounts{Unique: 3, Skipped: 1},
+			Providers: map[string]model.ProviderStats{"feeds": {Lookups: 2}}},
 	}
 }
 
@@ -25,7 +25,7 @@ func testHeader() *Report {
 // compact on its own line: valid JSON that decodes to what was written.
 func TestJSONWriterStreamsTheWholeReport(t *testing.T) {
 	t.Parallel()
-	for _, alerts := range [][]*Alert{sampleAlerts()[:3], {}} {
+	for _, alerts := range [][]*model.Alert{sampleAlerts()[:3], {}} {
 		h := testHeader()
 		var streamed bytes.Buffer
 		jw := NewJSONWriter(&streamed)
@@ -74,7 +74,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	rep, err := ReadAll(strings.NewReader(first))
 	require.NoError(t, err)
 	assert.Len(t, rep.Alerts, len(alerts))
-	assert.Equal(t, score.Suspicious, rep.Alerts[0].Risk.Verdict)
+	assert.Equal(t, model.Suspicious, rep.Alerts[0].Risk.Verdict)
 
 	var again bytes.Buffer
 	jw = NewJSONWriter(&again)

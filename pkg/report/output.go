@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // OutputOptions says where the reports go.
@@ -27,7 +27,7 @@ type OutputOptions struct {
 	// Blocklist, when set, is written with the indicators of every alert at
 	// or above BlocklistMin (--export-blocklist, --blocklist-min).
 	Blocklist    string
-	BlocklistMin score.Verdict
+	BlocklistMin model.Verdict
 }
 
 // Output turns one report stream into every requested format, each written
@@ -63,7 +63,7 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 	if opts.Blocklist != "" {
 		min := opts.BlocklistMin
 		if min == "" {
-			min = score.Malicious
+			min = model.Malicious
 		}
 		o.block = NewBlocklistWriter(min)
 		o.sinks = append(o.sinks, o.block)

@@ -10,6 +10,8 @@ import (
 	texttemplate "text/template"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // UserTemplate is a --template file: html/template when its name says HTML
@@ -59,7 +61,7 @@ func LoadTemplate(path string) (*UserTemplate, error) {
 func (u *UserTemplate) IsHTML() bool { return u.html != nil }
 
 // Execute renders the template over the whole report.
-func (u *UserTemplate) Execute(w io.Writer, r *Report) error {
+func (u *UserTemplate) Execute(w io.Writer, r *model.Report) error {
 	if u.html != nil {
 		return u.html.Execute(w, r)
 	}

@@ -8,9 +8,8 @@ import (
 	"strings"
 
 	"github.com/verdict-dev/verdict/pkg/alert"
-	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
-	"github.com/verdict-dev/verdict/pkg/score"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // View is the one model every human format renders: counts precomputed,
@@ -18,11 +17,11 @@ import (
 // every attacker-controlled string made safe for a terminal. Templates only
 // format it.
 type View struct {
-	Tool        Tool
+	Tool        model.Tool
 	GeneratedAt string
 	Inputs      []string
-	InputErrors []InputError
-	Summary     Summary
+	InputErrors []model.InputError
+	Summary     model.Summary
 	Notes       []string
 
 	Verdicts        []Count // most severe first, all four
@@ -53,7 +52,7 @@ type Count struct {
 // ProviderRow is one provider's line in the summary.
 type ProviderRow struct {
 	Name string
-	ProviderStats
+	model.ProviderStats
 }
 
 // Bucket is one bar of the score histogram.
@@ -85,13 +84,13 @@ type Row struct {
 	TopFactor  string // defanged
 	Title      string // a short description of the alert (rule or signature name), sanitised
 
-	alert    *Alert // until Build finishes the row; only kept rows hold on to it
+	alert    *model.Alert // until Build finishes the row; only kept rows hold on to it
 	finished bool
 }
 
 // finish makes a kept row fit to show. Only the rows that make the cut pay
 // for defanging and finding a title, which matters with a million alerts.
-func (r *Row) finish(a *Alert) {
+func (r *Row) finish(a *model.Alert) {
 	if r.finished || a == nil {
 		return
 	}
@@ -163,7 +162,7 @@ type ViewOptions struct {
 // counter per unique indicator.
 type ViewBuilder struct {
 	opts     ViewOptions
-	header   *Report
+	header   *model.Report
 	seq      int
 	rows     []*Row
 	details  []*detailCandidate
@@ -174,7 +173,7 @@ type ViewBuilder struct {
 
 type detailCandidate struct {
 	row   *Row
-	alert *Alert
+	alert *model.Alert
 }
 
 type iocKey struct{ typ, value string }
@@ -182,7 +181,7 @@ type iocKey struct{ typ, value string }
 type iocTally struct {
 	typ, value string
 	alerts     int
-	worst      score.Verdict
+	worst      model.Verdict
 }
 
 // NewViewBuilder returns an empty builder.
@@ -197,10 +196,10 @@ func NewViewBuilder(opts ViewOptions) *ViewBuilder {
 }
 
 // Begin implements Sink.
-func (vb *ViewBuilder) Begin(r *Report) error { vb.header = r; return nil }
+func (vb *ViewBuilder) Begin(r *model.Report) error { vb.header = r; return nil }
 
 // Alert implements Sink.
-func (vb *ViewBuilder) Alert(a *Alert) error {
+func (vb *ViewBuilder) Alert(a *model.Alert) error {
 	vb.seq++
 	row := vb.row(a)
 	vb.hist[min(max(a.Risk.Score, 0)/10, 9)]++
@@ -240,7 +239,7 @@ func (vb *ViewBuilder) Alert(a *Alert) error {
 }
 
 // End implements Sink.
-func (vb *ViewBuilder) End(r *Report) error {
+func (vb *ViewBuilder) End(r *model.Report) error {
 	vb.header = r
 	return nil
 }
@@ -275,7 +274,7 @@ func sortDetails(d []*detailCandidate) {
 	sort.SliceStable(d, func(i, j int) bool { return less(d[i].row, d[j].row) })
 }
 
-func (vb *ViewBuilder) row(a *Alert) *Row {
+func (vb *ViewBuilder) row(a *model.Alert) *Row {
 	r := &Row{
 		Seq:     vb.seq,
 		ID:      a.ID, // made fit to show in Build, for the rows that make the cut
@@ -301,7 +300,7 @@ func (vb *ViewBuilder) row(a *Alert) *Row {
 func (vb *ViewBuilder) Build() *View {
 	h := vb.header
 	if h == nil {
-		h = &Report{}
+		h = &model.Report{}
 	}
 	v := &View{
 		Tool: h.Tool, GeneratedAt: h.GeneratedAt, Inputs: sanitizeAll(h.Inputs), InputErrors: sanitizeErrors(h.InputErrors),
@@ -309,8 +308,8 @@ func (vb *ViewBuilder) Build() *View {
 		MaxDetails: vb.opts.MaxDetails, MaxRows: vb.opts.MaxRows,
 	}
 	total := h.Summary.Alerts
-	for i := len(score.AllVerdicts) - 1; i >= 0; i-- {
-		name := score.AllVerdicts[i]
+	for i := len(model.AllVerdicts) - 1; i >= 0; i-- {
+		name := model.AllVerdicts[i]
 		n := h.Summary.ByVerdict.Get(name)
 		v.Verdicts = append(v.Verdicts, Count{Name: string(name), Count: n, Percent: percent(n, total)})
 	}
@@ -390,7 +389,7 @@ func percent(n, total int) int {
 	return (n*100 + total/2) / total
 }
 
-func detailView(row *Row, a *Alert) *AlertView {
+func detailView(row *Row, a *model.Alert) *AlertView {
 	av := &AlertView{Row: row}
 	for _, f := range a.Risk.Factors {
 		av.Factors = append(av.Factors, shownText(f))
@@ -425,18 +424,18 @@ func detailView(row *Row, a *Alert) *AlertView {
 }
 
 // resultView writes one provider answer in words.
-func resultView(provider string, r *intel.Result) ResultView {
+func resultView(provider string, r *model.Result) ResultView {
 	rv := ResultView{Provider: shown(provider), Status: string(r.Status)}
 	var parts []string
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
 	switch r.Status {
-	case intel.StatusSkipped:
+	case model.StatusSkipped:
 		rv.Detail = r.Reason
-	case intel.StatusError:
+	case model.StatusError:
 		rv.Detail = r.Error
-	case intel.StatusNotFound:
+	case model.StatusNotFound:
 		rv.Detail = "not found"
-	case intel.StatusFound:
+	case model.StatusFound:
 		if r.Malicious != nil {
 			add("%d malicious", *r.Malicious)
 			rv.Hit = rv.Hit || *r.Malicious > 0
@@ -555,10 +554,10 @@ func sanitizeAll(s []string) []string {
 	return out
 }
 
-func sanitizeErrors(errs []InputError) []InputError {
-	out := make([]InputError, len(errs))
+func sanitizeErrors(errs []model.InputError) []model.InputError {
+	out := make([]model.InputError, len(errs))
 	for i, e := range errs {
-		out[i] = InputError{File: shown(e.File), Record: e.Record, Line: e.Line, Reason: shown(e.Reason)}
+		out[i] = model.InputError{File: shown(e.File), Record: e.Record, Line: e.Line, Reason: shown(e.Reason)}
 	}
 	return out
 }

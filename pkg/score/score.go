@@ -10,56 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
-
-// Verdict is the risk outcome of an alert.
-type Verdict string
-
-// Risk verdicts, in ascending severity.
-const (
-	Clean                 Verdict = "CLEAN"
-	PotentiallySuspicious Verdict = "POTENTIALLY_SUSPICIOUS"
-	Suspicious            Verdict = "SUSPICIOUS"
-	Malicious             Verdict = "MALICIOUS"
-)
-
-// AllVerdicts lists every verdict from least to most severe.
-var AllVerdicts = []Verdict{Clean, PotentiallySuspicious, Suspicious, Malicious}
-
-// ParseVerdict reads a verdict name, case-insensitively, with '-' or ' ' for '_'.
-func ParseVerdict(s string) (Verdict, error) {
-	n := strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(strings.TrimSpace(s)))
-	for _, v := range AllVerdicts {
-		if string(v) == n {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("unknown verdict %q (want one of %s)", s, VerdictNames())
-}
-
-// VerdictNames returns the verdicts as a comma-separated list, for help texts.
-func VerdictNames() string {
-	s := make([]string, len(AllVerdicts))
-	for i, v := range AllVerdicts {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ", ")
-}
-
-// Rank orders verdicts by severity: CLEAN is 0, MALICIOUS 3; unknown is -1.
-func (v Verdict) Rank() int {
-	for i, k := range AllVerdicts {
-		if k == v {
-			return i
-		}
-	}
-	return -1
-}
-
-// AtLeast reports whether v is as severe as min or worse.
-func (v Verdict) AtLeast(min Verdict) bool { return v.Rank() >= min.Rank() && min.Rank() >= 0 }
 
 // Rule awards Points to each of an alert's indicators whose type is in Types
 // and whose answer from Provider matches: status found and, when Field is
@@ -77,8 +30,8 @@ type Rule struct {
 
 // Band maps scores from Min upwards to a verdict (until the next band).
 type Band struct {
-	Min     int     `mapstructure:"min" json:"min" yaml:"min"`
-	Verdict Verdict `mapstructure:"verdict" json:"verdict" yaml:"verdict"`
+	Min     int           `mapstructure:"min" json:"min" yaml:"min"`
+	Verdict model.Verdict `mapstructure:"verdict" json:"verdict" yaml:"verdict"`
 }
 
 // Rules is a complete scoring configuration (config key `scoring`).
@@ -111,10 +64,10 @@ func Default() Rules {
 				Description: "listed in local feed {feeds}"},
 		},
 		Bands: []Band{
-			{Min: 0, Verdict: Clean},
-			{Min: 10, Verdict: PotentiallySuspicious},
-			{Min: 40, Verdict: Suspicious},
-			{Min: 70, Verdict: Malicious},
+			{Min: 0, Verdict: model.Clean},
+			{Min: 10, Verdict: model.PotentiallySuspicious},
+			{Min: 40, Verdict: model.Suspicious},
+			{Min: 70, Verdict: model.Malicious},
 		},
 	}
 }
@@ -123,14 +76,7 @@ func Default() Rules {
 // provider's answer about it (keyed by provider name).
 type Indicator struct {
 	IOC     ioc.IOC
-	Results map[string]*intel.Result
-}
-
-// Risk is an alert's score, its verdict and the factors that produced it.
-type Risk struct {
-	Score   int      `json:"score"`
-	Verdict Verdict  `json:"verdict"`
-	Factors []string `json:"factors"`
+	Results map[string]*model.Result
 }
 
 type compiledRule struct {
@@ -172,10 +118,10 @@ func (r Rules) Validate() error {
 		return fmt.Errorf("scoring.bands is empty")
 	}
 	lowest := math.MaxInt
-	seen := map[Verdict]bool{}
+	seen := map[model.Verdict]bool{}
 	for i, b := range r.Bands {
 		if b.Verdict.Rank() < 0 {
-			return fmt.Errorf("scoring.bands[%d]: unknown verdict %q (want one of %s)", i, b.Verdict, VerdictNames())
+			return fmt.Errorf("scoring.bands[%d]: unknown verdict %q (want one of %s)", i, b.Verdict, model.VerdictNames())
 		}
 		if seen[b.Verdict] {
 			return fmt.Errorf("scoring.bands[%d]: verdict %s appears twice", i, b.Verdict)
@@ -187,7 +133,7 @@ func (r Rules) Validate() error {
 		return fmt.Errorf("scoring.bands: no band starts at 0, so low scores would have no verdict")
 	}
 	fieldOK := map[string]bool{}
-	for _, n := range intel.NumberFields {
+	for _, n := range model.NumberFields {
 		fieldOK[n] = true
 	}
 	for i, rule := range r.Rules {
@@ -205,7 +151,7 @@ func (r Rules) Validate() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		if rule.Field != "" && !fieldOK[rule.Field] {
-			return fmt.Errorf("%s: unknown field %q (want one of %s)", where, rule.Field, strings.Join(intel.NumberFields, ", "))
+			return fmt.Errorf("%s: unknown field %q (want one of %s)", where, rule.Field, strings.Join(model.NumberFields, ", "))
 		}
 		if rule.Field == "" && (rule.Min != nil || rule.Max != nil) {
 			return fmt.Errorf("%s: min/max need a field", where)
@@ -239,7 +185,7 @@ func (s *Scorer) Contribute(in Indicator) Contribution {
 			continue
 		}
 		res := in.Results[r.Provider]
-		if res == nil || res.Status != intel.StatusFound {
+		if res == nil || res.Status != model.StatusFound {
 			continue
 		}
 		n, ok := 0.0, true
@@ -257,7 +203,7 @@ func (s *Scorer) Contribute(in Indicator) Contribution {
 // Combine adds up the contributions of an alert's unique, non-skipped
 // indicators: the sum is capped, and factors come most points first, then in
 // indicator order. Nil contributions are skipped.
-func (s *Scorer) Combine(cs []*Contribution) Risk {
+func (s *Scorer) Combine(cs []*Contribution) model.Risk {
 	n, total := 0, 0
 	for _, c := range cs {
 		if c != nil {
@@ -275,7 +221,7 @@ func (s *Scorer) Combine(cs []*Contribution) Risk {
 		}
 	}
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Points > fs[j].Points })
-	risk := Risk{Score: min(max(total, 0), s.cap), Factors: make([]string, len(fs))}
+	risk := model.Risk{Score: min(max(total, 0), s.cap), Factors: make([]string, len(fs))}
 	for i, f := range fs {
 		risk.Factors[i] = f.Text
 	}
@@ -284,7 +230,7 @@ func (s *Scorer) Combine(cs []*Contribution) Risk {
 }
 
 // Score rates one alert from its unique, non-skipped indicators.
-func (s *Scorer) Score(inds []Indicator) Risk {
+func (s *Scorer) Score(inds []Indicator) model.Risk {
 	cs := make([]*Contribution, len(inds))
 	for i, in := range inds {
 		c := s.Contribute(in)
@@ -294,7 +240,7 @@ func (s *Scorer) Score(inds []Indicator) Risk {
 }
 
 // Verdict maps a score to its band.
-func (s *Scorer) Verdict(score int) Verdict {
+func (s *Scorer) Verdict(score int) model.Verdict {
 	v := s.bands[0].Verdict
 	for _, b := range s.bands {
 		if score >= b.Min {
@@ -306,7 +252,7 @@ func (s *Scorer) Verdict(score int) Verdict {
 
 // describe writes one factor in words: "IP 185.220.101.45: 15 VirusTotal
 // malicious detections (+40)".
-func describe(r *compiledRule, i ioc.IOC, res *intel.Result, n float64) string {
+func describe(r *compiledRule, i ioc.IOC, res *model.Result, n float64) string {
 	d := r.Description
 	if d == "" {
 		if r.Field != "" {

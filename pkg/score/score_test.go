@@ -6,27 +6,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
-func vt(malicious int) *intel.Result {
-	return &intel.Result{Status: intel.StatusFound, Malicious: intel.Int(malicious)}
+func vt(malicious int) *model.Result {
+	return &model.Result{Status: model.StatusFound, Malicious: model.Int(malicious)}
 }
 
-func abuse(conf int) *intel.Result {
-	return &intel.Result{Status: intel.StatusFound, AbuseConfidenceScore: intel.Int(conf)}
+func abuse(conf int) *model.Result {
+	return &model.Result{Status: model.StatusFound, AbuseConfidenceScore: model.Int(conf)}
 }
 
-func feedHit(names ...string) *intel.Result {
-	r := &intel.Result{Status: intel.StatusFound}
+func feedHit(names ...string) *model.Result {
+	r := &model.Result{Status: model.StatusFound}
 	for _, n := range names {
-		r.Matches = append(r.Matches, intel.FeedMatch{Feed: n})
+		r.Matches = append(r.Matches, model.FeedMatch{Feed: n})
 	}
 	return r
 }
 
-func ind(t ioc.Type, v string, res map[string]*intel.Result) Indicator {
+func ind(t ioc.Type, v string, res map[string]*model.Result) Indicator {
 	return Indicator{IOC: ioc.IOC{Type: t, Value: v}, Results: res}
 }
 
@@ -39,35 +39,35 @@ func TestScoreDefaultTable(t *testing.T) {
 		name        string
 		inds        []Indicator
 		wantScore   int
-		wantVerdict Verdict
+		wantVerdict model.Verdict
 		wantFactors []string
 	}{
-		{name: "no indicators", wantScore: 0, wantVerdict: Clean, wantFactors: nil},
-		{name: "IP with one VT detection", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{"virustotal": vt(1)})},
-			wantScore: 40, wantVerdict: Suspicious, wantFactors: []string{"IP 185.220.101.45: 1 VirusTotal malicious detection (+40)"}},
-		{name: "IP with zero VT detections scores nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{"virustotal": vt(0)})},
-			wantScore: 0, wantVerdict: Clean},
-		{name: "hash with VT detections", inds: []Indicator{ind(ioc.SHA256, "aa", map[string]*intel.Result{"virustotal": vt(15)})},
-			wantScore: 40, wantVerdict: Suspicious, wantFactors: []string{"SHA-256 aa: 15 VirusTotal malicious detections (+40)"}},
-		{name: "domain with VT detections", inds: []Indicator{ind(ioc.Domain, "evil.com", map[string]*intel.Result{"virustotal": vt(3)})},
-			wantScore: 25, wantVerdict: PotentiallySuspicious},
-		{name: "URL with VT detections", inds: []Indicator{ind(ioc.URL, "http://evil.com/", map[string]*intel.Result{"virustotal": vt(3)})},
-			wantScore: 25, wantVerdict: PotentiallySuspicious},
-		{name: "AbuseIPDB 75 is high", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{"abuseipdb": abuse(75)})}, wantScore: 30, wantVerdict: PotentiallySuspicious},
-		{name: "AbuseIPDB 74 is medium", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{"abuseipdb": abuse(74)})}, wantScore: 15, wantVerdict: PotentiallySuspicious},
-		{name: "AbuseIPDB 25 is medium", inds: []Indicator{ind(ioc.IPv6, "2001:4860::1", map[string]*intel.Result{"abuseipdb": abuse(25)})}, wantScore: 15, wantVerdict: PotentiallySuspicious},
-		{name: "AbuseIPDB 24 is nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{"abuseipdb": abuse(24)})}, wantScore: 0, wantVerdict: Clean},
-		{name: "feed hit", inds: []Indicator{ind(ioc.Domain, "evil.com", map[string]*intel.Result{"feeds": feedHit("a.txt", "b.csv")})},
-			wantScore: 40, wantVerdict: Suspicious, wantFactors: []string{"domain evil.com: listed in local feed a.txt, b.csv (+40)"}},
-		{name: "VT, AbuseIPDB and feed add up to MALICIOUS", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{"virustotal": vt(15), "abuseipdb": abuse(100), "feeds": feedHit("tor.txt")})},
-			wantScore: 100, wantVerdict: Malicious},
+		{name: "no indicators", wantScore: 0, wantVerdict: model.Clean, wantFactors: nil},
+		{name: "IP with one VT detection", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(1)})},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"IP 185.220.101.45: 1 VirusTotal malicious detection (+40)"}},
+		{name: "IP with zero VT detections scores nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(0)})},
+			wantScore: 0, wantVerdict: model.Clean},
+		{name: "hash with VT detections", inds: []Indicator{ind(ioc.SHA256, "aa", map[string]*model.Result{"virustotal": vt(15)})},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"SHA-256 aa: 15 VirusTotal malicious detections (+40)"}},
+		{name: "domain with VT detections", inds: []Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"virustotal": vt(3)})},
+			wantScore: 25, wantVerdict: model.PotentiallySuspicious},
+		{name: "URL with VT detections", inds: []Indicator{ind(ioc.URL, "http://evil.com/", map[string]*model.Result{"virustotal": vt(3)})},
+			wantScore: 25, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 75 is high", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(75)})}, wantScore: 30, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 74 is medium", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(74)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 25 is medium", inds: []Indicator{ind(ioc.IPv6, "2001:4860::1", map[string]*model.Result{"abuseipdb": abuse(25)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 24 is nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(24)})}, wantScore: 0, wantVerdict: model.Clean},
+		{name: "feed hit", inds: []Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"feeds": feedHit("a.txt", "b.csv")})},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"domain evil.com: listed in local feed a.txt, b.csv (+40)"}},
+		{name: "VT, AbuseIPDB and feed add up to MALICIOUS", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100), "feeds": feedHit("tor.txt")})},
+			wantScore: 100, wantVerdict: model.Malicious},
 		{name: "sum is capped at 100", inds: []Indicator{
-			ind(ioc.IPv4, ip, map[string]*intel.Result{"virustotal": vt(15), "abuseipdb": abuse(100)}),
-			ind(ioc.SHA256, "bb", map[string]*intel.Result{"virustotal": vt(30), "feeds": feedHit("mb.csv")}),
-		}, wantScore: 100, wantVerdict: Malicious},
-		{name: "not_found and errors score nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*intel.Result{
-			"virustotal": {Status: intel.StatusNotFound}, "abuseipdb": {Status: intel.StatusError, AbuseConfidenceScore: intel.Int(100)}})},
-			wantScore: 0, wantVerdict: Clean},
+			ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100)}),
+			ind(ioc.SHA256, "bb", map[string]*model.Result{"virustotal": vt(30), "feeds": feedHit("mb.csv")}),
+		}, wantScore: 100, wantVerdict: model.Malicious},
+		{name: "not_found and errors score nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{
+			"virustotal": {Status: model.StatusNotFound}, "abuseipdb": {Status: model.StatusError, AbuseConfidenceScore: model.Int(100)}})},
+			wantScore: 0, wantVerdict: model.Clean},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,8 +89,8 @@ func TestVerdictBands(t *testing.T) {
 	require.NoError(t, err)
 	for _, tt := range []struct {
 		score int
-		want  Verdict
-	}{{0, Clean}, {9, Clean}, {10, PotentiallySuspicious}, {39, PotentiallySuspicious}, {40, Suspicious}, {69, Suspicious}, {70, Malicious}, {100, Malicious}} {
+		want  model.Verdict
+	}{{0, model.Clean}, {9, model.Clean}, {10, model.PotentiallySuspicious}, {39, model.PotentiallySuspicious}, {40, model.Suspicious}, {69, model.Suspicious}, {70, model.Malicious}, {100, model.Malicious}} {
 		assert.Equal(t, tt.want, s.Verdict(tt.score), "score %d", tt.score)
 	}
 }
@@ -103,17 +103,17 @@ func TestCustomRules(t *testing.T) {
 			{Name: "tor", Types: []string{"ip"}, Provider: "abuseipdb", Field: "is_tor", Min: f(1), Points: 35, Description: "Tor exit node"},
 			{Name: "rep", Types: []string{"domain"}, Provider: "virustotal", Field: "reputation", Max: f(-10), Points: 20, Description: "reputation {n}"},
 		},
-		Bands: []Band{{Min: 0, Verdict: Clean}, {Min: 30, Verdict: Malicious}},
+		Bands: []Band{{Min: 0, Verdict: model.Clean}, {Min: 30, Verdict: model.Malicious}},
 	}
 	s, err := New(r)
 	require.NoError(t, err)
 	risk := s.Score([]Indicator{
-		ind(ioc.IPv4, "1.2.3.4", map[string]*intel.Result{"abuseipdb": {Status: intel.StatusFound, IsTor: intel.Bool(true)}}),
-		ind(ioc.Domain, "bad.com", map[string]*intel.Result{"virustotal": {Status: intel.StatusFound, Reputation: intel.Int(-30)}}),
-		ind(ioc.Domain, "ok.com", map[string]*intel.Result{"virustotal": {Status: intel.StatusFound, Reputation: intel.Int(5)}}),
+		ind(ioc.IPv4, "1.2.3.4", map[string]*model.Result{"abuseipdb": {Status: model.StatusFound, IsTor: model.Bool(true)}}),
+		ind(ioc.Domain, "bad.com", map[string]*model.Result{"virustotal": {Status: model.StatusFound, Reputation: model.Int(-30)}}),
+		ind(ioc.Domain, "ok.com", map[string]*model.Result{"virustotal": {Status: model.StatusFound, Reputation: model.Int(5)}}),
 	})
 	assert.Equal(t, 50, risk.Score, "55 capped at 50")
-	assert.Equal(t, Malicious, risk.Verdict)
+	assert.Equal(t, model.Malicious, risk.Verdict)
 	assert.Equal(t, []string{"IP 1.2.3.4: Tor exit node (+35)", "domain bad.com: reputation -30 (+20)"}, risk.Factors)
 }
 
@@ -128,8 +128,8 @@ func TestRulesValidate(t *testing.T) {
 		{name: "happy path: default table", mutate: func(*Rules) {}},
 		{name: "sad path: zero cap", mutate: func(r *Rules) { r.Cap = 0 }, wantErr: "cap must be positive"},
 		{name: "sad path: no bands", mutate: func(r *Rules) { r.Bands = nil }, wantErr: "bands is empty"},
-		{name: "sad path: no band at 0", mutate: func(r *Rules) { r.Bands = []Band{{Min: 5, Verdict: Clean}} }, wantErr: "no band starts at 0"},
-		{name: "sad path: duplicate verdict", mutate: func(r *Rules) { r.Bands = []Band{{Min: 0, Verdict: Clean}, {Min: 5, Verdict: Clean}} }, wantErr: "appears twice"},
+		{name: "sad path: no band at 0", mutate: func(r *Rules) { r.Bands = []Band{{Min: 5, Verdict: model.Clean}} }, wantErr: "no band starts at 0"},
+		{name: "sad path: duplicate verdict", mutate: func(r *Rules) { r.Bands = []Band{{Min: 0, Verdict: model.Clean}, {Min: 5, Verdict: model.Clean}} }, wantErr: "appears twice"},
 		{name: "sad path: missing provider", mutate: func(r *Rules) { r.Rules = []Rule{{Types: []string{"ip"}, Points: 1}} }, wantErr: "provider is required"},
 		{name: "sad path: bad type", mutate: func(r *Rules) { r.Rules = []Rule{{Provider: "x", Types: []string{"mac"}, Points: 1}} }, wantErr: "unknown IOC type"},
 		{name: "sad path: min above max", mutate: func(r *Rules) {
@@ -157,14 +157,14 @@ func TestRulesValidate(t *testing.T) {
 
 func TestParseVerdict(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]Verdict{"malicious": Malicious, "SUSPICIOUS": Suspicious, "potentially-suspicious": PotentiallySuspicious, " clean ": Clean} {
-		v, err := ParseVerdict(in)
+	for in, want := range map[string]model.Verdict{"malicious": model.Malicious, "SUSPICIOUS": model.Suspicious, "potentially-suspicious": model.PotentiallySuspicious, " clean ": model.Clean} {
+		v, err := model.ParseVerdict(in)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
 	}
-	_, err := ParseVerdict("bad")
+	_, err := model.ParseVerdict("bad")
 	require.ErrorContains(t, err, "CLEAN, POTENTIALLY_SUSPICIOUS, SUSPICIOUS, MALICIOUS")
-	assert.True(t, Malicious.AtLeast(Suspicious))
-	assert.False(t, PotentiallySuspicious.AtLeast(Suspicious))
-	assert.True(t, Clean.AtLeast(Clean))
+	assert.True(t, model.Malicious.AtLeast(model.Suspicious))
+	assert.False(t, model.PotentiallySuspicious.AtLeast(model.Suspicious))
+	assert.True(t, model.Clean.AtLeast(model.Clean))
 }

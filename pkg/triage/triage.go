@@ -24,6 +24,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/alert"
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
@@ -65,14 +66,14 @@ type Batch struct {
 
 	alerts      int
 	records     int
-	inputErrors []report.InputError
+	inputErrors []model.InputError
 
 	// after Lookup
 	looked  []int32 // batch ioc index -> index in the looked-up slice, or -1
 	results *intel.Results
-	enrich  []map[string]*intel.Result // by looked-up index
+	enrich  []map[string]*model.Result // by looked-up index
 	contrib []*score.Contribution      // by looked-up index; nil when no rule matched
-	byVerd  report.ByVerdict
+	byVerd  model.ByVerdict
 	scored  bool
 }
 
@@ -328,7 +329,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			b.records++
 			if rec.Err != nil {
 				bad++
-				b.addInputError(report.InputError{File: rec.Err.File, Record: rec.Err.Record, Line: rec.Err.Line, Reason: rec.Err.Reason})
+				b.addInputError(model.InputError{File: rec.Err.File, Record: rec.Err.Record, Line: rec.Err.Line, Reason: rec.Err.Reason})
 				continue
 			}
 			if rb.werrs[i] != nil {
@@ -358,7 +359,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 				fileErr = fmt.Errorf("%w: %w", ErrInput, rb.fatal)
 				return nil
 			}
-			b.addInputError(report.InputError{File: name, Record: bad + good + 1, Reason: fe.Err.Error()})
+			b.addInputError(model.InputError{File: name, Record: bad + good + 1, Reason: fe.Err.Error()})
 		}
 		return nil
 	}
@@ -374,7 +375,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 	return good, nil
 }
 
-func (b *Batch) addInputError(e report.InputError) {
+func (b *Batch) addInputError(e model.InputError) {
 	b.inputErrors = append(b.inputErrors, e)
 	b.log.Warn("malformed record", "file", e.File, "record", e.Record, "line", e.Line, "reason", e.Reason)
 }
@@ -400,7 +401,7 @@ func (b *Batch) intern(i ioc.IOC) int32 {
 func (b *Batch) Alerts() int { return b.alerts }
 
 // InputErrors lists the malformed records.
-func (b *Batch) InputErrors() []report.InputError { return b.inputErrors }
+func (b *Batch) InputErrors() []model.InputError { return b.inputErrors }
 
 // Inputs lists the inputs' display names.
 func (b *Batch) Inputs() []string { return b.inputs }
@@ -434,7 +435,7 @@ func (b *Batch) Lookup(ctx context.Context) error {
 		return err
 	}
 	b.results = res
-	b.enrich = make([]map[string]*intel.Result, len(list))
+	b.enrich = make([]map[string]*model.Result, len(list))
 	b.contrib = make([]*score.Contribution, len(list))
 	for i, x := range list {
 		b.enrich[i] = res.For(i)
@@ -447,9 +448,9 @@ func (b *Batch) Lookup(ctx context.Context) error {
 
 // Summary scores every alert from the meta spool and returns the header of
 // the report. It must follow Lookup.
-func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*report.Report, error) {
+func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*model.Report, error) {
 	if !b.scored {
-		b.byVerd = report.ByVerdict{}
+		b.byVerd = model.ByVerdict{}
 		err := b.eachMeta(ctx, func(a *spooledAlert) error {
 			b.byVerd.Add(b.score(a).Verdict)
 			return nil
@@ -465,24 +466,24 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*re
 			skipped++
 		}
 	}
-	providers := map[string]report.ProviderStats{}
+	providers := map[string]model.ProviderStats{}
 	var notes []string
 	if b.results != nil {
 		for name, s := range b.results.Stats {
-			providers[name] = report.ProviderStats(s)
+			providers[name] = model.ProviderStats(s)
 		}
 		notes = append(notes, b.results.Notes...)
 	}
-	return &report.Report{
-		SchemaVersion: report.SchemaVersion,
-		Tool:          report.Tool{Name: "verdict", Version: version},
+	return &model.Report{
+		SchemaVersion: model.SchemaVersion,
+		Tool:          model.Tool{Name: "verdict", Version: version},
 		GeneratedAt:   now.UTC().Format(time.RFC3339),
 		Inputs:        append([]string{}, b.inputs...),
-		InputErrors:   append([]report.InputError{}, b.inputErrors...),
-		Summary: report.Summary{
+		InputErrors:   append([]model.InputError{}, b.inputErrors...),
+		Summary: model.Summary{
 			Alerts:    b.alerts,
 			ByVerdict: b.byVerd,
-			IOCs:      report.IOCCounts{Unique: len(b.iocs), Skipped: skipped},
+			IOCs:      model.IOCCounts{Unique: len(b.iocs), Skipped: skipped},
 			Providers: providers,
 			Notes:     notes,
 		},
@@ -490,7 +491,7 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*re
 }
 
 // score rates one spooled alert over its unique, non-skipped indicators.
-func (b *Batch) score(a *spooledAlert) score.Risk {
+func (b *Batch) score(a *spooledAlert) model.Risk {
 	var buf [16]*score.Contribution
 	cs := buf[:0]
 	for _, si := range a.iocs {
@@ -534,14 +535,14 @@ func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) erro
 
 // AlertHook lets later stages (classification) add to each alert before it
 // is written.
-type AlertHook func(ctx context.Context, a *report.Alert) error
+type AlertHook func(ctx context.Context, a *model.Alert) error
 
 // alertBatch is a run of alerts on their way through pass 2's workers.
 type alertBatch struct {
 	metas  []spooledAlert
 	raws   [][]byte
 	arena  []byte
-	alerts []*report.Alert
+	alerts []*model.Alert
 	err    error
 }
 
@@ -549,7 +550,7 @@ type alertBatch struct {
 // sink.Begin(header), then calls sink.End(header). Alerts are built, hooked
 // and (for sinks that are Preparers) encoded on every core, and reach the
 // sink in input order.
-func (b *Batch) Emit(ctx context.Context, header *report.Report, sink report.Sink, hooks ...AlertHook) error {
+func (b *Batch) Emit(ctx context.Context, header *model.Report, sink report.Sink, hooks ...AlertHook) error {
 	if err := sink.Begin(header); err != nil {
 		return err
 	}
@@ -638,7 +639,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 
 // EachAlert streams the alerts, scored, in input order without a sink
 // (classification's pre-pass).
-func (b *Batch) EachAlert(ctx context.Context, fn func(*report.Alert) error) error {
+func (b *Batch) EachAlert(ctx context.Context, fn func(*model.Alert) error) error {
 	return b.eachAlertBatch(ctx, func(ab *alertBatch) {
 		for i := range ab.metas {
 			ab.alerts = append(ab.alerts, b.buildAlert(&ab.metas[i], ab.raws[i]))
@@ -653,30 +654,30 @@ func (b *Batch) EachAlert(ctx context.Context, fn func(*report.Alert) error) err
 	})
 }
 
-func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *report.Alert {
-	a := &report.Alert{
+func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *model.Alert {
+	a := &model.Alert{
 		ID:     sa.id,
-		Source: report.Source{File: b.inputs[sa.file], Record: sa.record, Line: sa.line},
+		Source: model.Source{File: b.inputs[sa.file], Record: sa.record, Line: sa.line},
 		Alert:  raw,
-		IOCs:   make([]report.IOC, 0, len(sa.iocs)),
+		IOCs:   make([]model.IOC, 0, len(sa.iocs)),
 		Risk:   b.score(sa),
 	}
 	for _, si := range sa.iocs {
 		x := b.iocs[si.index]
-		a.IOCs = append(a.IOCs, report.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skip[si.index])})
+		a.IOCs = append(a.IOCs, model.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skip[si.index])})
 		if li := b.lookedIndex(si.index); li >= 0 && len(b.enrich[li]) > 0 {
 			if a.Enrichment == nil {
-				a.Enrichment = map[string]map[string]*intel.Result{}
+				a.Enrichment = map[string]map[string]*model.Result{}
 			}
 			a.Enrichment[x.Value] = b.enrich[li]
 		}
 	}
 	if a.Enrichment == nil {
-		a.Enrichment = map[string]map[string]*intel.Result{}
+		a.Enrichment = map[string]map[string]*model.Result{}
 	}
 	if a.Risk.Factors == nil {
 		a.Risk.Factors = []string{}
 	}
-	a.MarkSharedEnrichment() // b.enrich outlives every stream of this batch
+	a.SharedEnrichment = true // b.enrich outlives every stream of this batch
 	return a
 }

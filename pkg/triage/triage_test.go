@@ -16,6 +16,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
@@ -41,7 +42,7 @@ func newBatch(t *testing.T, p intel.Provider, allow []string, inputs ...string) 
 	return b
 }
 
-func collect(t *testing.T, b *Batch) (*report.Report, []*report.Alert) {
+func collect(t *testing.T, b *Batch) (*model.Report, []*model.Alert) {
 	t.Helper()
 	h, err := b.Summary(context.Background(), time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), "test")
 	require.NoError(t, err)
@@ -69,9 +70,9 @@ func TestIDsPositionsAndNumbering(t *testing.T) {
 	// #N counts every record read, malformed ones included, across files.
 	assert.Equal(t, []string{"A1", "E3", "H1", "own", "S-9", "#7"}, ids)
 	require.Len(t, h.InputErrors, 1)
-	assert.Equal(t, report.InputError{File: a, Record: 2, Line: 2, Reason: h.InputErrors[0].Reason}, h.InputErrors[0])
-	assert.Equal(t, report.Source{File: a, Record: 3, Line: 3}, alerts[1].Source)
-	assert.Equal(t, report.Source{File: c, Record: 2, Line: 3}, alerts[5].Source, "CSV records count data rows; line is the file line")
+	assert.Equal(t, model.InputError{File: a, Record: 2, Line: 2, Reason: h.InputErrors[0].Reason}, h.InputErrors[0])
+	assert.Equal(t, model.Source{File: a, Record: 3, Line: 3}, alerts[1].Source)
+	assert.Equal(t, model.Source{File: c, Record: 2, Line: 3}, alerts[5].Source, "CSV records count data rows; line is the file line")
 	assert.Equal(t, 6, h.Summary.Alerts)
 }
 
@@ -80,16 +81,16 @@ func TestIOCsPerAlert(t *testing.T) {
 	dir := t.TempDir()
 	f := write(t, dir, "a.ndjson", `{"id":"x","src_ip":"10.1.2.3","dst":"185.220.101.45","msg":"to 185.220.101.45 and hxxps://evil[.]com/a","user":{"email":"bob@corp.com"},"ok":"8.8.8.8"}
 `)
-	fake := &inteltest.Provider{ProviderName: "fake", Answer: func(i ioc.IOC, _ int) (intel.Result, error) {
+	fake := &inteltest.Provider{ProviderName: "fake", Answer: func(i ioc.IOC, _ int) (model.Result, error) {
 		if i.Value == "185.220.101.45" {
-			return intel.Result{Malicious: intel.Int(9)}, nil
+			return model.Result{Malicious: model.Int(9)}, nil
 		}
-		return intel.Result{}, intel.ErrNotFound
+		return model.Result{}, intel.ErrNotFound
 	}}
 	batch := newBatch(t, fake, []string{"8.8.8.8"}, f)
 	_, alerts := collect(t, batch)
 	require.Len(t, alerts, 1)
-	got := map[string]report.IOC{}
+	got := map[string]model.IOC{}
 	for _, i := range alerts[0].IOCs {
 		got[i.Value] = i
 	}

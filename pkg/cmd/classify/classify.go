@@ -23,8 +23,8 @@ import (
 	enrichCmd "github.com/verdict-dev/verdict/pkg/cmd/enrich"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/score"
 	"github.com/verdict-dev/verdict/pkg/triage"
 )
 
@@ -160,7 +160,7 @@ type stage struct {
 	cfg    *config.Config
 	runner *classify.Runner
 	store  *cache.SQLite
-	bc     report.ByClassification
+	bc     model.ByClassification
 }
 
 func (s *stage) close() {
@@ -189,7 +189,7 @@ func (s *stage) Prepare(ctx context.Context, b *triage.Batch, dryRun bool) error
 		return err
 	}
 	s.runner = r
-	if err := b.EachAlert(ctx, func(a *report.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
+	if err := b.EachAlert(ctx, func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
 		return err
 	}
 	if dryRun {
@@ -199,23 +199,23 @@ func (s *stage) Prepare(ctx context.Context, b *triage.Batch, dryRun bool) error
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("classification interrupted: %w", err)
 	}
-	return b.EachAlert(ctx, func(a *report.Alert) error { r.Tally(classify.FromAlert(a), &s.bc); return nil })
+	return b.EachAlert(ctx, func(a *model.Alert) error { r.Tally(classify.FromAlert(a), &s.bc); return nil })
 }
 
 // Hook implements enrich.Stage.
 func (s *stage) Hook() triage.AlertHook {
-	return func(_ context.Context, a *report.Alert) error {
+	return func(_ context.Context, a *model.Alert) error {
 		a.Classification = s.runner.Result(classify.FromAlert(a))
 		return nil
 	}
 }
 
 // Summarise implements enrich.Stage.
-func (s *stage) Summarise(h *report.Report) {
+func (s *stage) Summarise(h *model.Report) {
 	summarise(h, s.runner, s.bc)
 }
 
-func summarise(h *report.Report, r *classify.Runner, bc report.ByClassification) {
+func summarise(h *model.Report, r *classify.Runner, bc model.ByClassification) {
 	st := r.Stats()
 	h.Summary.ByClassification = &bc
 	h.Summary.Classification = &st
@@ -244,20 +244,20 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 	if err != nil {
 		return err
 	}
-	readAlerts := func(fn func(*report.Alert) error) (*report.Report, error) {
+	readAlerts := func(fn func(*model.Alert) error) (*model.Report, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, cmdutil.InputError(err)
 		}
 		defer f.Close()
-		var header *report.Report
-		_, err = report.Decode(f, func(h *report.Report) error { header = h; return nil }, fn)
+		var header *model.Report
+		_, err = report.Decode(f, func(h *model.Report) error { header = h; return nil }, fn)
 		if err != nil {
 			return nil, cmdutil.InputError(fmt.Errorf("%s: %w", path, err))
 		}
 		return header, nil
 	}
-	if _, err := readAlerts(func(a *report.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
+	if _, err := readAlerts(func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
 		return err
 	}
 	if o.DryRun {
@@ -267,8 +267,8 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("classification interrupted: %w", err)
 	}
-	var bc report.ByClassification
-	header, err := readAlerts(func(a *report.Alert) error { r.Tally(classify.FromAlert(a), &bc); return nil })
+	var bc model.ByClassification
+	header, err := readAlerts(func(a *model.Alert) error { r.Tally(classify.FromAlert(a), &bc); return nil })
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 		out.Abort()
 		return err
 	}
-	if _, err := readAlerts(func(a *report.Alert) error {
+	if _, err := readAlerts(func(a *model.Alert) error {
 		a.Classification = r.Result(classify.FromAlert(a))
 		return sink.Alert(a)
 	}); err != nil {
@@ -307,8 +307,8 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 		}
 	}
 	if o.FailOn != "" {
-		min, _ := score.ParseVerdict(o.FailOn)
-		for _, v := range score.AllVerdicts {
+		min, _ := model.ParseVerdict(o.FailOn)
+		for _, v := range model.AllVerdicts {
 			if v.AtLeast(min) && header.Summary.ByVerdict.Get(v) > 0 {
 				return &cmdutil.ExitCodeError{Code: cmdutil.ExitFailOn, Err: fmt.Errorf("alerts are %s or worse (--fail-on %s)", min, min)}
 			}

@@ -15,6 +15,7 @@ import (
 	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the built-in providers
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // EngineOptions are the run flags that shape the lookup engine.
@@ -131,9 +132,9 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		}
 		switch {
 		case o.Offline:
-			spec.Disabled = intel.ReasonOffline
+			spec.Disabled = model.ReasonOffline
 		case rp.cfg.APIKey == "":
-			spec.Disabled = intel.ReasonNoAPIKey
+			spec.Disabled = model.ReasonNoAPIKey
 			log.Info("no API key: provider answers only from the cache", "provider", rp.name, "key", spec.KeyHint)
 		}
 		specs = append(specs, spec)

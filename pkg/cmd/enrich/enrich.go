@@ -18,6 +18,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
 	"github.com/verdict-dev/verdict/pkg/score"
 	"github.com/verdict-dev/verdict/pkg/triage"
@@ -53,7 +54,7 @@ type Stage interface {
 	// Hook adds to each alert as it is written.
 	Hook() triage.AlertHook
 	// Summarise adds the stage's totals to the report header.
-	Summarise(h *report.Report)
+	Summarise(h *model.Report)
 }
 
 // FlagKeys are the enrich flags that set config keys.
@@ -119,7 +120,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fl := cmd.Flags()
 	cmdutil.StringEnumFlag(cmd, &opts.InputFormat, "input-format", "", "auto", []string{"auto", "json", "ndjson", "csv"}, "input format (default: from extension and content)")
 	cmdutil.AddOutputFlags(cmd, &opts.Output, "json,txt,html", "report file name without extension (default verdict-YYYYMMDD-HHMMSS, UTC)")
-	fl.StringVar(&opts.FailOn, "fail-on", "", "exit 3 if any alert's risk verdict is this or worse: "+score.VerdictNames())
+	fl.StringVar(&opts.FailOn, "fail-on", "", "exit 3 if any alert's risk verdict is this or worse: "+model.VerdictNames())
 	fl.BoolVar(&opts.Strict, "strict", false, "treat any malformed record as fatal (exit 2)")
 	fl.BoolVar(&opts.Offline, "offline", false, "no network at all: answer from the cache and local feeds only")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the lookup cache")
@@ -142,7 +143,7 @@ func (o *Options) Complete(f *cmdutil.Factory) error {
 		return err
 	}
 	if o.FailOn != "" {
-		v, err := score.ParseVerdict(o.FailOn)
+		v, err := model.ParseVerdict(o.FailOn)
 		if err != nil {
 			return cmdutil.FlagErrorf("--fail-on: %v", err)
 		}
@@ -232,8 +233,8 @@ func Run(ctx context.Context, o *Options) error {
 		printSummary(o.IO.ErrOut, view, header, paths)
 	}
 	if o.FailOn != "" {
-		min, _ := score.ParseVerdict(o.FailOn)
-		for _, v := range score.AllVerdicts {
+		min, _ := model.ParseVerdict(o.FailOn)
+		for _, v := range model.AllVerdicts {
 			if v.AtLeast(min) && header.Summary.ByVerdict.Get(v) > 0 {
 				return &cmdutil.ExitCodeError{Code: cmdutil.ExitFailOn, Err: fmt.Errorf("%d alert(s) are %s or worse (--fail-on %s)", countAtLeast(header, min), min, min)}
 			}
@@ -242,9 +243,9 @@ func Run(ctx context.Context, o *Options) error {
 	return nil
 }
 
-func countAtLeast(h *report.Report, min score.Verdict) int {
+func countAtLeast(h *model.Report, min model.Verdict) int {
 	n := 0
-	for _, v := range score.AllVerdicts {
+	for _, v := range model.AllVerdicts {
 		if v.AtLeast(min) {
 			n += h.Summary.ByVerdict.Get(v)
 		}
@@ -258,7 +259,7 @@ func versionString() string {
 }
 
 // write streams pass 2 into every requested output.
-func (o *Options) write(ctx context.Context, batch *triage.Batch, header *report.Report, cfg *config.Config, now time.Time) ([]string, *report.View, error) {
+func (o *Options) write(ctx context.Context, batch *triage.Batch, header *model.Report, cfg *config.Config, now time.Time) ([]string, *report.View, error) {
 	name := o.Output.Name
 	if name == "" {
 		name = report.DefaultName(now.UTC().Format("20060102-150405"))
@@ -281,7 +282,7 @@ func (o *Options) write(ctx context.Context, batch *triage.Batch, header *report
 
 // printSummary is the terminal summary: the most severe alerts, then where
 // the reports are.
-func printSummary(w io.Writer, v *report.View, h *report.Report, paths []string) {
+func printSummary(w io.Writer, v *report.View, h *model.Report, paths []string) {
 	const maxRows = 25
 	fmt.Fprintf(w, "\n%d alerts: ", h.Summary.Alerts)
 	parts := make([]string, 0, 4)

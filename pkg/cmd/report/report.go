@@ -15,6 +15,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
 )
 
@@ -85,14 +86,14 @@ func reportRun(ctx context.Context, o *Options) error {
 		return cmdutil.InputError(err)
 	}
 	sink := out.Sink()
-	var header *report.Report
+	var header *model.Report
 	started := false
 	_, err = report.Decode(f,
-		func(h *report.Report) error {
+		func(h *model.Report) error {
 			header, started = h, true
 			return sink.Begin(h)
 		},
-		func(a *report.Alert) error {
+		func(a *model.Alert) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

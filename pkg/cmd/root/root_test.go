@@ -17,6 +17,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
 )
 
@@ -68,7 +69,7 @@ func sampleAlerts(t *testing.T) []string {
 	return files
 }
 
-func readReport(t testing.TB, path string) *report.Report {
+func readReport(t testing.TB, path string) *model.Report {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // Name is the provider id in config, cache keys and reports.
@@ -102,9 +103,9 @@ func (c *Client) CacheParams() string {
 }
 
 // Lookup implements intel.Provider with GET /check.
-func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
+func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	if !c.Supports(i.Type) {
-		return intel.Result{}, fmt.Errorf("%s: %s: %w", Name, i.Type, intel.ErrUnsupported)
+		return model.Result{}, fmt.Errorf("%s: %s: %w", Name, i.Type, intel.ErrUnsupported)
 	}
 	q := url.Values{}
 	q.Set("ipAddress", i.Value)
@@ -115,22 +116,22 @@ func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
 	}
 	resp, err := httpapi.Get(ctx, c.hc, Name, u, map[string]string{"Key": c.key})
 	if err != nil {
-		return intel.Result{}, err
+		return model.Result{}, err
 	}
 	if resp.Status != http.StatusOK {
-		return intel.Result{}, c.errorFor(resp)
+		return model.Result{}, c.errorFor(resp)
 	}
 	if !resp.IsJSON() {
-		return intel.Result{}, httpapi.Unexpected(Name, resp)
+		return model.Result{}, httpapi.Unexpected(Name, resp)
 	}
 	var body struct {
 		Data *data `json:"data"`
 	}
 	if err := json.Unmarshal(resp.Body, &body); err != nil {
-		return intel.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
+		return model.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
 	}
 	if body.Data == nil {
-		return intel.Result{}, fmt.Errorf("%s: answer has no data object: %w", Name, intel.ErrBadResponse)
+		return model.Result{}, fmt.Errorf("%s: answer has no data object: %w", Name, intel.ErrBadResponse)
 	}
 	return body.Data.normalise(i), nil
 }
@@ -165,11 +166,11 @@ func str(p *string) string {
 // normalise keeps what verdict scores and shows. AbuseIPDB answers for
 // every public address, so the status is always found (score 0 when nobody
 // reported it).
-func (d *data) normalise(i ioc.IOC) intel.Result {
-	r := intel.Result{Status: intel.StatusFound}
+func (d *data) normalise(i ioc.IOC) model.Result {
+	r := model.Result{Status: model.StatusFound}
 	r.AbuseConfidenceScore = d.AbuseConfidenceScore
 	if r.AbuseConfidenceScore == nil {
-		r.AbuseConfidenceScore = intel.Int(0)
+		r.AbuseConfidenceScore = model.Int(0)
 	}
 	r.Country, r.UsageType, r.ISP, r.Domain = str(d.CountryCode), str(d.UsageType), str(d.ISP), str(d.Domain)
 	r.IsTor, r.IsWhitelisted = d.IsTor, d.IsWhitelisted

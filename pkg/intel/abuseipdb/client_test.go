@@ -13,6 +13,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/abuseipdb"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 const key = "abuse-test-key-never-print-me-0123456789"
@@ -43,9 +44,9 @@ func TestLookup(t *testing.T) {
 	tests := []struct {
 		name  string
 		ip    string
-		check func(t *testing.T, r intel.Result, err error)
+		check func(t *testing.T, r model.Result, err error)
 	}{
-		{name: "happy path: reported address", ip: "118.25.6.39", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "happy path: reported address", ip: "118.25.6.39", check: func(t *testing.T, r model.Result, err error) {
 			require.NoError(t, err)
 			assert.Equal(t, 100, *r.AbuseConfidenceScore)
 			assert.True(t, *r.IsTor)
@@ -55,41 +56,41 @@ func TestLookup(t *testing.T) {
 			assert.Equal(t, "CN", r.Country)
 			assert.Equal(t, "https://www.abuseipdb.com/check/118.25.6.39", r.Link)
 		}},
-		{name: "happy path: nobody reported it is found with score 0", ip: "9.9.9.9", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "happy path: nobody reported it is found with score 0", ip: "9.9.9.9", check: func(t *testing.T, r model.Result, err error) {
 			require.NoError(t, err)
-			assert.Equal(t, intel.StatusFound, r.Status)
+			assert.Equal(t, model.StatusFound, r.Status)
 			assert.Equal(t, 0, *r.AbuseConfidenceScore)
 			assert.Empty(t, r.Country, "countryCode null")
 		}},
-		{name: "sad path: 401", ip: "1.0.0.1", check: func(t *testing.T, r intel.Result, err error) { assert.ErrorIs(t, err, intel.ErrUnauthorized) }},
-		{name: "sad path: 422 is a refused parameter", ip: "1.0.0.2", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "sad path: 401", ip: "1.0.0.1", check: func(t *testing.T, r model.Result, err error) { assert.ErrorIs(t, err, intel.ErrUnauthorized) }},
+		{name: "sad path: 422 is a refused parameter", ip: "1.0.0.2", check: func(t *testing.T, r model.Result, err error) {
 			var he *intel.HTTPError
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, 422, he.Status)
 			assert.False(t, he.Retryable)
 			assert.Contains(t, he.Detail, "valid IPv4 or IPv6")
 		}},
-		{name: "sad path: 429 daily limit", ip: "1.0.0.3", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "sad path: 429 daily limit", ip: "1.0.0.3", check: func(t *testing.T, r model.Result, err error) {
 			var rl *intel.RateLimitError
 			require.ErrorAs(t, err, &rl)
 			assert.Equal(t, time.Second, rl.RetryAfter)
 			assert.True(t, rl.Quota, "X-RateLimit-Remaining: 0")
 		}},
-		{name: "sad path: HTML 429", ip: "1.0.0.7", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "sad path: HTML 429", ip: "1.0.0.7", check: func(t *testing.T, r model.Result, err error) {
 			var rl *intel.RateLimitError
 			require.ErrorAs(t, err, &rl)
 		}},
-		{name: "sad path: HTML 502", ip: "1.0.0.4", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "sad path: HTML 502", ip: "1.0.0.4", check: func(t *testing.T, r model.Result, err error) {
 			var he *intel.HTTPError
 			require.ErrorAs(t, err, &he)
 			assert.True(t, he.Retryable)
 		}},
-		{name: "sad path: 503", ip: "1.0.0.6", check: func(t *testing.T, r intel.Result, err error) {
+		{name: "sad path: 503", ip: "1.0.0.6", check: func(t *testing.T, r model.Result, err error) {
 			var he *intel.HTTPError
 			require.ErrorAs(t, err, &he)
 			assert.True(t, he.Retryable)
 		}},
-		{name: "sad path: garbage", ip: "1.0.0.5", check: func(t *testing.T, r intel.Result, err error) { assert.ErrorIs(t, err, intel.ErrBadResponse) }},
+		{name: "sad path: garbage", ip: "1.0.0.5", check: func(t *testing.T, r model.Result, err error) { assert.ErrorIs(t, err, intel.ErrBadResponse) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

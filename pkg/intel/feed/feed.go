@@ -34,6 +34,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // Name is the provider name feeds report under.
@@ -147,19 +148,19 @@ func (s *Set) Feeds() []Info {
 // parent domains, which are reported in FeedMatch.Entry. i must be
 // normalised (ioc.Normalize); a miss allocates nothing. A type no feed lists
 // is intel.ErrUnsupported, and a malformed value wraps ioc.ErrInvalid.
-func (s *Set) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
+func (s *Set) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return intel.Result{}, err
+		return model.Result{}, err
 	}
 	if !s.supports[i.Type] {
-		return intel.Result{}, fmt.Errorf("%w: no feed lists %s indicators", intel.ErrUnsupported, i.Type)
+		return model.Result{}, fmt.Errorf("%w: no feed lists %s indicators", intel.ErrUnsupported, i.Type)
 	}
-	var m []intel.FeedMatch
+	var m []model.FeedMatch
 	switch i.Type {
 	case ioc.IPv4, ioc.IPv6:
 		a, err := netip.ParseAddr(i.Value)
 		if err != nil {
-			return intel.Result{}, fmt.Errorf("%w: %q is not an IP address", ioc.ErrInvalid, i.Value)
+			return model.Result{}, fmt.Errorf("%w: %q is not an IP address", ioc.ErrInvalid, i.Value)
 		}
 		m = s.lookupAddr(m, a.WithZone("").Unmap())
 	case ioc.Domain:
@@ -169,17 +170,17 @@ func (s *Set) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
 	case ioc.MD5, ioc.SHA1, ioc.SHA256:
 		var ok bool
 		if m, ok = s.lookupHash(m, i.Type, i.Value); !ok {
-			return intel.Result{}, fmt.Errorf("%w: %q is not a %s hash", ioc.ErrInvalid, i.Value, i.Type)
+			return model.Result{}, fmt.Errorf("%w: %q is not a %s hash", ioc.ErrInvalid, i.Value, i.Type)
 		}
 	}
 	if len(m) == 0 {
-		return intel.Result{}, intel.ErrNotFound
+		return model.Result{}, intel.ErrNotFound
 	}
-	slices.SortFunc(m, func(a, b intel.FeedMatch) int { return strings.Compare(a.Feed, b.Feed) })
-	return intel.Result{Status: intel.StatusFound, Matches: m}, nil
+	slices.SortFunc(m, func(a, b model.FeedMatch) int { return strings.Compare(a.Feed, b.Feed) })
+	return model.Result{Status: model.StatusFound, Matches: m}, nil
 }
 
-func (s *Set) lookupAddr(m []intel.FeedMatch, a netip.Addr) []intel.FeedMatch {
+func (s *Set) lookupAddr(m []model.FeedMatch, a netip.Addr) []model.FeedMatch {
 	feeds := s.cidr6
 	if a.Is4() {
 		if r, ok := s.ip4[v4key(a)]; ok {
@@ -197,7 +198,7 @@ func (s *Set) lookupAddr(m []intel.FeedMatch, a netip.Addr) []intel.FeedMatch {
 		}
 		if k := findSpan(spans, a); k >= 0 && !hasFeed(m, fd.info.Name) {
 			sp := spans[k]
-			m = append(m, intel.FeedMatch{
+			m = append(m, model.FeedMatch{
 				Feed:  fd.info.Name,
 				Entry: netip.PrefixFrom(sp.lo, int(sp.bits)).String(),
 				Info:  s.infos[sp.info],
@@ -212,7 +213,7 @@ func (s *Set) lookupAddr(m []intel.FeedMatch, a netip.Addr) []intel.FeedMatch {
 // public suffix lookup to stop there: a stored domain always has a
 // registrable part (ioc.NormalizeDomain refuses co.uk or blogspot.com), so a
 // suffix can never be in the map, and the single-label TLD is not tried.
-func (s *Set) lookupDomain(m []intel.FeedMatch, d string) []intel.FeedMatch {
+func (s *Set) lookupDomain(m []model.FeedMatch, d string) []model.FeedMatch {
 	if len(s.domains) == 0 {
 		return m
 	}
@@ -228,7 +229,7 @@ func (s *Set) lookupDomain(m []intel.FeedMatch, d string) []intel.FeedMatch {
 	return m
 }
 
-func (s *Set) lookupURL(m []intel.FeedMatch, u string) []intel.FeedMatch {
+func (s *Set) lookupURL(m []model.FeedMatch, u string) []model.FeedMatch {
 	if r, ok := s.urls[u]; ok {
 		m = s.appendRefs(m, r, "")
 	}
@@ -247,7 +248,7 @@ func (s *Set) lookupURL(m []intel.FeedMatch, u string) []intel.FeedMatch {
 	return m
 }
 
-func (s *Set) lookupHash(m []intel.FeedMatch, t ioc.Type, h string) ([]intel.FeedMatch, bool) {
+func (s *Set) lookupHash(m []model.FeedMatch, t ioc.Type, h string) ([]model.FeedMatch, bool) {
 	var r ref
 	var found bool
 	switch t {
@@ -278,11 +279,11 @@ func (s *Set) lookupHash(m []intel.FeedMatch, t ioc.Type, h string) ([]intel.Fee
 
 // appendRefs adds a match for every feed listing a value, skipping feeds
 // that already matched more specifically.
-func (s *Set) appendRefs(m []intel.FeedMatch, r ref, entry string) []intel.FeedMatch {
+func (s *Set) appendRefs(m []model.FeedMatch, r ref, entry string) []model.FeedMatch {
 	for {
 		name := s.feeds[r.feed].info.Name
 		if !hasFeed(m, name) {
-			m = append(m, intel.FeedMatch{Feed: name, Entry: entry, Info: s.infos[r.info]})
+			m = append(m, model.FeedMatch{Feed: name, Entry: entry, Info: s.infos[r.info]})
 		}
 		if r.next == 0 {
 			return m
@@ -291,7 +292,7 @@ func (s *Set) appendRefs(m []intel.FeedMatch, r ref, entry string) []intel.FeedM
 	}
 }
 
-func hasFeed(m []intel.FeedMatch, name string) bool {
+func hasFeed(m []model.FeedMatch, name string) bool {
 	for i := range m {
 		if m[i].Feed == name {
 			return true

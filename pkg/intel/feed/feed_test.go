@@ -15,6 +15,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 func quiet() Option { return WithLogger(slog.New(slog.DiscardHandler)) }
@@ -154,7 +155,7 @@ func runLookups(t *testing.T, s *Set, cases []lookupCase) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, intel.StatusFound, r.Status)
+			assert.Equal(t, model.StatusFound, r.Status)
 			require.True(t, ok, "feed %s should list %s; matches %+v", tt.feed, tt.ioc, r.Matches)
 			assert.Equal(t, tt.entry, m.Entry)
 			assert.Equal(t, tt.info, m.Info)
@@ -169,13 +170,13 @@ func runLookups(t *testing.T, s *Set, cases []lookupCase) {
 	}
 }
 
-func matchFor(r intel.Result, feed string) (intel.FeedMatch, bool) {
+func matchFor(r model.Result, feed string) (model.FeedMatch, bool) {
 	for _, m := range r.Matches {
 		if m.Feed == feed {
 			return m, true
 		}
 	}
-	return intel.FeedMatch{}, false
+	return model.FeedMatch{}, false
 }
 
 func ip(s string) ioc.IOC {

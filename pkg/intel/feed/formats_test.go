@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // loadContent writes content to dir/name and loads that one file.
@@ -365,7 +365,7 @@ func TestLoad_Formats(t *testing.T) {
 			for _, h := range tt.hits {
 				r, err := s.Lookup(context.Background(), h.ioc)
 				if assert.NoError(t, err, h.ioc) && assert.Len(t, r.Matches, 1) {
-					assert.Equal(t, intel.FeedMatch{Feed: tt.file, Entry: h.entry, Info: h.info}, r.Matches[0], h.ioc)
+					assert.Equal(t, model.FeedMatch{Feed: tt.file, Entry: h.entry, Info: h.info}, r.Matches[0], h.ioc)
 				}
 			}
 			for _, m := range tt.misses {

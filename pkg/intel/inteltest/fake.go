@@ -9,6 +9,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // Call is one request the fake received.
@@ -22,7 +23,7 @@ type Call struct {
 type Provider struct {
 	ProviderName string
 	Types        []ioc.Type
-	Answer       func(i ioc.IOC, attempt int) (intel.Result, error)
+	Answer       func(i ioc.IOC, attempt int) (model.Result, error)
 	Delay        time.Duration
 
 	mu       sync.Mutex
@@ -49,7 +50,7 @@ func (p *Provider) Supports(t ioc.Type) bool {
 }
 
 // Lookup implements intel.Provider.
-func (p *Provider) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
+func (p *Provider) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	p.mu.Lock()
 	if p.attempts == nil {
 		p.attempts = map[ioc.IOC]int{}
@@ -61,14 +62,14 @@ func (p *Provider) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) 
 	if p.Delay > 0 {
 		select {
 		case <-ctx.Done():
-			return intel.Result{}, ctx.Err()
+			return model.Result{}, ctx.Err()
 		case <-time.After(p.Delay):
 		}
 	}
 	if p.Answer != nil {
 		return p.Answer(i, attempt)
 	}
-	return intel.Result{Status: intel.StatusFound, Malicious: intel.Int(1)}, nil
+	return model.Result{Status: model.StatusFound, Malicious: model.Int(1)}, nil
 }
 
 // Calls returns every request so far.

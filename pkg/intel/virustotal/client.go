@@ -17,6 +17,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // Name is the provider id in config, cache keys and reports.
@@ -101,27 +102,27 @@ func objectPath(i ioc.IOC) (path, gui string, err error) {
 }
 
 // Lookup implements intel.Provider with one GET of the object.
-func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (intel.Result, error) {
+func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	path, gui, err := objectPath(i)
 	if err != nil {
-		return intel.Result{}, err
+		return model.Result{}, err
 	}
 	resp, err := httpapi.Get(ctx, c.hc, Name, c.base+path, map[string]string{"x-apikey": c.key})
 	if err != nil {
-		return intel.Result{}, err
+		return model.Result{}, err
 	}
 	if resp.Status != http.StatusOK {
-		return intel.Result{}, c.errorFor(resp)
+		return model.Result{}, c.errorFor(resp)
 	}
 	if !resp.IsJSON() {
-		return intel.Result{}, httpapi.Unexpected(Name, resp)
+		return model.Result{}, httpapi.Unexpected(Name, resp)
 	}
 	var env envelope
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
-		return intel.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
+		return model.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
 	}
 	if env.Data == nil {
-		return intel.Result{}, fmt.Errorf("%s: answer has no data object: %w", Name, intel.ErrBadResponse)
+		return model.Result{}, fmt.Errorf("%s: answer has no data object: %w", Name, intel.ErrBadResponse)
 	}
 	return normalise(env.Data, i, gui), nil
 }
@@ -215,14 +216,14 @@ func str(p *string) string {
 }
 
 // normalise keeps the fields verdict scores and shows.
-func normalise(o *object, i ioc.IOC, gui string) intel.Result {
+func normalise(o *object, i ioc.IOC, gui string) model.Result {
 	a := o.Attributes
-	r := intel.Result{Status: intel.StatusFound}
+	r := model.Result{Status: model.StatusFound}
 	if a.Stats != nil {
 		r.Malicious, r.Suspicious, r.Harmless, r.Undetected = a.Stats.Malicious, a.Stats.Suspicious, a.Stats.Harmless, a.Stats.Undetected
 	}
 	if r.Malicious == nil {
-		r.Malicious = intel.Int(0) // "no verdicts yet" scores like zero detections
+		r.Malicious = model.Int(0) // "no verdicts yet" scores like zero detections
 	}
 	r.Reputation = a.Reputation
 	for _, t := range a.Tags {

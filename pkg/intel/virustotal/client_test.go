@@ -15,6 +15,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/intel/virustotal"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 const key = "vt-test-key-0123456789abcdef-never-print-me"
@@ -56,10 +57,10 @@ func TestLookup(t *testing.T) {
 		name     string
 		ioc      ioc.IOC
 		wantPath string
-		check    func(t *testing.T, r intel.Result, err error)
+		check    func(t *testing.T, r model.Result, err error)
 	}{
 		{name: "happy path: IP", ioc: ioc.IOC{Type: ioc.IPv4, Value: "185.220.101.45"}, wantPath: "/api/v3/ip_addresses/185.220.101.45",
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, 15, *r.Malicious)
 				assert.Equal(t, 4, *r.Suspicious)
@@ -70,17 +71,17 @@ func TestLookup(t *testing.T) {
 				assert.Equal(t, "https://www.virustotal.com/gui/ip-address/185.220.101.45", r.Link)
 			}},
 		{name: "happy path: IPv6", ioc: ioc.IOC{Type: ioc.IPv6, Value: "2001:4860::8888"}, wantPath: "/api/v3/ip_addresses/2001:4860::8888",
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, 0, *r.Malicious)
 			}},
 		{name: "happy path: domain", ioc: ioc.IOC{Type: ioc.Domain, Value: "evil.com"}, wantPath: "/api/v3/domains/evil.com",
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, []string{"malicious web sites", "malware"}, r.Categories)
 			}},
 		{name: "happy path: md5 answered with the sha256", ioc: ioc.IOC{Type: ioc.MD5, Value: "44d88612fea8a8f36de82e1278abb02f"}, wantPath: "/api/v3/files/44d88612fea8a8f36de82e1278abb02f",
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", r.SHA256)
 				assert.Equal(t, "trojan.evil/test", r.ThreatLabel)
@@ -88,56 +89,56 @@ func TestLookup(t *testing.T) {
 			}},
 		{name: "happy path: URL by unpadded base64url id", ioc: ioc.IOC{Type: ioc.URL, Value: "http://malicious.example.net/payload.exe"},
 			wantPath: "/api/v3/urls/aHR0cDovL21hbGljaW91cy5leGFtcGxlLm5ldC9wYXlsb2FkLmV4ZQ",
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, 9, *r.Malicious)
 			}},
 		{name: "sad path: 404 NotFoundError is not_found", ioc: ioc.IOC{Type: ioc.Domain, Value: "unknown.org"},
-			check: func(t *testing.T, r intel.Result, err error) { assert.ErrorIs(t, err, intel.ErrNotFound) }},
+			check: func(t *testing.T, r model.Result, err error) { assert.ErrorIs(t, err, intel.ErrNotFound) }},
 		{name: "sad path: 401 WrongCredentialsError", ioc: ioc.IOC{Type: ioc.Domain, Value: "e401.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				assert.ErrorIs(t, err, intel.ErrUnauthorized)
 				assert.Contains(t, err.Error(), "WrongCredentialsError")
 			}},
 		{name: "sad path: 429 with Retry-After", ioc: ioc.IOC{Type: ioc.Domain, Value: "e429.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				var rl *intel.RateLimitError
 				require.ErrorAs(t, err, &rl)
 				assert.Equal(t, time.Second, rl.RetryAfter)
 				assert.True(t, rl.Quota, "QuotaExceededError")
 			}},
 		{name: "sad path: 429 without Retry-After", ioc: ioc.IOC{Type: ioc.Domain, Value: "e429n.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				var rl *intel.RateLimitError
 				require.ErrorAs(t, err, &rl)
 				assert.Zero(t, rl.RetryAfter)
 			}},
 		{name: "sad path: HTML 429 from the edge", ioc: ioc.IOC{Type: ioc.Domain, Value: "e429h.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				var rl *intel.RateLimitError
 				require.ErrorAs(t, err, &rl, "not 'gzip: invalid header', not a decode error")
 			}},
 		{name: "sad path: 500 is retryable", ioc: ioc.IOC{Type: ioc.Domain, Value: "e500.com"},
-			check: func(t *testing.T, r intel.Result, err error) { requireRetryable(t, err, 500) }},
+			check: func(t *testing.T, r model.Result, err error) { requireRetryable(t, err, 500) }},
 		{name: "sad path: 503 TransientError is retryable", ioc: ioc.IOC{Type: ioc.Domain, Value: "e503.com"},
-			check: func(t *testing.T, r intel.Result, err error) { requireRetryable(t, err, 503) }},
+			check: func(t *testing.T, r model.Result, err error) { requireRetryable(t, err, 503) }},
 		{name: "sad path: HTML 502 page", ioc: ioc.IOC{Type: ioc.Domain, Value: "e502.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				requireRetryable(t, err, 502)
 				assert.Contains(t, err.Error(), "non-JSON")
 			}},
 		{name: "sad path: garbage body", ioc: ioc.IOC{Type: ioc.Domain, Value: "garbage.com"},
-			check: func(t *testing.T, r intel.Result, err error) { assert.ErrorIs(t, err, intel.ErrBadResponse) }},
+			check: func(t *testing.T, r model.Result, err error) { assert.ErrorIs(t, err, intel.ErrBadResponse) }},
 		{name: "sad path: truncated JSON", ioc: ioc.IOC{Type: ioc.Domain, Value: "trunc.com"},
-			check: func(t *testing.T, r intel.Result, err error) { assert.ErrorIs(t, err, intel.ErrBadResponse) }},
+			check: func(t *testing.T, r model.Result, err error) { assert.ErrorIs(t, err, intel.ErrBadResponse) }},
 		{name: "nulls everywhere decode", ioc: ioc.IOC{Type: ioc.Domain, Value: "null.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, 0, *r.Malicious)
 				assert.Nil(t, r.Reputation)
 			}},
 		{name: "sad path: slow answer times out", ioc: ioc.IOC{Type: ioc.Domain, Value: "slow.com"},
-			check: func(t *testing.T, r intel.Result, err error) {
+			check: func(t *testing.T, r model.Result, err error) {
 				require.Error(t, err)
 				var ne net.Error
 				assert.True(t, errors.As(err, &ne) && ne.Timeout(), "a timeout the engine retries: %v", err)

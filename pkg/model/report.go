@@ -1,14 +1,6 @@
-// Package report defines the JSON report (schema_version 1, CONTRACT.md),
-// writes it as a stream, reads it back, and renders every human format
-// (txt, html, md, csv, user templates) from one view model.
-package report
+package model
 
-import (
-	"encoding/json"
-
-	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/score"
-)
+import "encoding/json"
 
 // SchemaVersion is the version of the JSON report layout.
 const SchemaVersion = 1
@@ -61,13 +53,13 @@ type ByVerdict struct {
 }
 
 // Add counts one alert.
-func (b *ByVerdict) Add(v score.Verdict) {
+func (b *ByVerdict) Add(v Verdict) {
 	switch v {
-	case score.Malicious:
+	case Malicious:
 		b.Malicious++
-	case score.Suspicious:
+	case Suspicious:
 		b.Suspicious++
-	case score.PotentiallySuspicious:
+	case PotentiallySuspicious:
 		b.PotentiallySuspicious++
 	default:
 		b.Clean++
@@ -75,13 +67,13 @@ func (b *ByVerdict) Add(v score.Verdict) {
 }
 
 // Get returns the count for v.
-func (b ByVerdict) Get(v score.Verdict) int {
+func (b ByVerdict) Get(v Verdict) int {
 	switch v {
-	case score.Malicious:
+	case Malicious:
 		return b.Malicious
-	case score.Suspicious:
+	case Suspicious:
 		return b.Suspicious
-	case score.PotentiallySuspicious:
+	case PotentiallySuspicious:
 		return b.PotentiallySuspicious
 	}
 	return b.Clean
@@ -124,16 +116,22 @@ type ClassificationStats struct {
 
 // Alert is one alert with everything verdict found out about it.
 type Alert struct {
-	ID             string                              `json:"id"`
-	Source         Source                              `json:"source"`
-	Alert          json.RawMessage                     `json:"alert"`
-	IOCs           []IOC                               `json:"iocs"`
-	Enrichment     map[string]map[string]*intel.Result `json:"enrichment"`
-	Risk           score.Risk                          `json:"risk"`
-	Classification *Classification                     `json:"classification,omitempty"`
+	ID             string                        `json:"id"`
+	Source         Source                        `json:"source"`
+	Alert          json.RawMessage               `json:"alert"`
+	IOCs           []IOC                         `json:"iocs"`
+	Enrichment     map[string]map[string]*Result `json:"enrichment"`
+	Risk           Risk                          `json:"risk"`
+	Classification *Classification               `json:"classification,omitempty"`
 
-	encoded          *[]byte // set by JSONWriter.Prepare: the alert's JSON line, from a pool
-	sharedEnrichment bool    // see MarkSharedEnrichment
+	// Encoded is set by a report sink that encodes alerts ahead of writing
+	// them (the JSON writer's Prepare, on a worker): the alert's JSON line,
+	// from a pool. Not part of the report.
+	Encoded *[]byte `json:"-"`
+	// SharedEnrichment declares that the Enrichment maps are shared by every
+	// alert of the batch and never modified, so a writer may encode each one
+	// once. Not part of the report.
+	SharedEnrichment bool `json:"-"`
 }
 
 // Source is where an alert was read.
