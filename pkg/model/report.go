@@ -44,12 +44,14 @@ type Summary struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// ByVerdict counts alerts per risk verdict, most severe first.
+// ByVerdict counts alerts per risk verdict, most severe first, then the
+// alerts nobody could check.
 type ByVerdict struct {
 	Malicious             int `json:"MALICIOUS"`
 	Suspicious            int `json:"SUSPICIOUS"`
 	PotentiallySuspicious int `json:"POTENTIALLY_SUSPICIOUS"`
 	Clean                 int `json:"CLEAN"`
+	Unchecked             int `json:"UNCHECKED"`
 }
 
 // Add counts one alert.
@@ -61,6 +63,8 @@ func (b *ByVerdict) Add(v Verdict) {
 		b.Suspicious++
 	case PotentiallySuspicious:
 		b.PotentiallySuspicious++
+	case Unchecked:
+		b.Unchecked++
 	default:
 		b.Clean++
 	}
@@ -75,6 +79,8 @@ func (b ByVerdict) Get(v Verdict) int {
 		return b.Suspicious
 	case PotentiallySuspicious:
 		return b.PotentiallySuspicious
+	case Unchecked:
+		return b.Unchecked
 	}
 	return b.Clean
 }

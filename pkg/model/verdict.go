@@ -14,6 +14,11 @@ const (
 	PotentiallySuspicious Verdict = "POTENTIALLY_SUSPICIOUS"
 	Suspicious            Verdict = "SUSPICIOUS"
 	Malicious             Verdict = "MALICIOUS"
+	// Unchecked is not a severity: the alert has indicators to check and no
+	// source answered for any of them (CONTRACT.md "Risk score"). It sits
+	// outside the CLEAN..MALICIOUS order, so --fail-on never matches it;
+	// --fail-on-unchecked does.
+	Unchecked Verdict = "UNCHECKED"
 )
 
 // AllVerdicts lists every verdict from least to most severe.
@@ -39,7 +44,8 @@ func VerdictNames() string {
 	return strings.Join(s, ", ")
 }
 
-// Rank orders verdicts by severity: CLEAN is 0, MALICIOUS 3; unknown is -1.
+// Rank orders verdicts by severity: CLEAN is 0, MALICIOUS 3; UNCHECKED and
+// unknown are -1.
 func (v Verdict) Rank() int {
 	for i, k := range AllVerdicts {
 		if k == v {
