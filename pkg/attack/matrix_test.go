@@ -307,3 +307,18 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParse measures the one-off cost of the first Resolve, Lookup or
+// Suggest in a process.
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := parse(tacticsTSV, techniquesTSV, retiredTSV)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if compile(rules, m) == nil {
+			b.Fatal("no index")
+		}
+	}
+}

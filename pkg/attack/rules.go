@@ -50,14 +50,17 @@ var (
 //     buckets of unrelated signatures (Emerging Threats files "ET POLICY
 //     curl User-Agent Outbound" as an information leak), so they suggest
 //     nothing; the signature text itself still can.
-//   - An invalid, expired or self-signed TLS certificate (Zeek
-//     SSL::Invalid_Server_Cert) is, on its own, what printers, appliances
-//     and lab hosts present every day, and no technique describes "the
-//     server's certificate did not validate". It suggests Encrypted Channel
-//     (T1573) only alongside a C2 word, through the C2-over-TLS rule below.
-//     The resource-development techniques for certificates (T1587.003,
-//     T1588.004) describe the adversary's preparation, which a sensor inside
-//     the victim's network does not see.
+//   - A TLS certificate that fails validation (Zeek SSL::Invalid_Server_Cert)
+//     is, on its own, what printers, hypervisors and lab hosts present every
+//     day: "unable to get local issuer certificate", an expired or a
+//     mismatched certificate suggests nothing. A self-signed one is also the
+//     default of C2 frameworks (Cobalt Strike, Metasploit, Pupy; the APT29
+//     evaluation's C2 on port 8443 is one), so it suggests Encrypted
+//     Channel: Asymmetric Cryptography (T1573.002), at 30, as a hint and not
+//     a finding; next to a C2 word it suggests T1573 at 60 through the
+//     C2-over-TLS rule. The resource-development techniques for
+//     certificates (T1587.003, T1588.004) describe the adversary's
+//     preparation, which a sensor inside the victim's network does not see.
 //   - Microsoft 365 "LdapSearch" and "MailItemsAccessed" are audit events
 //     that are benign in bulk; they map to the techniques they would be if
 //     malicious, at low confidence.
@@ -261,6 +264,8 @@ var rules = []rule{
 		techs: []weight{w("T1573", 60)}},
 	{any: []string{"encrypted c2", "encrypted channel", "ssl c2", "tls c2", "encrypted cnc", "c2 over tls",
 		"c2 over ssl"}, techs: []weight{w("T1573", 80)}},
+	{any: []string{"self signed certificate", "self signed cert", "selfsigned certificate"},
+		techs: []weight{w("T1573.002", 30)}},
 	{any: []string{"ja3", "ja3s", "jarm", "sslbl", "ssl blacklist", "ssl blocklist", "malicious ssl certificate",
 		"malicious tls certificate", "malicious certificate"}, techs: []weight{w("T1573.002", 60)}},
 	{any: []string{"cobalt strike", "cobaltstrike"}, techs: []weight{w("T1071.001", 70), w("T1071", 65)}},
@@ -308,8 +313,8 @@ var rules = []rule{
 	{any: []string{"malicious url", "malicious urls", "malicious link", "malicious links", "malicious url click"},
 		techs: []weight{w("T1566.002", 55), w("T1204.001", 50)}},
 	{any: []string{"credential harvesting", "credential phish", "credential phishing", "credential theft"},
-		techs: []weight{w("T1598.003", 50)}},
-	{any: []string{"credential theft"}, techs: []weight{w("T1566.002", 50)}},
+		unless: []string{"credential theft tool"}, techs: []weight{w("T1598.003", 50)}},
+	{any: []string{"credential theft"}, unless: []string{"credential theft tool"}, techs: []weight{w("T1566.002", 50)}},
 	{any: []string{"vishing", "voice phishing", "callback phishing"}, techs: []weight{w("T1566.004", 80)}},
 	{any: []string{"teams phishing", "phishing via teams", "linkedin phishing"}, techs: []weight{w("T1566.003", 70)}},
 	{any: []string{"social engineering"}, techs: []weight{w("T1566", 40), w("T1204", 35)}},
