@@ -56,9 +56,16 @@ func Suggest(texts ...string) []Technique {
 //     (brute force, C2 beacons, encoded PowerShell, phishing, Tor, scans,
 //     credential dumping, …). Words are split on punctuation and on
 //     camelCase, so "SSH::Password_Guessing", "brute-force" and
-//     "MailItemsAccessed" all match. Some entries need two phrases, which
-//     may come from different texts (a "CnC" signature with an "HTTP"
-//     category suggests Web Protocols).
+//     "BruteForceDetected" all match; a word with digits or very short
+//     parts ("C2KKTg1ppD9GuYkMK9", a Zeek uid) is not split. Some entries
+//     need two phrases, which may come from different texts (a "CnC"
+//     signature with an "HTTP" category suggests Web Protocols).
+//
+// Pass the fields that describe what was detected: rule name, signature,
+// description, category, technique, action type. Host names, paths and
+// certificate subjects are attacker-chosen free text too, but they name
+// things rather than behaviour ("CN=GoldenTicket.factory.example" is a
+// host), so they only add false suggestions.
 //
 // A text that is exactly a tactic's name ("Credential Access") is skipped:
 // a tactic is not a technique. Only the first MaxScan bytes of each text are
@@ -118,42 +125,72 @@ func lowerASCII(s string) string {
 	return s
 }
 
-// words splits s (original case) into lower-case words, appending to dst.
-// With camel set, it also splits "MailItemsAccessed" into "mail items
-// accessed" and "SSLCert" into "ssl cert". low is lowerASCII(s).
+// words splits s (original case) into lower-case words, appending to dst;
+// low is lowerASCII(s). With camel set, a word that reads as camelCase is
+// split too: "MailItemsAccessed" gives "mail items accessed".
 func words(dst []string, s, low string, camel bool) []string {
-	start := -1
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !isWordByte(b) {
-			if start >= 0 {
-				dst = append(dst, low[start:i])
-				start = -1
-			}
+	for i := 0; i < len(s); {
+		if !isWordByte(s[i]) {
+			i++
 			continue
 		}
-		if start >= 0 && camel && isUpper(b) {
-			prev := s[i-1]
-			if isLower(prev) || isDigit(prev) || isUpper(prev) && i+1 < len(s) && isLower(s[i+1]) {
-				dst = append(dst, low[start:i])
-				start = i
-			}
+		j := i + 1
+		for j < len(s) && isWordByte(s[j]) {
+			j++
 		}
-		if start < 0 {
-			start = i
+		if camel {
+			dst = camelParts(dst, s[i:j], low[i:j])
+		} else {
+			dst = append(dst, low[i:j])
 		}
-	}
-	if start >= 0 {
-		dst = append(dst, low[start:])
+		i = j
 	}
 	return dst
 }
 
-// hasCamel reports whether s has a lower-to-upper case change inside a
-// word, so splitting on camelCase would give different words.
+// camelParts appends the camelCase parts of word ("SSLCertificateError" is
+// "ssl certificate error"), or word whole when it does not read as words
+// run together: it must be ASCII letters only, with parts four letters long
+// on average. Random identifiers such as Zeek's uid "C2KKTg1ppD9GuYkMK9"
+// would otherwise yield "c2".
+func camelParts(dst []string, word, low string) []string {
+	parts := 1
+	for i := 0; i < len(word); i++ {
+		if !isUpper(word[i]) && !isLower(word[i]) {
+			return append(dst, low)
+		}
+		if camelBoundary(word, i) {
+			parts++
+		}
+	}
+	if parts == 1 || len(word) < 4*parts {
+		return append(dst, low)
+	}
+	start := 0
+	for i := 1; i < len(word); i++ {
+		if camelBoundary(word, i) {
+			dst = append(dst, low[start:i])
+			start = i
+		}
+	}
+	return append(dst, low[start:])
+}
+
+// camelBoundary reports whether a camelCase word starts at s[i]: a capital
+// after a lower-case letter ("mailItems"), or the last capital of an acronym
+// before a lower-case letter ("SSLCert").
+func camelBoundary(s string, i int) bool {
+	if i == 0 || !isUpper(s[i]) {
+		return false
+	}
+	return isLower(s[i-1]) || isUpper(s[i-1]) && i+1 < len(s) && isLower(s[i+1])
+}
+
+// hasCamel reports whether s has a camelCase boundary anywhere, so that
+// splitting it could give different words.
 func hasCamel(s string) bool {
 	for i := 1; i < len(s); i++ {
-		if isUpper(s[i]) && (isLower(s[i-1]) || isDigit(s[i-1]) || isUpper(s[i-1]) && i+1 < len(s) && isLower(s[i+1])) {
+		if camelBoundary(s, i) {
 			return true
 		}
 	}

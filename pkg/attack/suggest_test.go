@@ -198,6 +198,19 @@ func TestSuggestIDsAndNames(t *testing.T) {
 	})
 }
 
+// TestSuggestCamelCase checks that camelCase is split only where it reads
+// as words: random identifiers must not yield "c2" or "tor".
+func TestSuggestCamelCase(t *testing.T) {
+	t.Parallel()
+	runSuggestCases(t, []suggestCase{
+		{"words run together", []string{"SuspiciousWebShellActivity"}, []string{"T1505.003"}},
+		{"acronym then word", []string{"RDPSessionHijacking"}, []string{"T1563.002", "T1021.001"}},
+		{"zeek uid with digits", []string{"C2KKTg1ppD9GuYkMK9"}, nil},
+		{"letters-only random id", []string{"xTorYabcQweRtyUio"}, nil},
+		{"all capitals", []string{"MIMIKATZ"}, []string{"T1003.001", "T1003"}},
+	})
+}
+
 func TestSuggestReasons(t *testing.T) {
 	t.Parallel()
 	got := Suggestions("ET MALWARE Cobalt Strike Beacon over HTTP", "T1086", "OS Credential Dumping")
