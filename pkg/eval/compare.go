@@ -51,7 +51,7 @@ func Compare(labels []Label, rep *Report, alertsDir string) ([]Outcome, error) {
 	var p problems
 	for _, e := range rep.InputErrors {
 		p.addf("%s record %d (line %d) is malformed: %s; an evaluation set must load cleanly",
-			relFile(alertsDir, e.File), e.Record, e.Line, Sanitize(e.Reason))
+			Sanitize(relFile(alertsDir, e.File)), e.Record, e.Line, Sanitize(e.Reason))
 	}
 	type key struct {
 		file string
@@ -70,15 +70,18 @@ func Compare(labels []Label, rep *Report, alertsDir string) ([]Outcome, error) {
 		byID[key{f, a.ID}] = append(byID[key{f, a.ID}], i)
 		byPos[pos{f, a.Source.Record}] = i
 	}
+	var dups []string
 	for k, idx := range byID {
 		if len(idx) > 1 {
 			recs := make([]string, len(idx))
 			for j, i := range idx {
 				recs[j] = strconv.Itoa(rep.Alerts[i].Source.Record)
 			}
-			p.addf("%s: records %s share the id %q (duplicate id): label them by a unique id", k.file, strings.Join(recs, ", "), Sanitize(k.id))
+			dups = append(dups, fmt.Sprintf("%s: records %s share the id %q (duplicate id): label them by a unique id", Sanitize(k.file), strings.Join(recs, ", "), Sanitize(k.id)))
 		}
 	}
+	slices.Sort(dups) // map order is random; messages are not
+	p = append(p, dups...)
 	labelOf := make([]int, len(rep.Alerts)) // label index + 1; 0: none
 	var outcomes []Outcome
 	for li, l := range labels {
@@ -93,22 +96,22 @@ func Compare(labels []Label, rep *Report, alertsDir string) ([]Outcome, error) {
 			continue // reported above as a duplicate id
 		}
 		if ai < 0 {
-			p.addf("labels line %d: label with no alert: %s", l.Line, l.Key())
+			p.addf("labels line %d: label with no alert: %s", l.Line, Sanitize(l.Key()))
 			continue
 		}
 		if prev := labelOf[ai]; prev != 0 {
-			p.addf("labels line %d: %s labels the same alert (record %d) as line %d", l.Line, l.Key(), rep.Alerts[ai].Source.Record, labels[prev-1].Line)
+			p.addf("labels line %d: %s labels the same alert (record %d) as line %d", l.Line, Sanitize(l.Key()), rep.Alerts[ai].Source.Record, labels[prev-1].Line)
 			continue
 		}
 		labelOf[ai] = li + 1
 		a := rep.Alerts[ai]
 		c := a.Classification
 		if c == nil {
-			p.addf("%s record %d (id %q): no classification in the report (was it written by verdict classify?)", files[ai], a.Source.Record, Sanitize(a.ID))
+			p.addf("%s record %d (id %q): no classification in the report (was it written by verdict classify?)", Sanitize(files[ai]), a.Source.Record, Sanitize(a.ID))
 			continue
 		}
 		if !validLabel(c.Label) {
-			p.addf("%s record %d (id %q): unknown classification label %q", files[ai], a.Source.Record, Sanitize(a.ID), Sanitize(c.Label))
+			p.addf("%s record %d (id %q): unknown classification label %q", Sanitize(files[ai]), a.Source.Record, Sanitize(a.ID), Sanitize(c.Label))
 			continue
 		}
 		o := Outcome{Label: l, AlertID: a.ID, Record: a.Source.Record, Predicted: c.Label, Confidence: c.Confidence,
@@ -121,7 +124,7 @@ func Compare(labels []Label, rep *Report, alertsDir string) ([]Outcome, error) {
 	}
 	for i, a := range rep.Alerts {
 		if labelOf[i] == 0 && len(byID[key{files[i], a.ID}]) == 1 {
-			p.addf("alert with no label: %s record %d (id %q)", files[i], a.Source.Record, Sanitize(a.ID))
+			p.addf("alert with no label: %s record %d (id %q)", Sanitize(files[i]), a.Source.Record, Sanitize(a.ID))
 		}
 	}
 	if err := p.err(); err != nil {

@@ -31,10 +31,10 @@ func WriteTable(w io.Writer, title string, m Metrics) error {
 
 	ew.printf("\nconfusion matrix (rows: truth, columns: predicted)\n")
 	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "truth \\ predicted\tTRUE_POSITIVE\tFALSE_POSITIVE\tNEEDS_REVIEW\ttotal\t\n")
+	fmt.Fprintf(tw, "truth \\ predicted\tTRUE_POSITIVE\tFALSE_POSITIVE\tNEEDS_REVIEW\ttotal\n")
 	for _, t := range []string{TruePositive, FalsePositive} {
 		row := m.Confusion[t]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", t, row[TruePositive], row[FalsePositive], row[NeedsReview], m.Truth[t])
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", t, row[TruePositive], row[FalsePositive], row[NeedsReview], m.Truth[t])
 	}
 	_ = tw.Flush()
 	if n := m.Truth[NeedsReview]; n > 0 {
