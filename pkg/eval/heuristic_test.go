@@ -15,6 +15,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/cmd/root"
 	"github.com/verdict-dev/verdict/pkg/eval"
+	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 )
 
@@ -125,4 +126,60 @@ func TestSetFiles(t *testing.T) {
 		}
 		assert.NotContains(t, string(data), "ground truth", f)
 	}
+}
+
+// TestModelRunAgainstFakeGemini runs the model half of `make eval`
+// in-process against the httptest fake of the Gemini API: the offline report
+// is classified again with no lookup, the model's labels are what is
+// measured, and the tokens and cost summed over the alerts are what the fake
+// billed, at the configured prices.
+func TestModelRunAgainstFakeGemini(t *testing.T) {
+	const key = "AIza-eval-fake-key-0123456789abcdef"
+	g := inteltest.NewGemini(t, key)
+	t.Setenv("GEMINI_API_KEY", key)
+	t.Setenv("VERDICT_GEMINI_BASE_URL", g.URL+"/")
+	t.Setenv("VERDICT_GEMINI_RATE", "0")
+	t.Setenv("VERDICT_GEMINI_PRICE_INPUT_PER_MTOK", "0.5")
+	t.Setenv("VERDICT_GEMINI_PRICE_OUTPUT_PER_MTOK", "2")
+	// A model that calls every certificate notice benign and everything
+	// else malicious.
+	g.Reply = func(req inteltest.GeminiRequest, _ int) inteltest.GeminiReply {
+		label := eval.TruePositive
+		if strings.Contains(req.User, "SSL certificate validation failed") {
+			label = eval.FalsePositive
+		}
+		return inteltest.GeminiReply{Text: inteltest.ValidAnswer(label, 80), PromptTokens: 900, OutputTokens: 120, ThoughtTokens: 30}
+	}
+
+	var stderr bytes.Buffer
+	r := eval.Run{Verdict: inProcess, Set: set, Feeds: []string{feeds}, WorkDir: t.TempDir(), Stderr: &stderr}
+	offline, err := r.Offline(context.Background())
+	require.NoError(t, err, stderr.String())
+	require.Empty(t, g.Requests(), "the offline run never calls the model")
+	online, err := r.Online(context.Background(), offline, false, false)
+	require.NoError(t, err, stderr.String())
+	assert.NotContains(t, stderr.String(), key, "the key never reaches a message")
+
+	outcomes, err := set.Evaluate(online)
+	require.NoError(t, err)
+	m := eval.Compute(outcomes)
+	require.NotEmpty(t, g.Requests())
+	assert.Equal(t, m.Alerts, m.Sources["gemini"], "every alert was classified by the model: %v", m.Sources)
+	p, o, th := g.Usage()
+	assert.Equal(t, [3]int{p, o, th}, [3]int{m.PromptTokens, m.OutputTokens, m.ThoughtTokens}, "tokens per alert add up to what was billed")
+	assert.InDelta(t, float64(p)*0.5/1e6+float64(o+th)*2/1e6, m.CostUSD, 1e-9)
+
+	// The fake's answers are what is measured: the copied certificate
+	// notices (all CLEAN, so no guard applies) came back FALSE_POSITIVE,
+	// which makes the APT29 and WRCCDC red-team C2 certificates dangerous
+	// errors, and the benign ones correct.
+	for _, o := range outcomes {
+		if strings.HasPrefix(o.Label.File, "zeek-notice.otrf") || strings.HasPrefix(o.Label.File, "zeek-notice.wrccdc") {
+			assert.Equal(t, eval.FalsePositive, o.Predicted, o.Label.Key())
+		}
+	}
+	assert.Subset(t, m.Dangerous, []string{"zeek-notice.otrf-apt29.ndjson #1", "zeek-notice.otrf-apt29.ndjson #2",
+		"zeek-notice.otrf-apt29.ndjson #3", "zeek-notice.wrccdc2018.subset.ndjson #12"})
+	assert.Equal(t, 10, m.Confusion[eval.FalsePositive][eval.FalsePositive],
+		"the ten benign WRCCDC notices are the only benign alerts the fake calls FALSE_POSITIVE")
 }
