@@ -42,6 +42,7 @@ type SetError struct {
 	Problems []string
 }
 
+// Error lists the problems, one per line.
 func (e *SetError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d problem(s)", ErrBrokenSet, len(e.Problems))
