@@ -67,6 +67,10 @@ bench: build ## Go benchmarks, then enrich 100k and 1M generated alerts offline 
 	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/...
 	.ci/bench.sh
 
+.PHONY: eval
+eval: build ## measure the classifier on the labelled set samples/eval: the heuristic offline, and Gemini too when GEMINI_API_KEY is set
+	$(GO) run ./cmd/eval -verdict $(BIN) -set samples/eval -feeds $(FEEDS)
+
 .PHONY: lint
 lint: ## go vet, gofmt, and golangci-lint when installed
 	$(GO) vet ./...
