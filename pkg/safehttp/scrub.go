@@ -1,0 +1,304 @@
+package safehttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Redacted replaces every secret a Scrubber finds. It is the text
+// config.Secret prints, so a key looks the same wherever it was hidden.
+const Redacted = "[redacted]"
+
+// MinSecretLen is the shortest secret a Scrubber looks for. Shorter values
+// are ignored: redacting "abc" would mangle every answer, and no API key is
+// that short (VirusTotal's has 64 characters, AbuseIPDB's 80, Gemini's 39).
+const MinSecretLen = 8
+
+// Scrubber replaces configured secrets in text that came from elsewhere (a
+// server's answer, an error, a log line) with Redacted. It finds each secret
+// raw, URL-escaped (query and path forms), JSON-escaped (as Go, Python and
+// PHP write it, with "\/" and "\uXXXX" forms) and HTML-escaped, with ASCII
+// letters in any case, so "%2f" and "%2F" are both caught.
+//
+// A nil *Scrubber, or one built from no usable secret, returns its input
+// unchanged. A Scrubber is safe for concurrent use.
+type Scrubber struct {
+	patterns [][]byte // ASCII-lower-cased, distinct
+	minLen   int      // length of the shortest pattern
+	maxLen   int      // length of the longest pattern
+}
+
+// NewScrubber returns a Scrubber for the given secrets. Surrounding spaces
+// are trimmed; empty values, values shorter than MinSecretLen and values
+// holding control characters (which no HTTP header can carry, so no request
+// ever sent them) are ignored.
+func NewScrubber(secrets ...string) *Scrubber {
+	s := &Scrubber{}
+	seen := map[string]bool{}
+	for _, raw := range secrets {
+		sec := strings.TrimSpace(raw)
+		if len(sec) < MinSecretLen || hasControl(sec) {
+			continue
+		}
+		for _, v := range variants(sec) {
+			p := string(asciiLower([]byte(v)))
+			if p == "" || seen[p] {
+				continue
+			}
+			seen[p] = true
+			s.patterns = append(s.patterns, []byte(p))
+			if s.minLen == 0 || len(p) < s.minLen {
+				s.minLen = len(p)
+			}
+			s.maxLen = max(s.maxLen, len(p))
+		}
+	}
+	return s
+}
+
+// Empty reports whether the Scrubber has nothing to look for.
+func (s *Scrubber) Empty() bool { return s == nil || len(s.patterns) == 0 }
+
+// Scrub returns text with every secret replaced by Redacted.
+func (s *Scrubber) Scrub(text string) string {
+	if s.Empty() || len(text) < s.minLen {
+		return text
+	}
+	spans := s.spans([]byte(text))
+	if spans == nil {
+		return text
+	}
+	return string(replace([]byte(text), spans))
+}
+
+// ScrubBytes is Scrub for a byte slice. It returns b itself when there is
+// nothing to replace, and a new slice otherwise; b is never modified.
+func (s *Scrubber) ScrubBytes(b []byte) []byte {
+	if s.Empty() || len(b) < s.minLen {
+		return b
+	}
+	spans := s.spans(b)
+	if spans == nil {
+		return b
+	}
+	return replace(b, spans)
+}
+
+// Contains reports whether text holds a secret.
+func (s *Scrubber) Contains(text string) bool {
+	if s.Empty() || len(text) < s.minLen {
+		return false
+	}
+	lower := asciiLower([]byte(text))
+	for _, p := range s.patterns {
+		if bytes.Contains(lower, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// span is a half-open byte range [start, end) to replace.
+type span struct{ start, end int }
+
+// spans finds every occurrence of every pattern, overlapping ones included,
+// and merges occurrences that overlap into one span, so that two secrets
+// sharing characters leave no fragment of either behind.
+func (s *Scrubber) spans(b []byte) []span {
+	lower := asciiLower(b)
+	var found []span
+	for _, p := range s.patterns {
+		for i := 0; i+len(p) <= len(lower); {
+			j := bytes.Index(lower[i:], p)
+			if j < 0 {
+				break
+			}
+			found = append(found, span{i + j, i + j + len(p)})
+			i += j + 1
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	slices.SortFunc(found, func(a, b span) int { return a.start - b.start })
+	merged := found[:1]
+	for _, sp := range found[1:] {
+		last := &merged[len(merged)-1]
+		if sp.start < last.end {
+			last.end = max(last.end, sp.end)
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	return merged
+}
+
+func replace(b []byte, spans []span) []byte {
+	out := make([]byte, 0, len(b))
+	prev := 0
+	for _, sp := range spans {
+		out = append(out, b[prev:sp.start]...)
+		out = append(out, Redacted...)
+		prev = sp.end
+	}
+	return append(out, b[prev:]...)
+}
+
+// variants are the forms a secret takes when a server echoes it back
+// inside a URL, a JSON string or an HTML page.
+func variants(sec string) []string {
+	v := []string{sec, url.QueryEscape(sec), url.PathEscape(sec), html.EscapeString(sec)}
+	for _, j := range []string{jsonEscape(sec, true), jsonEscape(sec, false), jsonEscapeASCII(sec)} {
+		// PHP's json_encode writes "/" as "\/" (AbuseIPDB is a PHP API).
+		v = append(v, j, strings.ReplaceAll(j, "/", `\/`))
+	}
+	return v
+}
+
+// jsonEscape is the inside of the JSON string encoding/json writes for s,
+// with or without its HTML-safe escapes (\u003c for '<' and so on).
+func jsonEscape(s string, escapeHTML bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	if err := enc.Encode(s); err != nil {
+		return s
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)
+}
+
+// jsonEscapeASCII is how Python's json.dumps and PHP's json_encode write s
+// by default: every non-ASCII character as \uXXXX (UTF-16 surrogate pairs
+// beyond the BMP).
+func jsonEscapeASCII(s string) string {
+	var b strings.Builder
+	for _, r := range jsonEscape(s, false) {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiLower lower-cases ASCII letters only, so byte offsets into the result
+// are offsets into b. It returns b itself when b has no upper-case letter.
+func asciiLower(b []byte) []byte {
+	i := 0
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			break
+		}
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, len(b))
+	copy(out, b[:i])
+	for ; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// maxHold bounds what a Writer keeps back while it waits for the end of a
+// line.
+const maxHold = 64 << 10
+
+// Writer scrubs everything written through it before passing it on. It is
+// meant for stderr: a log handler, the final error line, a progress bar.
+//
+// Complete lines (ending in '\n' or '\r') are scrubbed and written at once,
+// so log lines and progress updates are not delayed. An unterminated tail is
+// held back, at most about 64 KiB of it, so that a secret split across two
+// writes is still caught; Flush writes it out. What reaches the underlying
+// writer is exactly what Scrub would make of everything written, however the
+// writes were split.
+type Writer struct {
+	mu      sync.Mutex
+	s       *Scrubber
+	w       io.Writer
+	pending []byte
+}
+
+// Writer returns a Writer that scrubs what it passes on to w.
+func (s *Scrubber) Writer(w io.Writer) *Writer { return &Writer{s: s, w: w} }
+
+// Write implements io.Writer. It reports len(p) written when the scrubbed
+// text reached w (or is held back), whatever its scrubbed length.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.s.Empty() {
+		return w.w.Write(p)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending = append(w.pending, p...)
+	// No pattern holds '\n' or '\r' (secrets with control characters are
+	// ignored, and every escaped form escapes them), so no secret crosses the
+	// end of a line.
+	cut := bytes.LastIndexAny(w.pending, "\n\r") + 1
+	if len(w.pending)-cut > maxHold {
+		cut = w.holdCut()
+	}
+	if cut == 0 {
+		return len(p), nil
+	}
+	if _, err := w.w.Write(w.s.ScrubBytes(w.pending[:cut])); err != nil {
+		w.pending = w.pending[:len(w.pending)-len(p)]
+		return 0, err
+	}
+	w.pending = append(w.pending[:0], w.pending[cut:]...)
+	return len(p), nil
+}
+
+// holdCut picks where to cut a long unterminated line: early enough that the
+// kept tail holds any secret still incomplete, and never inside a secret
+// already complete (it might overlap one still to come).
+func (w *Writer) holdCut() int {
+	cut := len(w.pending) - (w.s.maxLen - 1)
+	for _, sp := range w.s.spans(w.pending) {
+		if sp.start < cut && sp.end >= cut {
+			return sp.start
+		}
+	}
+	return cut
+}
+
+// Flush writes out, scrubbed, whatever is held back.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) == 0 {
+		return nil
+	}
+	_, err := w.w.Write(w.s.ScrubBytes(w.pending))
+	w.pending = w.pending[:0]
+	return err
+}
