@@ -118,7 +118,7 @@ func (b *body) load() {
 	if b.declared > 0 {
 		buf.Grow(int(b.declared))
 	}
-	n, err := buf.ReadFrom(io.LimitReader(&progressReader{r: b.rc}, b.limit+1))
+	n, err := buf.ReadFrom(io.LimitReader(b.rc, b.limit+1))
 	switch {
 	case n > b.limit:
 		b.err = tooLarge
@@ -143,27 +143,4 @@ func (b *body) Close() error {
 		return b.rc.Close()
 	}
 	return nil
-}
-
-// progressReader fails a body that keeps answering reads with no data and
-// no error, as bufio.Reader does: a gzip stream of endless empty members
-// decompresses to nothing, so no byte limit would ever stop it.
-type progressReader struct {
-	r     io.Reader
-	empty int
-}
-
-// maxEmptyReads is bufio's own threshold.
-const maxEmptyReads = 100
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	if n > 0 || err != nil {
-		p.empty = 0
-		return n, err
-	}
-	if p.empty++; p.empty >= maxEmptyReads {
-		return 0, fmt.Errorf("read response body: %w", io.ErrNoProgress)
-	}
-	return 0, nil
 }

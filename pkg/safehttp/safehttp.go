@@ -10,7 +10,8 @@
 //     along;
 //   - every response body is read whole on the first Read, at most
 //     Options.MaxBody bytes after decompression, and a longer one is a
-//     *BodyTooLargeError;
+//     *BodyTooLargeError (a gzip stream that decompresses to nothing, like
+//     a server that trickles, is stopped by Options.Timeout instead);
 //   - every configured secret is scrubbed out of response headers, trailers,
 //     the status line, the body and transport errors before the caller sees
 //     them.

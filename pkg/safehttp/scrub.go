@@ -228,19 +228,15 @@ func asciiLower(b []byte) []byte {
 	return out
 }
 
-// maxHold bounds what a Writer keeps back while it waits for the end of a
-// line.
-const maxHold = 64 << 10
-
 // Writer scrubs everything written through it before passing it on. It is
 // meant for stderr: a log handler, the final error line, a progress bar.
 //
-// Complete lines (ending in '\n' or '\r') are scrubbed and written at once,
-// so log lines and progress updates are not delayed. An unterminated tail is
-// held back, at most about 64 KiB of it, so that a secret split across two
-// writes is still caught; Flush writes it out. What reaches the underlying
-// writer is exactly what Scrub would make of everything written, however the
-// writes were split.
+// Each Write passes its text on at once, scrubbed, except for a tail that
+// could be the start of a secret (a few dozen bytes, and only when it
+// matches how a secret begins), which waits for the next Write or Flush so
+// that a secret split across two writes is still caught. What reaches the
+// underlying writer is exactly what Scrub would make of everything written,
+// however the writes were split.
 type Writer struct {
 	mu      sync.Mutex
 	s       *Scrubber
@@ -260,13 +256,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending = append(w.pending, p...)
-	// No pattern holds '\n' or '\r' (secrets with control characters are
-	// ignored, and every escaped form escapes them), so no secret crosses the
-	// end of a line.
-	cut := bytes.LastIndexAny(w.pending, "\n\r") + 1
-	if len(w.pending)-cut > maxHold {
-		cut = w.holdCut()
-	}
+	cut := w.cut()
 	if cut == 0 {
 		return len(p), nil
 	}
@@ -278,17 +268,41 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// holdCut picks where to cut a long unterminated line: early enough that the
-// kept tail holds any secret still incomplete, and never inside a secret
-// already complete (it might overlap one still to come).
-func (w *Writer) holdCut() int {
-	cut := len(w.pending) - (w.s.maxLen - 1)
+// cut is how much of pending can go out now. Everything from the earliest
+// position where the rest of pending is the start of some secret is held,
+// since the next write may complete it; and so is a secret already complete
+// that reaches into the held part, since one still to come may overlap it
+// (Scrub would replace both as one).
+func (w *Writer) cut() int {
+	n := len(w.pending)
+	from := max(0, n-(w.s.maxLen-1))
+	tail := asciiLower(w.pending[from:])
+	cut := n
+	for i := range tail {
+		if w.s.isPrefix(tail[i:]) {
+			cut = from + i
+			break
+		}
+	}
+	if cut == n {
+		return n
+	}
 	for _, sp := range w.s.spans(w.pending) {
-		if sp.start < cut && sp.end >= cut {
+		if sp.start < cut && sp.end > cut {
 			return sp.start
 		}
 	}
 	return cut
+}
+
+// isPrefix reports whether b (lower-cased) begins some pattern.
+func (s *Scrubber) isPrefix(b []byte) bool {
+	for _, p := range s.patterns {
+		if len(b) < len(p) && bytes.HasPrefix(p, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // Flush writes out, scrubbed, whatever is held back.
