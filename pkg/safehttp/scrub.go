@@ -31,10 +31,33 @@ const MinSecretLen = 8
 // A nil *Scrubber, or one built from no usable secret, returns its input
 // unchanged. A Scrubber is safe for concurrent use.
 type Scrubber struct {
-	patterns [][]byte // ASCII-lower-cased, distinct
+	groups   []group  // one per secret
+	patterns [][]byte // every form of every secret, ASCII-lower-cased, distinct
 	minLen   int      // length of the shortest pattern
 	maxLen   int      // length of the longest pattern
 }
+
+// group holds the forms of one secret and, when it has one, an anchor: a
+// run of the secret's characters that no encoding changes, so every form
+// contains it. The text is searched once per secret, for the anchor, and
+// the forms are checked only around its hits: far faster than one search
+// per form.
+type group struct {
+	anchor []byte
+	forms  []form
+}
+
+type form struct {
+	pat []byte
+	off int // where the anchor starts in pat
+}
+
+// Anchor bounds: long enough to be rare in any answer, short enough for
+// bytes.Index's vectorised path.
+const (
+	minAnchor = 8
+	maxAnchor = 32
+)
 
 // NewScrubber returns a Scrubber for the given secrets. Surrounding spaces
 // are trimmed; empty values, values shorter than MinSecretLen and values
@@ -48,20 +71,62 @@ func NewScrubber(secrets ...string) *Scrubber {
 		if len(sec) < MinSecretLen || hasControl(sec) {
 			continue
 		}
+		var g group
 		for _, v := range variants(sec) {
-			p := string(asciiLower([]byte(v)))
-			if p == "" || seen[p] {
+			p := asciiLower([]byte(v))
+			if seen[string(p)] {
 				continue
 			}
-			seen[p] = true
-			s.patterns = append(s.patterns, []byte(p))
+			seen[string(p)] = true
+			g.forms = append(g.forms, form{pat: p})
+			s.patterns = append(s.patterns, p)
 			if s.minLen == 0 || len(p) < s.minLen {
 				s.minLen = len(p)
 			}
 			s.maxLen = max(s.maxLen, len(p))
 		}
+		if len(g.forms) == 0 {
+			continue
+		}
+		g.anchor = anchor(asciiLower([]byte(sec)))
+		for i := range g.forms {
+			if g.anchor == nil {
+				break
+			}
+			if g.forms[i].off = bytes.Index(g.forms[i].pat, g.anchor); g.forms[i].off < 0 {
+				g.anchor = nil // cannot happen with the encodings above; search form by form
+			}
+		}
+		s.groups = append(s.groups, g)
 	}
 	return s
+}
+
+// anchor is the first maxAnchor bytes of the longest run of characters that
+// URL, JSON and HTML escaping all leave alone, or nil if that run is
+// shorter than minAnchor.
+func anchor(lower []byte) []byte {
+	best, start := []byte(nil), -1
+	for i := 0; i <= len(lower); i++ {
+		if i < len(lower) && unescaped(lower[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start > len(best) {
+			best = lower[start:i]
+		}
+		start = -1
+	}
+	if len(best) < minAnchor {
+		return nil
+	}
+	return best[:min(len(best), maxAnchor)]
+}
+
+func unescaped(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // Empty reports whether the Scrubber has nothing to look for.
@@ -97,32 +162,35 @@ func (s *Scrubber) Contains(text string) bool {
 	if s.Empty() || len(text) < s.minLen {
 		return false
 	}
-	lower := asciiLower([]byte(text))
-	for _, p := range s.patterns {
-		if bytes.Contains(lower, p) {
-			return true
-		}
-	}
-	return false
+	return s.spans([]byte(text)) != nil
 }
 
 // span is a half-open byte range [start, end) to replace.
 type span struct{ start, end int }
 
-// spans finds every occurrence of every pattern, overlapping ones included,
-// and merges occurrences that overlap into one span, so that two secrets
-// sharing characters leave no fragment of either behind.
+// spans finds every occurrence of every form of every secret, overlapping
+// ones included, and merges occurrences that overlap into one span, so that
+// two secrets sharing characters leave no fragment of either behind.
 func (s *Scrubber) spans(b []byte) []span {
-	lower := asciiLower(b)
+	lower, release := lowered(b)
+	defer release()
 	var found []span
-	for _, p := range s.patterns {
-		for i := 0; i+len(p) <= len(lower); {
-			j := bytes.Index(lower[i:], p)
-			if j < 0 {
-				break
+	for _, g := range s.groups {
+		if g.anchor == nil {
+			for _, f := range g.forms {
+				for _, at := range indexAll(lower, f.pat) {
+					found = append(found, span{at, at + len(f.pat)})
+				}
 			}
-			found = append(found, span{i + j, i + j + len(p)})
-			i += j + 1
+			continue
+		}
+		for _, at := range indexAll(lower, g.anchor) {
+			for _, f := range g.forms {
+				start, end := at-f.off, at-f.off+len(f.pat)
+				if start >= 0 && end <= len(lower) && bytes.Equal(lower[start:end], f.pat) {
+					found = append(found, span{start, end})
+				}
+			}
 		}
 	}
 	if len(found) == 0 {
@@ -139,6 +207,21 @@ func (s *Scrubber) spans(b []byte) []span {
 		merged = append(merged, sp)
 	}
 	return merged
+}
+
+// indexAll returns where pat occurs in text, overlapping occurrences
+// included.
+func indexAll(text, pat []byte) []int {
+	var at []int
+	for i := 0; i+len(pat) <= len(text); {
+		j := bytes.Index(text[i:], pat)
+		if j < 0 {
+			break
+		}
+		at = append(at, i+j)
+		i += j + 1
+	}
+	return at
 }
 
 func replace(b []byte, spans []span) []byte {
@@ -207,26 +290,70 @@ func hasControl(s string) bool {
 // asciiLower lower-cases ASCII letters only, so byte offsets into the result
 // are offsets into b. It returns b itself when b has no upper-case letter.
 func asciiLower(b []byte) []byte {
-	i := 0
-	for ; i < len(b); i++ {
-		if 'A' <= b[i] && b[i] <= 'Z' {
-			break
-		}
-	}
-	if i == len(b) {
+	i := firstUpper(b)
+	if i < 0 {
 		return b
 	}
 	out := make([]byte, len(b))
-	copy(out, b[:i])
-	for ; i < len(b); i++ {
-		c := b[i]
+	lowerInto(out, b, i)
+	return out
+}
+
+func firstUpper(b []byte) int {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			return i
+		}
+	}
+	return -1
+}
+
+// lowerInto writes b lower-cased into out (len(out) == len(b)); b[:from]
+// has no upper-case letter.
+func lowerInto(out, b []byte, from int) {
+	copy(out, b[:from])
+	for j, c := range b[from:] {
+		out[from+j] = lowerTable[c]
+	}
+}
+
+// lowerPool recycles the lower-cased copies spans searches, so scrubbing a
+// clean answer allocates nothing. Copies of large bodies are not kept.
+var lowerPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooled = 1 << 20
+
+// lowered is asciiLower with a pooled copy; release returns it.
+func lowered(b []byte) (lower []byte, release func()) {
+	i := firstUpper(b)
+	if i < 0 {
+		return b, func() {}
+	}
+	bp := lowerPool.Get().(*[]byte)
+	if cap(*bp) < len(b) {
+		*bp = make([]byte, len(b))
+	}
+	lower = (*bp)[:len(b)]
+	lowerInto(lower, b, i)
+	return lower, func() {
+		if cap(*bp) <= maxPooled {
+			lowerPool.Put(bp)
+		}
+	}
+}
+
+// lowerTable maps each byte to its ASCII lower case: a table lookup has no
+// branch to mispredict on mixed-case text.
+var lowerTable = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		out[i] = c
+		t[i] = c
 	}
-	return out
-}
+	return t
+}()
 
 // Writer scrubs everything written through it before passing it on. It is
 // meant for stderr: a log handler, the final error line, a progress bar.
