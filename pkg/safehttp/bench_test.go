@@ -70,4 +70,3 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
-
