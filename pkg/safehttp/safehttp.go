@@ -69,8 +69,8 @@ type Options struct {
 	// scheme, host or port; returning true follows it, with every credential
 	// header (the known key headers, Authorization, Cookie, Referer and any
 	// header holding a secret) stripped from that hop and every later one.
-	// It may be called more than once for one hop. Nil refuses all such
-	// redirects. AllowHTTPS suits a keyless API that hands out redirects
+	// It may be called more than once for one hop, and from concurrent
+	// requests. Nil refuses all such redirects. AllowHTTPS suits a keyless API that hands out redirects
 	// between servers (RDAP).
 	AllowRedirect func(from, to *url.URL) bool
 }
