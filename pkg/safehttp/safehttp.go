@@ -31,6 +31,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // Defaults for the zero Options.
@@ -95,7 +97,8 @@ func (o Options) withDefaults() Options {
 }
 
 // New returns a client for talking to remote APIs: the proxy from the
-// environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), explicit dial, TLS,
+// environment as it is when New is called (HTTPS_PROXY, HTTP_PROXY,
+// NO_PROXY and their lower-case forms; never for localhost), explicit dial, TLS,
 // response-header and overall timeouts, TLS 1.2 or later, net/http's own
 // gzip negotiation (callers must not set Accept-Encoding: a hand-set one
 // turns off decoding, which once made vt-go read a 429 as "gzip: invalid
@@ -103,8 +106,12 @@ func (o Options) withDefaults() Options {
 func New(o Options) *http.Client {
 	o = o.withDefaults()
 	p := &policy{scrub: NewScrubber(o.Secrets...), allow: o.AllowRedirect, maxBody: o.MaxBody}
+	// httpproxy is what http.ProxyFromEnvironment uses, read now rather
+	// than once per process, so each client sees the environment it was
+	// built in.
+	proxy := httpproxy.FromEnvironment().ProxyFunc()
 	base := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
+		Proxy:                  func(r *http.Request) (*url.URL, error) { return proxy(r.URL) },
 		DialContext:            (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    o.TLSHandshakeTimeout,
