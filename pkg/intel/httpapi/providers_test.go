@@ -22,6 +22,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/abuseipdb"
 	"github.com/verdict-dev/verdict/pkg/intel/virustotal"
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
@@ -67,7 +68,7 @@ var providers = []provider{
 
 var target = ioc.IOC{Type: ioc.IPv4, Value: "185.220.101.45"}
 
-func dump(t *testing.T, r intel.Result, err error) string {
+func dump(t *testing.T, r model.Result, err error) string {
 	t.Helper()
 	b, jerr := json.Marshal(r)
 	require.NoError(t, jerr)
@@ -123,7 +124,7 @@ func TestProvidersNeverSurfaceAnEchoedKey(t *testing.T) {
 				assert.NotContains(t, out, p.key[:40], "not even a part of it")
 				assert.NotContains(t, out, url.QueryEscape(p.key))
 				if err == nil {
-					assert.Equal(t, intel.StatusFound, res.Status)
+					assert.Equal(t, model.StatusFound, res.Status)
 					assert.Contains(t, out, safehttp.Redacted)
 				}
 			})
