@@ -24,7 +24,7 @@ CREATE TABLE entries (
 	provider   text        NOT NULL,
 	params     text        NOT NULL,
 	ioc_type   text        NOT NULL,
-	value      text        NOT NULL,
+	value      bytea       NOT NULL, -- attacker-written: any bytes, NUL and invalid UTF-8 included
 	status     text        NOT NULL,
 	data       bytea       NOT NULL,
 	fetched_at timestamptz NOT NULL,
@@ -49,7 +49,7 @@ CREATE TABLE claims (
 	provider   text        NOT NULL,
 	params     text        NOT NULL,
 	ioc_type   text        NOT NULL,
-	value      text        NOT NULL,
+	value      bytea       NOT NULL,
 	holder     text        NOT NULL,
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (provider, params, ioc_type, value)
@@ -212,7 +212,7 @@ func (p *Postgres) Get(ctx context.Context, k Key) (Entry, bool, error) {
 	err := p.pool.QueryRow(ctx,
 		`SELECT status, data, fetched_at, expires_at FROM entries
 		 WHERE provider = $1 AND params = $2 AND ioc_type = $3 AND value = $4 AND expires_at > $5`,
-		k.Provider, k.Params, k.Type, k.Value, p.opts.now()).Scan(&e.Status, &e.Data, &e.FetchedAt, &e.ExpiresAt)
+		k.Provider, k.Params, k.Type, []byte(k.Value), p.opts.now()).Scan(&e.Status, &e.Data, &e.FetchedAt, &e.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Entry{}, false, nil
 	}
@@ -229,7 +229,10 @@ func (p *Postgres) GetMany(ctx context.Context, provider, params, typ string, va
 	const chunk = 5000
 	now := p.opts.now()
 	for start := 0; start < len(values); start += chunk {
-		part := values[start:min(start+chunk, len(values))]
+		part := make([][]byte, 0, min(chunk, len(values)-start))
+		for _, v := range values[start:min(start+chunk, len(values))] {
+			part = append(part, []byte(v))
+		}
 		rows, err := p.pool.Query(ctx,
 			`SELECT value, status, data, fetched_at, expires_at FROM entries
 			 WHERE provider = $1 AND params = $2 AND ioc_type = $3 AND expires_at > $4 AND value = ANY($5)`,
@@ -238,14 +241,14 @@ func (p *Postgres) GetMany(ctx context.Context, provider, params, typ string, va
 			return nil, fmt.Errorf("read cache: %w", p.scrub(err))
 		}
 		for rows.Next() {
-			var v string
+			var v []byte
 			var e Entry
 			if err := rows.Scan(&v, &e.Status, &e.Data, &e.FetchedAt, &e.ExpiresAt); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read cache: %w", p.scrub(err))
 			}
 			e.FetchedAt, e.ExpiresAt = e.FetchedAt.UTC(), e.ExpiresAt.UTC()
-			out[v] = e
+			out[string(v)] = e
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -274,7 +277,7 @@ func (p *Postgres) Put(ctx context.Context, k Key, e Entry, ttl time.Duration) e
 		     fetched_at = EXCLUDED.fetched_at, expires_at = EXCLUDED.expires_at
 		 )
 		 DELETE FROM claims WHERE provider = $1 AND params = $2 AND ioc_type = $3 AND value = $4 AND holder = $9`,
-		k.Provider, k.Params, k.Type, k.Value, e.Status, e.Data, e.FetchedAt, now.Add(ttl), p.holder)
+		k.Provider, k.Params, k.Type, []byte(k.Value), e.Status, e.Data, e.FetchedAt, now.Add(ttl), p.holder)
 	if err != nil {
 		return fmt.Errorf("write cache: %w", p.scrub(err))
 	}
@@ -291,7 +294,7 @@ func (p *Postgres) Claim(ctx context.Context, k Key, lease time.Duration) (bool,
 		 ON CONFLICT (provider, params, ioc_type, value) DO UPDATE SET
 		   holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
 		 WHERE c.expires_at <= $7`,
-		k.Provider, k.Params, k.Type, k.Value, p.holder, now.Add(lease), now)
+		k.Provider, k.Params, k.Type, []byte(k.Value), p.holder, now.Add(lease), now)
 	if err != nil {
 		return false, fmt.Errorf("claim cache key: %w", p.scrub(err))
 	}
@@ -302,7 +305,7 @@ func (p *Postgres) Claim(ctx context.Context, k Key, lease time.Duration) (bool,
 func (p *Postgres) Release(ctx context.Context, k Key) error {
 	_, err := p.pool.Exec(ctx,
 		`DELETE FROM claims WHERE provider = $1 AND params = $2 AND ioc_type = $3 AND value = $4 AND holder = $5`,
-		k.Provider, k.Params, k.Type, k.Value, p.holder)
+		k.Provider, k.Params, k.Type, []byte(k.Value), p.holder)
 	if err != nil {
 		return fmt.Errorf("release cache claim: %w", p.scrub(err))
 	}
