@@ -191,11 +191,10 @@ func (s *SQLite) open(ctx context.Context) error {
 		err = s.quickCheck(ctx)
 	}
 	if err != nil && isCorrupt(err) {
-		var quota []QuotaStats
 		if s.db != nil {
 			ident = s.ident
-			quota = s.salvageAndClose(ctx)
 		}
+		quota := s.salvageAndClose(ctx)
 		if ident == nil {
 			// The file was created after sniffing (by this open or by
 			// another process) and is already corrupt: very unlikely, and
@@ -293,6 +292,9 @@ func sqliteDSN(path, mode string) string {
 	case "immutable":
 		q.Set("mode", "ro")
 		q.Set("immutable", "1")
+	case "salvage":
+		q.Add("_pragma", "writable_schema(1)")
+		q.Add("_pragma", "query_only(1)")
 	}
 	p := filepath.ToSlash(path)
 	if !strings.HasPrefix(p, "/") {
@@ -457,22 +459,39 @@ func (s *SQLite) restoreQuota(ctx context.Context, quota []QuotaStats) error {
 // salvageAndClose reads what it can of the recent quota counts (the
 // requests were spent whatever became of the answers) and closes the pool.
 func (s *SQLite) salvageAndClose(ctx context.Context) []QuotaStats {
+	q := s.salvageQuota(ctx)
+	if s.db != nil {
+		_ = s.db.Close()
+		s.db = nil
+	}
+	return q
+}
+
+// salvageQuota reads today's and yesterday's quota rows from the corrupt
+// file through a connection of its own: with writable_schema on, SQLite
+// reads a file shorter than its header says instead of refusing it (as
+// the sqlite3 shell's .recover does). Best effort: nothing on failure.
+func (s *SQLite) salvageQuota(ctx context.Context) []QuotaStats {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var out []QuotaStats
-	rows, err := s.db.QueryContext(ctx, `SELECT provider, day, used FROM quota WHERE day >= ?`, Day(s.opts.now().Add(-24*time.Hour)))
-	if err == nil {
-		for rows.Next() {
-			var q QuotaStats
-			if rows.Scan(&q.Provider, &q.Day, &q.Used) != nil {
-				break
-			}
-			out = append(out, q)
-		}
-		_ = rows.Close()
+	db, err := sql.Open("sqlite", sqliteDSN(s.path, "salvage"))
+	if err != nil {
+		return nil
 	}
-	_ = s.db.Close()
-	s.db = nil
+	defer db.Close()
+	var out []QuotaStats
+	rows, err := db.QueryContext(ctx, `SELECT provider, day, used FROM quota WHERE day >= ?`, Day(s.opts.now().Add(-24*time.Hour)))
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var q QuotaStats
+		if rows.Scan(&q.Provider, &q.Day, &q.Used) != nil {
+			break
+		}
+		out = append(out, q)
+	}
 	return out
 }
 
@@ -632,6 +651,9 @@ func (s *SQLite) Put(ctx context.Context, k Key, e Entry, ttl time.Duration) err
 	now := s.opts.now()
 	if e.FetchedAt.IsZero() {
 		e.FetchedAt = now
+	}
+	if e.Data == nil {
+		e.Data = []byte{} // the column is NOT NULL; nil and empty are the same answer
 	}
 	err := s.do(ctx, func(db *sql.DB) error {
 		tx, err := db.BeginTx(ctx, nil)

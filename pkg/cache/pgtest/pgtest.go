@@ -69,6 +69,8 @@ type Cluster struct {
 	dogIn io.WriteCloser
 	admin *pgxpool.Pool
 
+	version int // server_version_num
+
 	mu     sync.Mutex
 	nextDB int
 }
@@ -196,9 +198,11 @@ func Start(ctx context.Context) (*Cluster, error) {
 	if c.admin, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := c.admin.Ping(ctx); err != nil {
+	var v string
+	if err := c.admin.QueryRow(ctx, "SHOW server_version_num").Scan(&v); err != nil {
 		return nil, fmt.Errorf("connect to the test cluster: %w", err)
 	}
+	c.version, _ = strconv.Atoi(v)
 	ok = true
 	return c, nil
 }
@@ -287,7 +291,13 @@ func (c *Cluster) CreateDatabase(ctx context.Context, hint string) (string, erro
 	if len(name) > 60 {
 		name = name[:60]
 	}
-	if _, err := c.admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if c.version >= 150000 {
+		// With fsync off, copying template1's files is several times faster
+		// than PostgreSQL 15's default of WAL-logging every block.
+		stmt += " STRATEGY FILE_COPY"
+	}
+	if _, err := c.admin.Exec(ctx, stmt); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	return name, nil
