@@ -74,17 +74,14 @@ func parseKeywords(s string) [][2]string {
 				return nil
 			}
 		} else {
-			end := strings.IndexAny(s, " \t\n\r")
-			if end < 0 {
-				end = len(s)
-			}
-			for i := 0; i < end; i++ {
-				if s[i] == '\\' && i+1 < end {
-					i++
+			i := 0
+			for ; i < len(s) && !strings.ContainsRune(" \t\n\r", rune(s[i])); i++ {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++ // a backslash escapes the next byte, a space included
 				}
 				val.WriteByte(s[i])
 			}
-			s = s[end:]
+			s = s[i:]
 		}
 		out = append(out, [2]string{key, val.String()})
 		s = strings.TrimLeft(s, " \t\n\r")
