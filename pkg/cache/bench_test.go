@@ -173,10 +173,10 @@ func BenchmarkQuickCheck(b *testing.B) {
 }
 
 // bulkFill inserts n answers in large transactions, then folds the WAL in.
-func bulkFill(b *testing.B, s *SQLite, n int) {
+func bulkFill(b testing.TB, s *SQLite, n int) {
 	b.Helper()
 	ctx := context.Background()
-	now := time.Now()
+	now := s.opts.now()
 	for start := 0; start < n; start += 10_000 {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {

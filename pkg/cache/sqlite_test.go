@@ -85,10 +85,7 @@ func filledCache(t *testing.T, dir string) string {
 		_, err := s.Take(ctx, "virustotal", 10)
 		require.NoError(t, err)
 	}
-	data := bytes.Repeat([]byte("x"), 200)
-	for i := 0; i < 3000; i++ {
-		require.NoError(t, s.Put(ctx, Key{Provider: "virustotal", Type: "ipv4", Value: fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256)}, Entry{Status: "found", Data: data}, time.Hour))
-	}
+	bulkFill(t, s, 3000)
 	require.NoError(t, s.Close())
 	return s.Path()
 }
