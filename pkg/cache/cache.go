@@ -1,11 +1,27 @@
-// Package cache stores provider answers (and model classifications) on disk
-// so that no indicator is ever asked twice while its answer is fresh, and
-// keeps the daily quota counters that several verdict processes share.
+// Package cache stores provider answers (and model classifications) so that
+// no indicator is ever asked twice while its answer is fresh, keeps the daily
+// quota counters that several verdict processes share, and holds the
+// in-flight claims that stop two processes from asking about the same
+// indicator at the same time.
 //
-// The real store is one SQLite database (modernc.org/sqlite, pure Go) in WAL
-// mode: a cron job and an analyst can use it at once, every completed lookup
-// is committed before the run moves on, and a kill -9 loses at most the
-// lookups in flight.
+// There are three stores behind one [Store] interface, and the rest of the
+// program cannot tell them apart:
+//
+//   - [SQLite]: one database file (modernc.org/sqlite, pure Go) in WAL mode,
+//     shared by the processes of one host. Every completed lookup is committed
+//     before the run moves on, so a kill -9 loses at most the lookups in
+//     flight. A corrupt file is moved aside and replaced; a read-only one is
+//     read and not written.
+//   - [Postgres]: a PostgreSQL database (pgx/v5 pgxpool) shared by several
+//     hosts, so that a team's answers and its API keys' daily quotas are
+//     shared too.
+//   - [Memory]: one process, for tests and as the fallback when no database
+//     can be used.
+//
+// [OpenStore] picks one from the configuration (cache.url, else cache.dir).
+// Before each request the engine calls [AwaitOrClaim]: it returns a fresh
+// answer, or a claim on the indicator, or waits while another process that
+// holds the claim gets the answer.
 package cache
 
 import (
@@ -60,11 +76,54 @@ type Quota interface {
 	Take(ctx context.Context, provider string, limit int) (bool, error)
 	// Used returns the requests counted today.
 	Used(ctx context.Context, provider string) (int, error)
+	// Refund gives back one unit taken today by a request that never reached
+	// the server (the connection was refused, the context was cancelled
+	// before sending): such a request cost nothing. It never goes below 0.
+	Refund(ctx context.Context, provider string) error
+}
+
+// Claims are leases on keys whose lookups are in flight, so that processes
+// sharing a store ask about one indicator once. A claim is held by one
+// store handle (one process: each handle has a random holder id) and lapses
+// at its expiry, so a crashed holder blocks a key for at most its lease.
+type Claims interface {
+	// Claim takes the lease on k for a lookup about to be sent. It returns
+	// false while any live lease on k exists, this handle's own included, so
+	// a key is in flight at most once. An expired lease is taken over
+	// atomically.
+	Claim(ctx context.Context, k Key, lease time.Duration) (bool, error)
+	// Release drops this handle's lease on k without an answer (an error, a
+	// 429, a cancelled run), so that another process may ask at once. Put
+	// releases the lease too.
+	Release(ctx context.Context, k Key) error
+}
+
+// ClaimingCache is a Cache with claims: what [AwaitOrClaim] needs.
+type ClaimingCache interface {
+	Cache
+	Claims
+}
+
+// Store is everything a run needs from its cache: answers, quota and
+// claims. [Memory], [SQLite] and [Postgres] implement it.
+type Store interface {
+	Cache
+	Quota
+	Claims
+	// Describe names the store for people: the file path, or the
+	// PostgreSQL URL without its password.
+	Describe() string
 }
 
 // Stats is what `cache stats` prints.
 type Stats struct {
-	Path      string       `json:"path,omitempty"`
+	// Path is the database file, or the PostgreSQL URL without its
+	// password (Describe).
+	Path string `json:"path,omitempty"`
+	// Backend is "sqlite", "postgres" or "memory".
+	Backend string `json:"backend,omitempty"`
+	// ReadOnly is set when the store is read and not written.
+	ReadOnly  bool         `json:"read_only,omitempty"`
 	Entries   int64        `json:"entries"`
 	Expired   int64        `json:"expired"`
 	SizeBytes int64        `json:"size_bytes"`
@@ -93,6 +152,10 @@ type QuotaStats struct {
 
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("cache closed")
+
+// ErrReadOnly is returned by operations that must write (prune, clear) on a
+// cache that can only be read.
+var ErrReadOnly = errors.New("cache is read-only")
 
 // Day is the UTC day a quota counts against.
 func Day(t time.Time) string { return t.UTC().Format("2006-01-02") }

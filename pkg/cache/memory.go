@@ -7,20 +7,19 @@ import (
 	"time"
 )
 
-// Memory is an in-process Cache and Quota, for tests and for --no-cache
-// runs that still need quota counting when the database cannot be opened.
+// Memory is an in-process Store, for tests and for runs that still need
+// quota counting and claims when no database can be used. Its claims are
+// exclusive between the goroutines of one process only.
 type Memory struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	entries  map[Key]Entry
 	counters map[[2]string][2]int64
 	quota    map[[2]string]int
+	claims   map[Key]time.Time // key -> lease expiry
 }
 
-var (
-	_ Cache = (*Memory)(nil)
-	_ Quota = (*Memory)(nil)
-)
+var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory cache using now as its clock (nil
 // means time.Now).
@@ -28,7 +27,41 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, entries: map[Key]Entry{}, counters: map[[2]string][2]int64{}, quota: map[[2]string]int{}}
+	return &Memory{now: now, entries: map[Key]Entry{}, counters: map[[2]string][2]int64{}, quota: map[[2]string]int{}, claims: map[Key]time.Time{}}
+}
+
+// Describe implements Store.
+func (m *Memory) Describe() string { return "memory" }
+
+// Claim implements Claims.
+func (m *Memory) Claim(_ context.Context, k Key, lease time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if exp, ok := m.claims[k]; ok && exp.After(now) {
+		return false, nil
+	}
+	m.claims[k] = now.Add(lease)
+	return true, nil
+}
+
+// Release implements Claims.
+func (m *Memory) Release(_ context.Context, k Key) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.claims, k)
+	return nil
+}
+
+// Refund implements Quota.
+func (m *Memory) Refund(_ context.Context, provider string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := [2]string{provider, Day(m.now())}
+	if m.quota[k] > 0 {
+		m.quota[k]--
+	}
+	return nil
 }
 
 // Get implements Cache.
@@ -64,6 +97,7 @@ func (m *Memory) Put(_ context.Context, k Key, e Entry, ttl time.Duration) error
 	e.ExpiresAt = now.Add(ttl)
 	e.Data = append([]byte(nil), e.Data...)
 	m.entries[k] = e
+	delete(m.claims, k)
 	return nil
 }
 
@@ -92,6 +126,16 @@ func (m *Memory) Prune(_ context.Context, olderThan time.Duration) (int64, error
 			n++
 		}
 	}
+	for k, exp := range m.claims {
+		if !exp.After(now) {
+			delete(m.claims, k)
+		}
+	}
+	for k := range m.quota {
+		if k[1] < Day(now.Add(-48*time.Hour)) {
+			delete(m.quota, k)
+		}
+	}
 	return n, nil
 }
 
@@ -109,7 +153,7 @@ func (m *Memory) Stats(context.Context) (Stats, error) {
 		}
 		return g
 	}
-	var st Stats
+	st := Stats{Path: "memory", Backend: "memory"}
 	for k, e := range m.entries {
 		g := get(k.Provider, k.Type)
 		g.Entries++
@@ -177,10 +221,17 @@ func (m *Memory) Used(_ context.Context, provider string) (int, error) {
 	return m.quota[[2]string{provider, Day(m.now())}], nil
 }
 
-// Nop is the --no-cache Cache: it neither reads nor writes anything.
+// Nop is the --no-cache Cache: it neither reads nor writes anything. Its
+// claims always succeed, since it shares nothing with anyone.
 type Nop struct{}
 
-var _ Cache = Nop{}
+var _ ClaimingCache = Nop{}
+
+// Claim implements Claims: always granted.
+func (Nop) Claim(context.Context, Key, time.Duration) (bool, error) { return true, nil }
+
+// Release implements Claims.
+func (Nop) Release(context.Context, Key) error { return nil }
 
 // Get implements Cache: always a miss.
 func (Nop) Get(context.Context, Key) (Entry, bool, error) { return Entry{}, false, nil }
