@@ -35,6 +35,7 @@ type extractor struct {
 	out       []foundIOC
 	hashes    []hashSeen
 	links     artifacts
+	stems     map[string]string // hashStem by field name; exports repeat a few
 	hitRank   int
 	// memo remembers what recent strings yielded: exports repeat the same
 	// signatures, host names, addresses and user agents in alert after
@@ -58,7 +59,7 @@ func newExtractor() *extractor {
 	if !ok {
 		r = 1 << 30
 	}
-	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, hitRank: r, memo: map[memoKey][]ioc.IOC{}}
+	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, hitRank: r, memo: map[memoKey][]ioc.IOC{}, stems: map[string]string{}}
 }
 
 // alert returns the record's id ("" if it has none) and its unique
@@ -105,9 +106,11 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 				e.out = append(e.out, foundIOC{ioc: x, fields: []string{field}})
 			}
 			if x.Type.IsHash() && len(e.hashes) < maxHashesLinked {
-				keys := p.Keys()
-				last := keys[len(keys)-1]
-				e.hashes = append(e.hashes, hashSeen{scope: field[:len(field)-len(last)], stem: hashStem(last), at: k})
+				last := "" // a bare string document has no key
+				if keys := p.Keys(); len(keys) > 0 {
+					last = keys[len(keys)-1]
+				}
+				e.hashes = append(e.hashes, hashSeen{scope: field[:len(field)-len(last)], stem: e.stem(last), at: k})
 			}
 		}
 	})
@@ -179,6 +182,18 @@ func (e *extractor) linkGroup(g []hashSeen) {
 	for _, h := range g {
 		e.links.union(first, h.at)
 	}
+}
+
+// stem is hashStem through a bounded memo.
+func (e *extractor) stem(key string) string {
+	if s, ok := e.stems[key]; ok {
+		return s
+	}
+	s := hashStem(key)
+	if len(e.stems) < 4096 { // attacker-chosen keys must not grow it without bound
+		e.stems[strings.Clone(key)] = s
+	}
+	return s
 }
 
 // hashStem is a field name without the hash type it names: "SHA256",
