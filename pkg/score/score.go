@@ -11,8 +11,10 @@
 package score
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -308,11 +310,7 @@ func preference(t ioc.Type) int {
 // (SHA-256, then SHA-1, then MD5). The sum is capped, and factors come most
 // points first, then in indicator order. Nil contributions are skipped.
 func (s *Scorer) Combine(cs []*Contribution, artifact []int) model.Risk {
-	type entry struct {
-		art, ind int
-		f        *Factor
-	}
-	var buf [16]entry
+	var buf [16]combined
 	es := buf[:0]
 	for i, c := range cs {
 		if c == nil {
@@ -323,24 +321,25 @@ func (s *Scorer) Combine(cs []*Contribution, artifact []int) model.Risk {
 			art = artifact[i]
 		}
 		for k := range c.Factors {
-			es = append(es, entry{art: art, ind: i, f: &c.Factors[k]})
+			es = append(es, combined{art: art, ind: i, f: &c.Factors[k]})
 		}
 	}
 	// Group the entries by (artifact, rule or group); in each group the
 	// first after sorting is the one that counts.
-	sort.SliceStable(es, func(i, j int) bool {
-		a, b := es[i], es[j]
-		switch {
-		case a.art != b.art:
-			return a.art < b.art
-		case a.f.key != b.f.key:
-			return a.f.key < b.f.key
-		case a.f.Points != b.f.Points:
-			return a.f.Points > b.f.Points
-		case a.f.pref != b.f.pref:
-			return a.f.pref < b.f.pref
+	slices.SortStableFunc(es, func(a, b combined) int {
+		if c := cmp.Compare(a.art, b.art); c != 0 {
+			return c
 		}
-		return a.ind < b.ind
+		if c := cmp.Compare(a.f.key, b.f.key); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.f.Points, a.f.Points); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.f.pref, b.f.pref); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ind, b.ind)
 	})
 	kept := es[:0]
 	for i, e := range es {
@@ -350,15 +349,14 @@ func (s *Scorer) Combine(cs []*Contribution, artifact []int) model.Risk {
 		kept = append(kept, e)
 	}
 	// Most points first; then in indicator order, then rule order.
-	sort.SliceStable(kept, func(i, j int) bool {
-		a, b := kept[i], kept[j]
-		switch {
-		case a.f.Points != b.f.Points:
-			return a.f.Points > b.f.Points
-		case a.ind != b.ind:
-			return a.ind < b.ind
+	slices.SortStableFunc(kept, func(a, b combined) int {
+		if c := cmp.Compare(b.f.Points, a.f.Points); c != 0 {
+			return c
 		}
-		return a.f.rule < b.f.rule
+		if c := cmp.Compare(a.ind, b.ind); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.f.rule, b.f.rule)
 	})
 	total := 0
 	risk := model.Risk{Factors: make([]string, len(kept))}
@@ -369,6 +367,12 @@ func (s *Scorer) Combine(cs []*Contribution, artifact []int) model.Risk {
 	risk.Score = min(max(total, 0), s.cap)
 	risk.Verdict = s.Verdict(risk.Score)
 	return risk
+}
+
+// combined is one factor on its way through Combine.
+type combined struct {
+	art, ind int
+	f        *Factor
 }
 
 // Score rates one alert from its unique, non-skipped indicators.

@@ -378,3 +378,37 @@ func TestParseVerdict(t *testing.T) {
 	assert.False(t, model.PotentiallySuspicious.AtLeast(model.Suspicious))
 	assert.True(t, model.Clean.AtLeast(model.Clean))
 }
+
+// BenchmarkCombine scores an alert of six indicators (two VT hits, a feed
+// hit, three clean) as the batch does: contributions computed once,
+// combined per alert.
+func BenchmarkCombine(b *testing.B) {
+	s, err := New(Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	inds := []Indicator{
+		ind(ioc.IPv4, "185.220.101.45", map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100), "feeds": feedHit("tor.txt:anonymizer")}),
+		ind(ioc.MD5, "7564553469f8675a41cb1ee014b3dfdd", map[string]*model.Result{"feeds": feedHit("mb.csv:malware")}),
+		ind(ioc.SHA256, "1d233362395405a19be5da8fc1f3fba060e658fb30718a47eedc0925a7226e52", map[string]*model.Result{"feeds": feedHit("mb.csv:malware"), "virustotal": vt(30)}),
+		ind(ioc.Domain, "a.example.net", map[string]*model.Result{"virustotal": vt(0)}),
+		ind(ioc.Domain, "b.example.net", map[string]*model.Result{"virustotal": vt(0)}),
+		ind(ioc.IPv4, "8.8.8.8", map[string]*model.Result{"virustotal": vt(0)}),
+	}
+	cs := make([]*Contribution, len(inds))
+	for i, in := range inds {
+		c := s.Contribute(in)
+		cs[i] = &c
+	}
+	for _, bc := range []struct {
+		name string
+		arts []int
+	}{{"own-artifacts", nil}, {"linked-hashes", []int{0, 2, 2, 0, 0, 0}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = s.Combine(cs, bc.arts)
+			}
+		})
+	}
+}
