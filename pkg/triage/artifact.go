@@ -2,6 +2,7 @@ package triage
 
 import (
 	"math/bits"
+	"sync"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 )
@@ -17,6 +18,11 @@ type artifacts struct {
 	parent []int32
 	types  []uint8 // per root: the hash types in its artifact
 }
+
+// artifactPool recycles artifacts across the alerts of the scoring passes,
+// which run on every core: an alert with a file's hashes then costs no
+// allocation for them.
+var artifactPool = sync.Pool{New: func() any { return new(artifacts) }}
 
 // hashBit is the bit of a hash type in artifacts.types; 0 for other types.
 func hashBit(t ioc.Type) uint8 {

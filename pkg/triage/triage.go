@@ -627,7 +627,9 @@ func (b *Batch) score(a *spooledAlert) model.Risk {
 	}
 	var arts *artifacts
 	if linked {
-		arts = b.alertArtifacts(a)
+		arts = artifactPool.Get().(*artifacts)
+		defer artifactPool.Put(arts)
+		b.alertArtifacts(a, arts)
 	}
 	var buf [16]*score.Contribution
 	var artBuf [16]int
@@ -650,8 +652,7 @@ func (b *Batch) score(a *spooledAlert) model.Risk {
 // alertArtifacts joins the hashes of one file among the alert's indicators:
 // those the alert carried side by side (recorded at extraction) and those an
 // answer named as one file's.
-func (b *Batch) alertArtifacts(a *spooledAlert) *artifacts {
-	arts := &artifacts{}
+func (b *Batch) alertArtifacts(a *spooledAlert, arts *artifacts) {
 	arts.reset(len(a.iocs), func(j int) uint8 { return hashBit(b.iocs[a.iocs[j].index].Type) })
 	for j, si := range a.iocs {
 		if k := si.art - 1; k >= 0 && k < len(a.iocs) && k != j {
@@ -683,7 +684,6 @@ func (b *Batch) alertArtifacts(a *spooledAlert) *artifacts {
 			}
 		}
 	}
-	return arts
 }
 
 // checkedByNames lists the providers of an answered mask in engine order.
