@@ -701,7 +701,9 @@ func (b *Batch) checkedByNames(mask uint64) []string {
 			}
 		}
 	}
-	v, _ := b.checkedBy.LoadOrStore(mask, names)
+	// Clipped, so that a consumer appending to one alert's list gets a copy
+	// instead of writing into every other alert's.
+	v, _ := b.checkedBy.LoadOrStore(mask, slices.Clip(names))
 	return v.([]string)
 }
 
