@@ -41,8 +41,13 @@ type Result struct {
 	Categories      []string `json:"categories,omitempty"`
 	TypeDescription string   `json:"type_description,omitempty"`
 	MeaningfulName  string   `json:"meaningful_name,omitempty"`
-	SHA256          string   `json:"sha256,omitempty"`
-	LastAnalysis    string   `json:"last_analysis_date,omitempty"`
+	// The hashes of the file a hash lookup found, as the source names them
+	// (a VirusTotal file object, a feed row listing md5, sha1 and sha256
+	// together): they make the hashes of one file one artifact.
+	MD5          string `json:"md5,omitempty"`
+	SHA1         string `json:"sha1,omitempty"`
+	SHA256       string `json:"sha256,omitempty"`
+	LastAnalysis string `json:"last_analysis_date,omitempty"`
 
 	// Network facts (VirusTotal and AbuseIPDB)
 	Country string `json:"country,omitempty"`
@@ -72,9 +77,39 @@ type Result struct {
 
 // FeedMatch says which local feed listed an indicator.
 type FeedMatch struct {
-	Feed  string `json:"feed"`            // the feed file's name
-	Entry string `json:"entry,omitempty"` // the listed entry when it is not the value itself (a CIDR)
-	Info  string `json:"info,omitempty"`  // threat or malware context the feed gave
+	Feed     string `json:"feed"`               // the feed file's name
+	Category string `json:"category,omitempty"` // what the listing means (FeedCategories); scoring weighs it
+	Entry    string `json:"entry,omitempty"`    // the listed entry when it is not the value itself (a CIDR)
+	Info     string `json:"info,omitempty"`     // threat or malware context the feed gave
+}
+
+// Feed categories (CONTRACT.md "Risk score"): what a listing in a local feed
+// means, from the strongest signal to the weakest.
+const (
+	CategoryC2          = "c2"          // botnet command and control (Feodo Tracker, ThreatFox botnet_cc)
+	CategoryMalware     = "malware"     // malware samples and distribution (MalwareBazaar, URLhaus)
+	CategoryPhishing    = "phishing"    // phishing sites (OpenPhish, PhishTank)
+	CategoryDrop        = "drop"        // hijacked or rogue netblocks (Spamhaus DROP, FireHOL level 1)
+	CategoryCompromised = "compromised" // hosts seen attacking (ET compromised, blocklist.de, CINS)
+	CategoryListed      = "listed"      // a feed of no known category
+	CategoryAnonymizer  = "anonymizer"  // Tor exits and open proxies: who, not what
+)
+
+// FeedCategories lists every feed category, strongest first.
+var FeedCategories = []string{
+	CategoryC2, CategoryMalware, CategoryPhishing, CategoryDrop,
+	CategoryCompromised, CategoryListed, CategoryAnonymizer,
+}
+
+// FeedCategoryRank orders categories by strength: c2 is 0; an unknown
+// category is -1.
+func FeedCategoryRank(c string) int {
+	for i, k := range FeedCategories {
+		if k == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // Number returns a numeric field by its JSON name, for data-driven scoring

@@ -63,4 +63,8 @@ type Risk struct {
 	Score   int      `json:"score"`
 	Verdict Verdict  `json:"verdict"`
 	Factors []string `json:"factors"`
+	// CheckedBy lists the sources that answered (found or not found) for at
+	// least one of the alert's indicators, in provider order. Empty for an
+	// UNCHECKED alert and for one with nothing to check.
+	CheckedBy []string `json:"checked_by"`
 }

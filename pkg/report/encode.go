@@ -148,6 +148,8 @@ func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) 
 	dst = appendString(dst, string(a.Risk.Verdict))
 	dst = l.appendKey(dst, in2, "factors", false)
 	dst = l.appendStrings(dst, a.Risk.Factors, in2)
+	dst = l.appendKey(dst, in2, "checked_by", false)
+	dst = l.appendStrings(dst, a.Risk.CheckedBy, in2)
 	dst = l.appendClose(dst, in1, '}')
 
 	if a.Classification != nil {

@@ -1,11 +1,20 @@
 // Package score computes an alert's risk: transparent, additive points from
 // data-driven rules over the alert's enriched indicators. It is pure: no I/O,
 // no clock.
+//
+// Points add up per artifact, the one thing an alert points at (CONTRACT.md
+// "Risk score"): each indicator is its own artifact, except that the hashes
+// of one file are one. A rule counts once per artifact however many of its
+// indicators match it, and of the rules of one group (the default table's
+// feed categories) only the one with the most points counts: a file listed
+// by two feeds, or by its MD5 and its SHA-256, is one signal, not two.
 package score
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,18 +23,28 @@ import (
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
-// Rule awards Points to each of an alert's indicators whose type is in Types
-// and whose answer from Provider matches: status found and, when Field is
-// set, the field's value within [Min, Max].
+// Rule awards Points to each of an alert's artifacts that holds an
+// indicator whose type is in Types and whose answer from Provider matches:
+// status found; when Category or Categories is set, listed by a feed of one
+// of those categories; and, when Field is set, the field's value within
+// [Min, Max].
 type Rule struct {
-	Name        string   `mapstructure:"name" json:"name" yaml:"name"`
-	Types       []string `mapstructure:"types" json:"types" yaml:"types"`
-	Provider    string   `mapstructure:"provider" json:"provider" yaml:"provider"`
-	Field       string   `mapstructure:"field" json:"field,omitempty" yaml:"field,omitempty"`
-	Min         *float64 `mapstructure:"min" json:"min,omitempty" yaml:"min,omitempty"`
-	Max         *float64 `mapstructure:"max" json:"max,omitempty" yaml:"max,omitempty"`
-	Points      int      `mapstructure:"points" json:"points" yaml:"points"`
-	Description string   `mapstructure:"description" json:"description,omitempty" yaml:"description,omitempty"`
+	Name     string   `mapstructure:"name" json:"name" yaml:"name"`
+	Types    []string `mapstructure:"types" json:"types" yaml:"types"`
+	Provider string   `mapstructure:"provider" json:"provider" yaml:"provider"`
+	// Category and Categories select feed listings by category
+	// (model.FeedCategories: c2, malware, phishing, drop, compromised,
+	// listed, anonymizer); either or both may be given.
+	Category   string   `mapstructure:"category" json:"category,omitempty" yaml:"category,omitempty"`
+	Categories []string `mapstructure:"categories" json:"categories,omitempty" yaml:"categories,omitempty"`
+	Field      string   `mapstructure:"field" json:"field,omitempty" yaml:"field,omitempty"`
+	Min        *float64 `mapstructure:"min" json:"min,omitempty" yaml:"min,omitempty"`
+	Max        *float64 `mapstructure:"max" json:"max,omitempty" yaml:"max,omitempty"`
+	Points     int      `mapstructure:"points" json:"points" yaml:"points"`
+	// Group makes rules exclusive: of the rules of one group that match one
+	// artifact, only the one with the most points counts.
+	Group       string `mapstructure:"group" json:"group,omitempty" yaml:"group,omitempty"`
+	Description string `mapstructure:"description" json:"description,omitempty" yaml:"description,omitempty"`
 }
 
 // Band maps scores from Min upwards to a verdict (until the next band).
@@ -60,8 +79,17 @@ func Default() Rules {
 				Description: "{n} VirusTotal malicious detection{s}"},
 			{Name: "abuseipdb-medium", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(25), Max: f(74), Points: 15,
 				Description: "AbuseIPDB confidence {n}"},
-			{Name: "local-feed", Types: []string{"any"}, Provider: "feeds", Points: 40,
-				Description: "listed in local feed {feeds}"},
+			// Local feeds, by what a listing means. One group: an artifact
+			// listed by several feeds counts its highest feed signal once.
+			{Name: "feed-c2-malware-phishing", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 70,
+				Categories:  []string{model.CategoryC2, model.CategoryMalware, model.CategoryPhishing},
+				Description: "listed in {feeds}"},
+			{Name: "feed-drop", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 50,
+				Categories: []string{model.CategoryDrop}, Description: "listed in {feeds}"},
+			{Name: "feed-compromised", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 40,
+				Categories: []string{model.CategoryCompromised, model.CategoryListed}, Description: "listed in {feeds}"},
+			{Name: "feed-anonymizer", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 20,
+				Categories: []string{model.CategoryAnonymizer}, Description: "listed in {feeds}"},
 		},
 		Bands: []Band{
 			{Min: 0, Verdict: model.Clean},
@@ -77,11 +105,17 @@ func Default() Rules {
 type Indicator struct {
 	IOC     ioc.IOC
 	Results map[string]*model.Result
+	// Artifact names the artifact the indicator belongs to within its
+	// alert: indicators with the same positive Artifact are one thing (the
+	// hashes of one file). 0 means an artifact of its own.
+	Artifact int
 }
 
 type compiledRule struct {
 	Rule
 	types map[ioc.Type]bool
+	cats  map[string]bool // nil: any listing
+	key   int             // rules with one key count once per artifact: the rule's index, or its group's id
 }
 
 // Scorer applies validated Rules. It is safe for concurrent use.
@@ -98,15 +132,36 @@ func New(r Rules) (*Scorer, error) {
 	}
 	s := &Scorer{cap: r.Cap, bands: append([]Band(nil), r.Bands...)}
 	sort.SliceStable(s.bands, func(i, j int) bool { return s.bands[i].Min < s.bands[j].Min })
-	for _, rule := range r.Rules {
+	groups := map[string]int{}
+	for i, rule := range r.Rules {
 		ts, _ := ioc.ExpandTypes(rule.Types)
-		cr := compiledRule{Rule: rule, types: map[ioc.Type]bool{}}
+		cr := compiledRule{Rule: rule, types: map[ioc.Type]bool{}, key: i}
 		for _, t := range ts {
 			cr.types[t] = true
+		}
+		for _, c := range rule.categories() {
+			if cr.cats == nil {
+				cr.cats = map[string]bool{}
+			}
+			cr.cats[strings.ToLower(strings.TrimSpace(c))] = true
+		}
+		if g := strings.TrimSpace(rule.Group); g != "" {
+			if _, ok := groups[g]; !ok {
+				groups[g] = len(r.Rules) + len(groups)
+			}
+			cr.key = groups[g]
 		}
 		s.rules = append(s.rules, cr)
 	}
 	return s, nil
+}
+
+// categories returns Category and Categories together.
+func (r Rule) categories() []string {
+	if r.Category == "" {
+		return r.Categories
+	}
+	return append([]string{r.Category}, r.Categories...)
 }
 
 // Validate checks a scoring configuration and says what is wrong in words.
@@ -159,6 +214,11 @@ func (r Rules) Validate() error {
 		if rule.Min != nil && rule.Max != nil && *rule.Min > *rule.Max {
 			return fmt.Errorf("%s: min %v is above max %v", where, *rule.Min, *rule.Max)
 		}
+		for _, c := range rule.categories() {
+			if model.FeedCategoryRank(strings.ToLower(strings.TrimSpace(c))) < 0 {
+				return fmt.Errorf("%s: unknown feed category %q (want one of %s)", where, c, strings.Join(model.FeedCategories, ", "))
+			}
+		}
 	}
 	return nil
 }
@@ -167,6 +227,9 @@ func (r Rules) Validate() error {
 type Factor struct {
 	Points int
 	Text   string
+	key    int // the rule's index, or its group's id: see compiledRule.key
+	rule   int // the rule's index, for a stable order
+	pref   int // within an artifact, the lowest wins: SHA-256 names a file best
 }
 
 // Contribution is what one indicator adds to any alert that holds it. It
@@ -188,55 +251,140 @@ func (s *Scorer) Contribute(in Indicator) Contribution {
 		if res == nil || res.Status != model.StatusFound {
 			continue
 		}
+		var listed []model.FeedMatch // the listings the rule selects
+		if r.cats != nil {
+			for _, m := range res.Matches {
+				if r.cats[categoryOf(m)] {
+					listed = append(listed, m)
+				}
+			}
+			if len(listed) == 0 {
+				continue
+			}
+		} else {
+			listed = res.Matches
+		}
 		n, ok := 0.0, true
 		if r.Field != "" {
 			n, ok = res.Number(r.Field)
+			if r.Field == "matches" {
+				n = float64(len(listed))
+			}
 			if !ok || (r.Min != nil && n < *r.Min) || (r.Max != nil && n > *r.Max) {
 				continue
 			}
 		}
-		c.Factors = append(c.Factors, Factor{Points: r.Points, Text: describe(r, in.IOC, res, n)})
+		c.Factors = append(c.Factors, Factor{Points: r.Points, Text: describe(r, in.IOC, listed, n),
+			key: r.key, rule: i, pref: preference(in.IOC.Type)})
 	}
 	return c
 }
 
-// Combine adds up the contributions of an alert's unique, non-skipped
-// indicators: the sum is capped, and factors come most points first, then in
-// indicator order. Nil contributions are skipped.
-func (s *Scorer) Combine(cs []*Contribution) model.Risk {
-	n, total := 0, 0
-	for _, c := range cs {
-		if c != nil {
-			n += len(c.Factors)
-		}
+// categoryOf is a listing's category; a feed match from before categories
+// existed (an old report) is "listed".
+func categoryOf(m model.FeedMatch) string {
+	if m.Category == "" {
+		return model.CategoryListed
 	}
-	fs := make([]Factor, 0, n)
-	for _, c := range cs {
+	return m.Category
+}
+
+// preference orders the hashes of one file for naming it in a factor.
+func preference(t ioc.Type) int {
+	switch t {
+	case ioc.SHA256:
+		return 0
+	case ioc.SHA1:
+		return 1
+	case ioc.MD5:
+		return 2
+	}
+	return 3
+}
+
+// Combine adds up the contributions of an alert's unique, non-skipped
+// indicators. artifact[i] names the artifact of cs[i] (see
+// Indicator.Artifact; a nil artifact makes every indicator its own). Within
+// an artifact each rule counts once, and of the rules of one group only the
+// one with the most points; the factor shown is the best-named indicator's
+// (SHA-256, then SHA-1, then MD5). The sum is capped, and factors come most
+// points first, then in indicator order. Nil contributions are skipped.
+func (s *Scorer) Combine(cs []*Contribution, artifact []int) model.Risk {
+	var buf [16]combined
+	es := buf[:0]
+	for i, c := range cs {
 		if c == nil {
 			continue
 		}
-		for _, f := range c.Factors {
-			total += f.Points
-			fs = append(fs, f)
+		art := -1 - i // an artifact of its own
+		if i < len(artifact) && artifact[i] > 0 {
+			art = artifact[i]
+		}
+		for k := range c.Factors {
+			es = append(es, combined{art: art, ind: i, f: &c.Factors[k]})
 		}
 	}
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Points > fs[j].Points })
-	risk := model.Risk{Score: min(max(total, 0), s.cap), Factors: make([]string, len(fs))}
-	for i, f := range fs {
-		risk.Factors[i] = f.Text
+	// Group the entries by (artifact, rule or group); in each group the
+	// first after sorting is the one that counts.
+	slices.SortStableFunc(es, func(a, b combined) int {
+		if c := cmp.Compare(a.art, b.art); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.f.key, b.f.key); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.f.Points, a.f.Points); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.f.pref, b.f.pref); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ind, b.ind)
+	})
+	kept := es[:0]
+	for i, e := range es {
+		if i > 0 && e.art == es[i-1].art && e.f.key == es[i-1].f.key {
+			continue
+		}
+		kept = append(kept, e)
 	}
+	// Most points first; then in indicator order, then rule order.
+	slices.SortStableFunc(kept, func(a, b combined) int {
+		if c := cmp.Compare(b.f.Points, a.f.Points); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ind, b.ind); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.f.rule, b.f.rule)
+	})
+	total := 0
+	risk := model.Risk{Factors: make([]string, len(kept))}
+	for i, e := range kept {
+		total += e.f.Points
+		risk.Factors[i] = e.f.Text
+	}
+	risk.Score = min(max(total, 0), s.cap)
 	risk.Verdict = s.Verdict(risk.Score)
 	return risk
+}
+
+// combined is one factor on its way through Combine.
+type combined struct {
+	art, ind int
+	f        *Factor
 }
 
 // Score rates one alert from its unique, non-skipped indicators.
 func (s *Scorer) Score(inds []Indicator) model.Risk {
 	cs := make([]*Contribution, len(inds))
+	arts := make([]int, len(inds))
 	for i, in := range inds {
 		c := s.Contribute(in)
 		cs[i] = &c
+		arts[i] = in.Artifact
 	}
-	return s.Combine(cs)
+	return s.Combine(cs, arts)
 }
 
 // Verdict maps a score to its band.
@@ -251,8 +399,11 @@ func (s *Scorer) Verdict(score int) model.Verdict {
 }
 
 // describe writes one factor in words: "IP 185.220.101.45: 15 VirusTotal
-// malicious detections (+40)".
-func describe(r *compiledRule, i ioc.IOC, res *model.Result, n float64) string {
+// malicious detections (+40)", "IP 192.9.135.73: listed in
+// abusech-feodo-ipblocklist.csv (c2) (+70)". listed are the feed listings
+// the rule counted, each named with its category, and the listed CIDR or
+// parent domain when that is what matched.
+func describe(r *compiledRule, i ioc.IOC, listed []model.FeedMatch, n float64) string {
 	d := r.Description
 	if d == "" {
 		if r.Field != "" {
@@ -266,13 +417,13 @@ func describe(r *compiledRule, i ioc.IOC, res *model.Result, n float64) string {
 	if n == 1 {
 		plural = ""
 	}
-	feeds := make([]string, 0, len(res.Matches))
-	for _, m := range res.Matches {
-		name := m.Feed
+	feeds := make([]string, 0, len(listed))
+	for _, m := range listed {
+		name := m.Feed + " (" + categoryOf(m)
 		if m.Entry != "" {
-			name += " (" + m.Entry + ")"
+			name += ", " + m.Entry
 		}
-		feeds = append(feeds, name)
+		feeds = append(feeds, name+")")
 	}
 	d = strings.NewReplacer("{n}", num, "{s}", plural, "{feeds}", strings.Join(feeds, ", "), "{provider}", r.Provider).Replace(d)
 	return fmt.Sprintf("%s %s: %s (+%d)", i.Type.Label(), i.Value, d, r.Points)

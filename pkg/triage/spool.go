@@ -27,6 +27,7 @@ type spooledAlert struct {
 type spooledIOC struct {
 	index  int // into Batch.iocs
 	fields []string
+	art    int // foundIOC.art: the alert's own link between the hashes of one file
 }
 
 type spoolWriter struct {
@@ -67,6 +68,7 @@ func (s *spoolWriter) writeMeta(a *spooledAlert) {
 	s.uvarint(uint64(len(a.iocs)))
 	for _, i := range a.iocs {
 		s.uvarint(uint64(i.index))
+		s.uvarint(uint64(i.art))
 		s.uvarint(uint64(len(i.fields)))
 		for _, f := range i.fields {
 			s.str(f)
@@ -149,6 +151,9 @@ func (s *spoolReader) readMeta(a *spooledAlert) error {
 	for range n {
 		var si spooledIOC
 		if si.index, err = s.uvarint(); err != nil {
+			return unexpected(err)
+		}
+		if si.art, err = s.uvarint(); err != nil {
 			return unexpected(err)
 		}
 		nf, err := s.uvarint()

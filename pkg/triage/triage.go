@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,8 +74,18 @@ type Batch struct {
 	results *intel.Results
 	enrich  []map[string]*model.Result // by looked-up index
 	contrib []*score.Contribution      // by looked-up index; nil when no rule matched
-	byVerd  model.ByVerdict
-	scored  bool
+	// answered has, by looked-up index, bit p set when provider p (of
+	// results.Names) answered found or not_found: what checked_by and
+	// UNCHECKED rest on.
+	answered []uint64
+	// siblings lists, by looked-up index, the batch indexes of the other
+	// hashes of the same file that an answer named (a feed row, a
+	// VirusTotal file object): links between the hashes of one artifact.
+	siblings  [][]int32
+	checkedBy sync.Map // answered mask -> []string, shared by every alert with that mask
+	byVerd    model.ByVerdict
+	scored    bool
+	warned    bool // the failing-provider warnings were logged
 }
 
 // Load runs pass 1. Input that cannot be opened is an ErrInput error before
@@ -345,7 +356,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			}
 			sa.iocs = sa.iocs[:0]
 			for _, f := range rb.found[i] {
-				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields})
+				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields, art: f.art})
 			}
 			meta.writeMeta(&sa)
 			raw.bytes(rec.Raw)
@@ -437,8 +448,21 @@ func (b *Batch) Lookup(ctx context.Context) error {
 	b.results = res
 	b.enrich = make([]map[string]*model.Result, len(list))
 	b.contrib = make([]*score.Contribution, len(list))
+	b.answered = make([]uint64, len(list))
+	b.siblings = make([][]int32, len(list))
 	for i, x := range list {
 		b.enrich[i] = res.For(i)
+		for p, name := range res.Names {
+			if p >= 64 {
+				break // more providers than bits: the rest never make an alert checked
+			}
+			if r := b.enrich[i][name]; r != nil && (r.Status == model.StatusFound || r.Status == model.StatusNotFound) {
+				b.answered[i] |= 1 << p
+			}
+		}
+		if x.Type.IsHash() {
+			b.siblings[i] = b.namedSiblings(x, b.enrich[i])
+		}
 		if c := b.opts.Scorer.Contribute(score.Indicator{IOC: x, Results: b.enrich[i]}); len(c.Factors) > 0 {
 			b.contrib[i] = &c
 		}
@@ -446,8 +470,36 @@ func (b *Batch) Lookup(ctx context.Context) error {
 	return err
 }
 
+// namedSiblings returns the batch indexes of the hashes that the answers
+// about hash x name as the same file's (model.Result MD5, SHA1, SHA256).
+func (b *Batch) namedSiblings(x ioc.IOC, answers map[string]*model.Result) []int32 {
+	var out []int32
+	for _, r := range answers {
+		if r == nil || r.Status != model.StatusFound {
+			continue
+		}
+		named := [...]ioc.IOC{{Type: ioc.MD5, Value: r.MD5}, {Type: ioc.SHA1, Value: r.SHA1}, {Type: ioc.SHA256, Value: r.SHA256}}
+		if slices.ContainsFunc(named[:], func(h ioc.IOC) bool { return h.Type == x.Type && h.Value != "" && !strings.EqualFold(h.Value, x.Value) }) {
+			continue // the answer names another file than the one asked about: trust none of it
+		}
+		for _, h := range named {
+			if h.Value == "" || h.Type == x.Type {
+				continue
+			}
+			h.Value = strings.ToLower(h.Value)
+			if idx, ok := b.index[h]; ok && !slices.Contains(out, idx) {
+				out = append(out, idx)
+			}
+		}
+	}
+	return out
+}
+
 // Summary scores every alert from the meta spool and returns the header of
-// the report. It must follow Lookup.
+// the report. It must follow Lookup. Besides the engine's notes, the summary
+// says loudly when a provider failed for most of its lookups, and how many
+// alerts no source could check: a run that checked nothing must not read as
+// a clean one.
 func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*model.Report, error) {
 	if !b.scored {
 		b.byVerd = model.ByVerdict{}
@@ -473,7 +525,12 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 			providers[name] = model.ProviderStats(s)
 		}
 		notes = append(notes, b.results.Notes...)
+		notes = append(notes, b.failureNotes()...)
 	}
+	if n := b.byVerd.Unchecked; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d alerts are UNCHECKED: no source answered for any of their indicators, so nothing is known about them (they are not CLEAN)", n, b.alerts))
+	}
+	b.warned = true
 	return &model.Report{
 		SchemaVersion: model.SchemaVersion,
 		Tool:          model.Tool{Name: "verdict", Version: version},
@@ -490,16 +547,164 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 	}, nil
 }
 
-// score rates one spooled alert over its unique, non-skipped indicators.
-func (b *Batch) score(a *spooledAlert) model.Risk {
-	var buf [16]*score.Contribution
-	cs := buf[:0]
-	for _, si := range a.iocs {
-		if li := b.lookedIndex(si.index); li >= 0 && b.contrib[li] != nil {
-			cs = append(cs, b.contrib[li])
+// reasonUnavailable is the skip reason of a provider that could not be
+// reached for the rest of the run (CONTRACT.md): those lookups failed too.
+const reasonUnavailable = "provider_unavailable"
+
+// failureNotes says, per provider that failed for most of the lookups it
+// was asked to make, how many failed and why, and logs it as a warning the
+// first time. Lookups skipped by choice (offline, no key, quota) are not
+// failures: the engine's own notes cover them.
+func (b *Batch) failureNotes() []string {
+	var notes []string
+	for _, name := range b.results.Names {
+		asked, failed, why := 0, 0, ""
+		for _, m := range b.enrich {
+			r := m[name]
+			if r == nil {
+				continue
+			}
+			switch {
+			case r.Status == model.StatusFound || r.Status == model.StatusNotFound:
+				asked++
+			case r.Status == model.StatusError:
+				asked++
+				failed++
+				if why == "" {
+					why = r.Error
+				}
+			case r.Status == model.StatusSkipped && r.Reason == reasonUnavailable:
+				asked++
+				failed++
+				if why == "" {
+					why = reasonUnavailable
+				}
+			}
+		}
+		if failed == 0 || 2*failed <= asked {
+			continue
+		}
+		why = oneLine(why, 160)
+		notes = append(notes, fmt.Sprintf("%s failed for %d of %d lookups (%s): its answers are missing, and alerts that depended on it may be UNCHECKED", name, failed, asked, why))
+		if !b.warned {
+			b.log.Warn("provider failed for most lookups", "provider", name, "failed", failed, "lookups", asked, "error", why)
 		}
 	}
-	return b.opts.Scorer.Combine(cs)
+	return notes
+}
+
+// oneLine squeezes an error message onto one line of at most n bytes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + "..."
+	}
+	return s
+}
+
+// score rates one spooled alert over its unique, non-skipped indicators,
+// counting the hashes of one file once (see artifacts), and says which
+// sources checked it. An alert with indicators to check that no source
+// answered for is UNCHECKED with score 0; one with nothing to check is
+// scored (CLEAN).
+func (b *Batch) score(a *spooledAlert) model.Risk {
+	var mask uint64
+	toCheck, linked := false, false
+	for _, si := range a.iocs {
+		if b.skip[si.index] == ioc.NotSkipped {
+			toCheck = true
+		}
+		if si.art != 0 {
+			linked = true
+		}
+		if li := b.lookedIndex(si.index); li >= 0 {
+			mask |= b.answered[li]
+			linked = linked || len(b.siblings[li]) > 0
+		}
+	}
+	if toCheck && mask == 0 {
+		return model.Risk{Verdict: model.Unchecked, Factors: []string{}, CheckedBy: []string{}}
+	}
+	var arts *artifacts
+	if linked {
+		arts = artifactPool.Get().(*artifacts)
+		defer artifactPool.Put(arts)
+		b.alertArtifacts(a, arts)
+	}
+	var buf [16]*score.Contribution
+	var artBuf [16]int
+	cs, ids := buf[:0], artBuf[:0]
+	for j, si := range a.iocs {
+		if li := b.lookedIndex(si.index); li >= 0 && b.contrib[li] != nil {
+			cs = append(cs, b.contrib[li])
+			id := 0
+			if arts != nil {
+				id = arts.id(j)
+			}
+			ids = append(ids, id)
+		}
+	}
+	risk := b.opts.Scorer.Combine(cs, ids)
+	risk.CheckedBy = b.checkedByNames(mask)
+	return risk
+}
+
+// alertArtifacts joins the hashes of one file among the alert's indicators:
+// those the alert carried side by side (recorded at extraction) and those an
+// answer named as one file's.
+func (b *Batch) alertArtifacts(a *spooledAlert, arts *artifacts) {
+	arts.reset(len(a.iocs), func(j int) uint8 { return hashBit(b.iocs[a.iocs[j].index].Type) })
+	for j, si := range a.iocs {
+		if k := si.art - 1; k >= 0 && k < len(a.iocs) && k != j {
+			arts.union(k, j)
+		}
+	}
+	var pos map[int]int // batch index -> position in the alert, for big alerts
+	if len(a.iocs) > 32 {
+		pos = make(map[int]int, len(a.iocs))
+		for j, si := range a.iocs {
+			pos[si.index] = j
+		}
+	}
+	for j, si := range a.iocs {
+		li := b.lookedIndex(si.index)
+		if li < 0 {
+			continue
+		}
+		for _, sib := range b.siblings[li] {
+			k, ok := -1, false
+			if pos != nil {
+				k, ok = pos[int(sib)]
+			} else {
+				k = slices.IndexFunc(a.iocs, func(o spooledIOC) bool { return o.index == int(sib) })
+				ok = k >= 0
+			}
+			if ok {
+				arts.union(j, k)
+			}
+		}
+	}
+}
+
+// checkedByNames lists the providers of an answered mask in engine order.
+// The slices are shared by every alert with the same mask and must not be
+// modified.
+func (b *Batch) checkedByNames(mask uint64) []string {
+	if v, ok := b.checkedBy.Load(mask); ok {
+		return v.([]string)
+	}
+	names := []string{}
+	if b.results != nil {
+		for p, n := range b.results.Names {
+			if p < 64 && mask&(1<<p) != 0 {
+				names = append(names, n)
+			}
+		}
+	}
+	// Clipped, so that a consumer appending to one alert's list gets a copy
+	// instead of writing into every other alert's.
+	v, _ := b.checkedBy.LoadOrStore(mask, slices.Clip(names))
+	return v.([]string)
 }
 
 func (b *Batch) lookedIndex(i int) int {
@@ -677,6 +882,9 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *model.Alert {
 	}
 	if a.Risk.Factors == nil {
 		a.Risk.Factors = []string{}
+	}
+	if a.Risk.CheckedBy == nil {
+		a.Risk.CheckedBy = []string{}
 	}
 	a.SharedEnrichment = true // b.enrich outlives every stream of this batch
 	return a

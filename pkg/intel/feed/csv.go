@@ -129,6 +129,18 @@ func (l *loader) csvRow(p *csvPlan, rec []string) {
 		return
 	}
 	info := l.csvInfo(p, rec)
+	if l.perRow {
+		tt := ""
+		for _, i := range p.threat {
+			if i < len(rec) && strings.TrimSpace(rec[i]) != "" {
+				tt = rec[i]
+				break
+			}
+		}
+		l.cat = threatFoxCategory(tt)
+	}
+	l.beginRow()
+	defer l.endRow()
 	for _, c := range p.cols {
 		if c.idx >= len(rec) {
 			continue

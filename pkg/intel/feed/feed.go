@@ -21,11 +21,18 @@
 //   - Skipped counts malformed lines and listed values that do not normalise.
 //     Rows of types verdict does not look up (MSTIC filepath, MISP link and
 //     text, Zeek FILE_NAME) are not indicators and are ignored, not skipped.
+//   - Every match carries its feed's category (see category.go), which is
+//     what scoring weighs: a Feodo Tracker C2 address is not a Tor exit.
+//   - A row that lists one file's MD5, SHA-1 and SHA-256 together
+//     (MalwareBazaar, a MISP file object) links them: a lookup of any of
+//     them names all three in Result.MD5, SHA1 and SHA256, so the hashes of
+//     one file count as one artifact when an alert carries several.
 package feed
 
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -57,8 +64,9 @@ const (
 // is safe for concurrent use.
 type Set struct {
 	feeds []feedData
-	infos []string // interned FeedMatch.Info strings; index 0 is ""
-	chain []ref    // second and later listings of a value (see ref.next)
+	infos []string     // interned FeedMatch.Info strings; index 0 is ""
+	chain []ref        // second and later listings of a value (see ref.next)
+	files []fileHashes // files named by rows listing several of their hashes (see ref.file)
 
 	ip4      map[uint32]ref
 	ip6      map[[16]byte]ref
@@ -76,6 +84,7 @@ type Set struct {
 // feedData is one loaded file: its summary and its CIDR intervals.
 type feedData struct {
 	info           Info
+	cat            category // the category of entries that have none of their own
 	spans4, spans6 []span
 }
 
@@ -87,6 +96,17 @@ type Info struct {
 	Entries map[ioc.Type]int // distinct single values by type (CIDRs not included)
 	CIDRs   int              // distinct CIDRs
 	Skipped int              // malformed lines and listed values that did not normalise
+	// Category is what a listing in the feed means (model.FeedCategories);
+	// with PerRow, the category of rows that name no threat type.
+	Category string
+	// CategoryFrom says how Category was decided: CategoryFromConfig,
+	// CategoryFromHeader, CategoryFromWellKnown or CategoryFromDefault.
+	CategoryFrom string
+	// KnownAs names the well-known feed recognised ("abuse.ch Feodo
+	// Tracker"), or the feeds.categories pattern that matched.
+	KnownAs string
+	// PerRow says each row's threat type decides its category (ThreatFox).
+	PerRow bool
 }
 
 // Total is the number of distinct entries in the feed, CIDRs included.
@@ -102,13 +122,22 @@ func (i Info) Total() int {
 type Option func(*options)
 
 type options struct {
-	logger *slog.Logger
+	logger     *slog.Logger
+	categories map[string]string
 }
 
 // WithLogger sets the logger for load warnings and debug detail; nil means
 // slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
+}
+
+// WithCategories sets feeds.categories: a feed's file name, its path, or a
+// glob over either (path.Match syntax), to the category of every listing in
+// it. It outranks a file's "# category:" line and the well-known feeds.
+// Load fails on an unknown category or a malformed glob.
+func WithCategories(m map[string]string) Option {
+	return func(o *options) { o.categories = m }
 }
 
 var (
@@ -156,6 +185,7 @@ func (s *Set) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 		return model.Result{}, fmt.Errorf("%w: no feed lists %s indicators", intel.ErrUnsupported, i.Type)
 	}
 	var m []model.FeedMatch
+	var file uint32
 	switch i.Type {
 	case ioc.IPv4, ioc.IPv6:
 		a, err := netip.ParseAddr(i.Value)
@@ -169,7 +199,7 @@ func (s *Set) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 		m = s.lookupURL(m, i.Value)
 	case ioc.MD5, ioc.SHA1, ioc.SHA256:
 		var ok bool
-		if m, ok = s.lookupHash(m, i.Type, i.Value); !ok {
+		if m, file, ok = s.lookupHash(m, i.Type, i.Value); !ok {
 			return model.Result{}, fmt.Errorf("%w: %q is not a %s hash", ioc.ErrInvalid, i.Value, i.Type)
 		}
 	}
@@ -177,7 +207,28 @@ func (s *Set) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 		return model.Result{}, intel.ErrNotFound
 	}
 	slices.SortFunc(m, func(a, b model.FeedMatch) int { return strings.Compare(a.Feed, b.Feed) })
-	return model.Result{Status: model.StatusFound, Matches: m}, nil
+	res := model.Result{Status: model.StatusFound, Matches: m}
+	if file != 0 {
+		f := &s.files[file-1]
+		if f.has&hasMD5 != 0 {
+			res.MD5 = hex.EncodeToString(f.md5[:])
+		}
+		if f.has&hasSHA1 != 0 {
+			res.SHA1 = hex.EncodeToString(f.sha1[:])
+		}
+		if f.has&hasSHA256 != 0 {
+			res.SHA256 = hex.EncodeToString(f.sha256[:])
+		}
+	}
+	return res, nil
+}
+
+// catOf returns the category of one listing: its row's, else its feed's.
+func (s *Set) catOf(feed uint16, c category) string {
+	if c == 0 {
+		c = s.feeds[feed].cat
+	}
+	return c.String()
 }
 
 func (s *Set) lookupAddr(m []model.FeedMatch, a netip.Addr) []model.FeedMatch {
@@ -199,9 +250,10 @@ func (s *Set) lookupAddr(m []model.FeedMatch, a netip.Addr) []model.FeedMatch {
 		if k := findSpan(spans, a); k >= 0 && !hasFeed(m, fd.info.Name) {
 			sp := spans[k]
 			m = append(m, model.FeedMatch{
-				Feed:  fd.info.Name,
-				Entry: netip.PrefixFrom(sp.lo, int(sp.bits)).String(),
-				Info:  s.infos[sp.info],
+				Feed:     fd.info.Name,
+				Category: s.catOf(f, sp.cat),
+				Entry:    netip.PrefixFrom(sp.lo, int(sp.bits)).String(),
+				Info:     s.infos[sp.info],
 			})
 		}
 	}
@@ -248,33 +300,44 @@ func (s *Set) lookupURL(m []model.FeedMatch, u string) []model.FeedMatch {
 	return m
 }
 
-func (s *Set) lookupHash(m []model.FeedMatch, t ioc.Type, h string) ([]model.FeedMatch, bool) {
+// lookupHash matches a file hash; file is the first listing's link to the
+// file's other hashes (0 for none).
+func (s *Set) lookupHash(m []model.FeedMatch, t ioc.Type, h string) (_ []model.FeedMatch, file uint32, ok bool) {
 	var r ref
 	var found bool
 	switch t {
 	case ioc.MD5:
 		var k [16]byte
 		if !decodeHex(k[:], h) {
-			return m, false
+			return m, 0, false
 		}
 		r, found = s.md5[k]
 	case ioc.SHA1:
 		var k [20]byte
 		if !decodeHex(k[:], h) {
-			return m, false
+			return m, 0, false
 		}
 		r, found = s.sha1[k]
 	case ioc.SHA256:
 		var k [32]byte
 		if !decodeHex(k[:], h) {
-			return m, false
+			return m, 0, false
 		}
 		r, found = s.sha256[k]
 	}
-	if found {
-		m = s.appendRefs(m, r, "")
+	if !found {
+		return m, 0, true
 	}
-	return m, true
+	for c := r; ; c = s.chain[c.next-1] {
+		if c.file != 0 {
+			file = c.file
+			break
+		}
+		if c.next == 0 {
+			break
+		}
+	}
+	return s.appendRefs(m, r, ""), file, true
 }
 
 // appendRefs adds a match for every feed listing a value, skipping feeds
@@ -283,7 +346,7 @@ func (s *Set) appendRefs(m []model.FeedMatch, r ref, entry string) []model.FeedM
 	for {
 		name := s.feeds[r.feed].info.Name
 		if !hasFeed(m, name) {
-			m = append(m, model.FeedMatch{Feed: name, Entry: entry, Info: s.infos[r.info]})
+			m = append(m, model.FeedMatch{Feed: name, Category: s.catOf(r.feed, r.cat), Entry: entry, Info: s.infos[r.info]})
 		}
 		if r.next == 0 {
 			return m

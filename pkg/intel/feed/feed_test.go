@@ -134,6 +134,7 @@ type lookupCase struct {
 	info      string
 	notFound  bool
 	wantFeeds []string // when set, exactly these feeds, in this order
+	category  string   // when set, the match's category
 }
 
 func runLookups(t *testing.T, s *Set, cases []lookupCase) {
@@ -159,6 +160,9 @@ func runLookups(t *testing.T, s *Set, cases []lookupCase) {
 			require.True(t, ok, "feed %s should list %s; matches %+v", tt.feed, tt.ioc, r.Matches)
 			assert.Equal(t, tt.entry, m.Entry)
 			assert.Equal(t, tt.info, m.Info)
+			if tt.category != "" {
+				assert.Equal(t, tt.category, m.Category)
+			}
 			if tt.wantFeeds != nil {
 				var names []string
 				for _, m := range r.Matches {
@@ -197,25 +201,25 @@ func sha256(s string) ioc.IOC {
 
 // commonLookups hold for the copied files, in testdata and in the shared corpus.
 var commonLookups = []lookupCase{
-	{name: "happy path: Feodo C2 IP with malware name", ioc: ip("192.9.135.73"), feed: "abusech-feodo-ipblocklist.csv", info: "Pikabot (c2 online)"},
-	{name: "happy path: Feodo offline C2", ioc: ip("172.233.221.61"), feed: "abusech-feodo-ipblocklist.csv", info: "Pikabot (c2 offline)"},
-	{name: "happy path: MalwareBazaar sha256 with signature", ioc: sha256("1d233362395405a19be5da8fc1f3fba060e658fb30718a47eedc0925a7226e52"), feed: "abusech-malwarebazaar-recent.head.csv", info: "RustyStealer"},
-	{name: "happy path: MalwareBazaar sha256 with n/a signature", ioc: sha256("e149f36cb6c001aa340c388d7684c8a055f59152026e8e0d1d678264d7c084d7"), feed: "abusech-malwarebazaar-recent.head.csv"},
-	{name: "happy path: MalwareBazaar md5 column", ioc: md5("7564553469f8675a41cb1ee014b3dfdd"), feed: "abusech-malwarebazaar-recent.head.csv", info: "RustyStealer"},
-	{name: "happy path: MalwareBazaar sha1 column", ioc: sha1("8499f094477c8474c2550929c8fcba3bea310e2b"), feed: "abusech-malwarebazaar-recent.head.csv"},
+	{name: "happy path: Feodo C2 IP with malware name", ioc: ip("192.9.135.73"), feed: "abusech-feodo-ipblocklist.csv", info: "Pikabot (c2 online)", category: "c2"},
+	{name: "happy path: Feodo offline C2", ioc: ip("172.233.221.61"), feed: "abusech-feodo-ipblocklist.csv", info: "Pikabot (c2 offline)", category: "c2"},
+	{name: "happy path: MalwareBazaar sha256 with signature", ioc: sha256("1d233362395405a19be5da8fc1f3fba060e658fb30718a47eedc0925a7226e52"), feed: "abusech-malwarebazaar-recent.head.csv", info: "RustyStealer", category: "malware"},
+	{name: "happy path: MalwareBazaar sha256 with n/a signature", ioc: sha256("e149f36cb6c001aa340c388d7684c8a055f59152026e8e0d1d678264d7c084d7"), feed: "abusech-malwarebazaar-recent.head.csv", category: "malware"},
+	{name: "happy path: MalwareBazaar md5 column", ioc: md5("7564553469f8675a41cb1ee014b3dfdd"), feed: "abusech-malwarebazaar-recent.head.csv", info: "RustyStealer", category: "malware"},
+	{name: "happy path: MalwareBazaar sha1 column", ioc: sha1("8499f094477c8474c2550929c8fcba3bea310e2b"), feed: "abusech-malwarebazaar-recent.head.csv", category: "malware"},
 	{name: "sad path: MalwareBazaar imphash is not an MD5 indicator", ioc: md5("d42595b695fc008ef2c56aabd8efd68e"), notFound: true},
-	{name: "happy path: ET compromised IP", ioc: ip("97.74.93.167"), feed: "et-compromised-ips.txt"},
-	{name: "happy path: IP inside a FireHOL 2025 CIDR", ioc: ip("2.56.193.7"), feed: "firehol_level1.2025-08-27.head.netset", entry: "2.56.192.0/22"},
-	{name: "happy path: FireHOL 2015 single IP", ioc: ip("1.93.0.224"), feed: "firehol_level1.2015-11-13.head.netset"},
-	{name: "happy path: FireHOL 2015 keeps private CIDRs", ioc: ip("10.1.2.3"), feed: "firehol_level1.2015-11-13.head.netset", entry: "10.0.0.0/8"},
-	{name: "happy path: IP inside a Spamhaus DROP JSON CIDR", ioc: ip("1.19.5.5"), feed: "spamhaus-drop_v4.head.json", entry: "1.19.0.0/16", info: "SBL434604"},
-	{name: "happy path: CIDR edges", ioc: ip("1.10.31.255"), feed: "spamhaus-drop_v4.head.json", entry: "1.10.16.0/20", info: "SBL256894"},
+	{name: "happy path: ET compromised IP", ioc: ip("97.74.93.167"), feed: "et-compromised-ips.txt", category: "compromised"},
+	{name: "happy path: IP inside a FireHOL 2025 CIDR", ioc: ip("2.56.193.7"), feed: "firehol_level1.2025-08-27.head.netset", entry: "2.56.192.0/22", category: "drop"},
+	{name: "happy path: FireHOL 2015 single IP", ioc: ip("1.93.0.224"), feed: "firehol_level1.2015-11-13.head.netset", category: "drop"},
+	{name: "happy path: FireHOL 2015 keeps private CIDRs", ioc: ip("10.1.2.3"), feed: "firehol_level1.2015-11-13.head.netset", entry: "10.0.0.0/8", category: "drop"},
+	{name: "happy path: IP inside a Spamhaus DROP JSON CIDR", ioc: ip("1.19.5.5"), feed: "spamhaus-drop_v4.head.json", entry: "1.19.0.0/16", info: "SBL434604", category: "drop"},
+	{name: "happy path: CIDR edges", ioc: ip("1.10.31.255"), feed: "spamhaus-drop_v4.head.json", entry: "1.10.16.0/20", info: "SBL256894", category: "drop"},
 	{name: "sad path: just past a CIDR", ioc: ip("1.10.32.0"), feed: "spamhaus-drop_v4.head.json", notFound: true},
-	{name: "happy path: Tor exit IP in exit-addresses", ioc: ip("185.241.208.232"), feed: "tor-exit-addresses.head.txt"},
-	{name: "happy path: Tor exit IP in bulk list", ioc: ip("185.241.208.232"), feed: "tor-bulk-exit-list.head.txt"},
+	{name: "happy path: Tor exit IP in exit-addresses", ioc: ip("185.241.208.232"), feed: "tor-exit-addresses.head.txt", category: "anonymizer"},
+	{name: "happy path: Tor exit IP in bulk list", ioc: ip("185.241.208.232"), feed: "tor-bulk-exit-list.head.txt", category: "anonymizer"},
 	{name: "sad path: Tor relay fingerprint is not a SHA-1", ioc: sha1("fe39f07ebe7870dce124ab30df3abd0700a43f75"), notFound: true},
-	{name: "happy path: Zeek intel hash with desc", ioc: sha1("392c59924103a45553b1e4bd1f5845e42d4f1c9b"), feed: "zeek-intel.abuse-ch-malware.head.intel", info: "MALWARE"},
-	{name: "happy path: MSTIC sha256", ioc: sha256("8e90ed33c7ee82c0b64078ea36ec95f7420ba435c693b3b3dd728b494abf7dfc"), feed: "msticiocs-exchange-march2021.csv"},
+	{name: "happy path: Zeek intel hash with desc", ioc: sha1("392c59924103a45553b1e4bd1f5845e42d4f1c9b"), feed: "zeek-intel.abuse-ch-malware.head.intel", info: "MALWARE", category: "malware"},
+	{name: "happy path: MSTIC sha256", ioc: sha256("8e90ed33c7ee82c0b64078ea36ec95f7420ba435c693b3b3dd728b494abf7dfc"), feed: "msticiocs-exchange-march2021.csv", category: "listed"},
 	{name: "sad path: unlisted IP", ioc: ip("8.8.8.8"), notFound: true},
 	{name: "sad path: unlisted IPv6", ioc: ip("2001:4860:4860::8888"), notFound: true},
 }

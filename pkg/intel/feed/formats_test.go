@@ -36,6 +36,7 @@ type hit struct {
 	ioc   ioc.IOC
 	entry string
 	info  string
+	cat   string // the row's own category, when it is not the feed's
 }
 
 func gz(t testing.TB, s string) []byte {
@@ -194,8 +195,8 @@ func TestLoad_Formats(t *testing.T) {
 			wantEntries: map[ioc.Type]int{ioc.IPv4: 1, ioc.Domain: 1, ioc.URL: 1, ioc.SHA256: 1},
 			wantSkipped: 1,
 			hits: []hit{
-				{ioc: ip("45.9.74.36"), info: "Cobalt Strike, botnet_cc"},
-				{ioc: dom("cs.example.com"), info: "Cobalt Strike, botnet_cc"},
+				{ioc: ip("45.9.74.36"), info: "Cobalt Strike, botnet_cc", cat: "c2"},
+				{ioc: dom("cs.example.com"), info: "Cobalt Strike, botnet_cc", cat: "c2"},
 				{ioc: url("http://198.51.100.7/x.sh"), info: "Mirai, payload_delivery"},
 				{ioc: sha256("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), info: "Unknown malware, payload"},
 			},
@@ -365,7 +366,11 @@ func TestLoad_Formats(t *testing.T) {
 			for _, h := range tt.hits {
 				r, err := s.Lookup(context.Background(), h.ioc)
 				if assert.NoError(t, err, h.ioc) && assert.Len(t, r.Matches, 1) {
-					assert.Equal(t, model.FeedMatch{Feed: tt.file, Entry: h.entry, Info: h.info}, r.Matches[0], h.ioc)
+					cat := info.Category
+					if h.cat != "" {
+						cat = h.cat
+					}
+					assert.Equal(t, model.FeedMatch{Feed: tt.file, Category: cat, Entry: h.entry, Info: h.info}, r.Matches[0], h.ioc)
 				}
 			}
 			for _, m := range tt.misses {

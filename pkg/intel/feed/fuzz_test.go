@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 // fuzzNames are the file names FuzzLoad writes its input under, so the
@@ -88,6 +89,21 @@ func checkSelfConsistent(t *testing.T, s *Set) {
 			}
 			if len([]rune(m.Info)) >= 120 || bytes.ContainsAny([]byte(m.Info), "\r\n\t") {
 				t.Fatalf("info %q is not short and single-line", m.Info)
+			}
+			if model.FeedCategoryRank(m.Category) < 0 {
+				t.Fatalf("stored value %v: feed %s has no valid category: %q", i, name, m.Category)
+			}
+		}
+		// A file link names the asked hash itself, and only well-formed hashes.
+		if i.Type.IsHash() && res.MD5+res.SHA1+res.SHA256 != "" {
+			own := map[ioc.Type]string{ioc.MD5: res.MD5, ioc.SHA1: res.SHA1, ioc.SHA256: res.SHA256}
+			if own[i.Type] != i.Value {
+				t.Fatalf("hash %v links to a file named %+v", i, own)
+			}
+			for typ, h := range own {
+				if got, ok := ioc.HashType(h); h != "" && (!ok || got != typ) {
+					t.Fatalf("hash %v: linked %s %q is not one", i, typ, h)
+				}
 			}
 		}
 	}

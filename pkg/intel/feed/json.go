@@ -11,20 +11,10 @@ import (
 // {"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"} per line, with a
 // {"type":"metadata",...} trailer that is not an entry. The SBL id is Info.
 func (l *loader) loadSpamhausJSON(br *bufio.Reader) {
-	lr := lineReader{br: br}
-	for {
-		line, long, ok := lr.next()
-		if !ok {
-			return
-		}
-		l.line = lr.n
-		if long {
-			l.skip("", "line too long")
-			continue
-		}
+	l.eachLine(br, func(line []byte) {
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
-			continue
+			return
 		}
 		var rec struct {
 			CIDR  string `json:"cidr"`
@@ -33,19 +23,19 @@ func (l *loader) loadSpamhausJSON(br *bufio.Reader) {
 		}
 		if err := json.Unmarshal(line, &rec); err != nil {
 			l.skip(string(line), "not a JSON object")
-			continue
+			return
 		}
 		if rec.Type == "metadata" {
-			continue
+			return
 		}
 		if rec.CIDR == "" {
 			l.skip(string(line), "no cidr")
-			continue
+			return
 		}
 		if !l.add(kindIP, rec.CIDR, l.b.internInfo(rec.SBLID), true) {
 			l.skip(rec.CIDR, "not a valid CIDR")
 		}
-	}
+	})
 }
 
 // MISP JSON, as written by MISP feeds (<uuid>.json), event exports and the
@@ -172,9 +162,13 @@ func (l *loader) mispEvent(e *mispEvent) {
 		if o.Deleted {
 			continue
 		}
+		// An object is one thing: a "file" object's md5, sha1 and sha256
+		// are the hashes of one file.
+		l.beginRow()
 		for i := range o.Attribute {
 			l.mispAttribute(&o.Attribute[i], info)
 		}
+		l.endRow()
 	}
 }
 

@@ -41,13 +41,10 @@ func (r *lineReader) next() (line []byte, long, ok bool) {
 	return line, false, true
 }
 
-// loadLines reads a plain list (one item per line: IP, CIDR, domain, URL or
-// hash) or a hosts file. Comments start with "#" or ";", at the start of a
-// line or after a space; an inline comment becomes the entry's Info
-// ("1.10.16.0/20 ; SBL256894"). Only a line's first field is used, so
-// "1.2.3.4<TAB>15" (IPsum) lists 1.2.3.4; a line whose first field is an
-// address followed by host names is a hosts line, and lists the names only.
-func (l *loader) loadLines(br *bufio.Reader, hosts bool) {
+// eachLine calls fn with every line of a line-based feed, keeping l.line
+// current for logs; a line longer than the read buffer is counted as
+// skipped and not passed on. The bytes are valid only during the call.
+func (l *loader) eachLine(br *bufio.Reader, fn func(line []byte)) {
 	lr := lineReader{br: br}
 	for {
 		line, long, ok := lr.next()
@@ -59,9 +56,21 @@ func (l *loader) loadLines(br *bufio.Reader, hosts bool) {
 			l.skip("", "line too long")
 			continue
 		}
+		fn(line)
+	}
+}
+
+// loadLines reads a plain list (one item per line: IP, CIDR, domain, URL or
+// hash) or a hosts file. Comments start with "#" or ";", at the start of a
+// line or after a space; an inline comment becomes the entry's Info
+// ("1.10.16.0/20 ; SBL256894"). Only a line's first field is used, so
+// "1.2.3.4<TAB>15" (IPsum) lists 1.2.3.4; a line whose first field is an
+// address followed by host names is a hosts line, and lists the names only.
+func (l *loader) loadLines(br *bufio.Reader, hosts bool) {
+	l.eachLine(br, func(line []byte) {
 		body, comment := splitComment(line)
 		if len(body) == 0 {
-			continue
+			return
 		}
 		var info uint32
 		if len(comment) > 0 {
@@ -76,14 +85,14 @@ func (l *loader) loadLines(br *bufio.Reader, hosts bool) {
 				name, rest = cutField(rest)
 				l.addHostName(string(name), info)
 			}
-			continue
+			return
 		}
 		if a, ok := parseIPv4(f0); ok {
 			l.addAddr(a, info)
-			continue
+			return
 		}
 		l.addOrSkip(kindAny, string(f0), info, true)
-	}
+	})
 }
 
 // localNames are the host names hosts files map for the machine itself.
@@ -186,17 +195,7 @@ func (l *loader) infoBytes(b []byte) uint32 {
 // "ExitAddress <ip> <date> <time>" lines is an indicator: the 40-hex relay
 // fingerprint on "ExitNode" lines looks like a SHA-1 but is not a file hash.
 func (l *loader) loadTorExits(br *bufio.Reader) {
-	lr := lineReader{br: br}
-	for {
-		line, long, ok := lr.next()
-		if !ok {
-			return
-		}
-		l.line = lr.n
-		if long {
-			l.skip("", "line too long")
-			continue
-		}
+	l.eachLine(br, func(line []byte) {
 		key, rest := cutField(bytes.TrimSpace(line))
 		switch string(key) {
 		case "":
@@ -209,5 +208,5 @@ func (l *loader) loadTorExits(br *bufio.Reader) {
 		default:
 			l.skip(string(line), "not an exit-addresses line")
 		}
-	}
+	})
 }

@@ -39,6 +39,10 @@ func Load(paths []string, opts ...Option) (*Set, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	cats, err := compileCategories(o.categories)
+	if err != nil {
+		return nil, fmt.Errorf("load feeds: %w", err)
+	}
 	files, err := collect(paths)
 	if err != nil {
 		return nil, err
@@ -48,6 +52,7 @@ func Load(paths []string, opts ...Option) (*Set, error) {
 	}
 	assignNames(files)
 	b := newBuilder(log)
+	b.categories = cats
 	for i := range files {
 		if err := b.loadFile(&files[i], uint16(len(b.set.feeds))); err != nil {
 			return nil, err
@@ -172,11 +177,12 @@ func assignNames(files []source) {
 
 // builder accumulates feeds into a Set.
 type builder struct {
-	set       *Set
-	log       *slog.Logger
-	intern    map[string]uint32
-	infoCache map[[3]string]uint32 // CSV (family, threat, status) → info
-	typeCache map[string]typeSpec  // a feed's type names as written → spec
+	set        *Set
+	log        *slog.Logger
+	categories []categoryRule
+	intern     map[string]uint32
+	infoCache  map[[3]string]uint32 // CSV (family, threat, status) → info
+	typeCache  map[string]typeSpec  // a feed's type names as written → spec
 }
 
 func newBuilder(log *slog.Logger) *builder {
@@ -247,6 +253,14 @@ type loader struct {
 	prefixes []prefixEntry
 	skipped  int
 	line     int // current line, for logs; 0 when the format has no lines
+
+	perRow bool     // each row's threat type decides its category (ThreatFox)
+	cat    category // the current row's category; 0 is the feed's own
+
+	// The hashes the current row listed, when the format has rows that
+	// describe one file (CSV rows, MISP objects); see beginRow.
+	inRow     bool
+	rowHashes []rowHash
 }
 
 // errReader remembers the first read error other than io.EOF, so a parser
@@ -296,8 +310,9 @@ func (b *builder) loadFile(src *source, feed uint16) error {
 		return fmt.Errorf("load feed %q: %w", src.path, err)
 	}
 	sn := sniff(peek, extHint(src.path), len(peek) < readBuf)
+	dec := b.decideCategory(src, peek, sn)
 
-	l := &loader{b: b, src: src, feed: feed, counts: map[ioc.Type]int{}}
+	l := &loader{b: b, src: src, feed: feed, counts: map[ioc.Type]int{}, perRow: dec.perRow}
 	format := sn.format
 	switch sn.format {
 	case FormatPlain, FormatHosts:
@@ -326,13 +341,14 @@ func (b *builder) loadFile(src *source, feed uint16) error {
 	}
 
 	v4, v6, cidrs := buildSpans(l.prefixes)
-	info := Info{Name: src.name, Path: src.path, Format: format, Entries: map[ioc.Type]int{}, CIDRs: cidrs, Skipped: l.skipped}
+	info := Info{Name: src.name, Path: src.path, Format: format, Entries: map[ioc.Type]int{}, CIDRs: cidrs, Skipped: l.skipped,
+		Category: dec.category, CategoryFrom: dec.from, KnownAs: dec.detail, PerRow: dec.perRow}
 	for t, n := range l.counts {
 		if n > 0 {
 			info.Entries[t] = n
 		}
 	}
-	b.set.feeds = append(b.set.feeds, feedData{info: info, spans4: v4, spans6: v6})
+	b.set.feeds = append(b.set.feeds, feedData{info: info, cat: categoryCode(dec.category), spans4: v4, spans6: v6})
 
 	switch {
 	case format == FormatUnknown:
@@ -343,7 +359,8 @@ func (b *builder) loadFile(src *source, feed uint16) error {
 		b.log.Warn("feed lists no indicators", "provider", Name, "file", src.path, "format", format, "skipped", l.skipped)
 	default:
 		b.log.Debug("loaded feed", "provider", Name, "feed", src.name, "file", src.path,
-			"format", format, "entries", info.Total(), "cidrs", cidrs, "skipped", l.skipped)
+			"format", format, "entries", info.Total(), "cidrs", cidrs, "skipped", l.skipped,
+			"category", info.Category, "category_from", info.CategoryFrom, "known_as", info.KnownAs)
 	}
 	return nil
 }

@@ -152,16 +152,16 @@ func TestLookup_MultipleFeeds(t *testing.T) {
 
 	r, err := s.Lookup(ctx, ip("45.1.1.1"))
 	require.NoError(t, err)
-	assert.Equal(t, []model.FeedMatch{{Feed: "a.txt", Info: "in a"}, {Feed: "b.txt"}, {Feed: "c.txt", Entry: "45.0.0.0/8"}}, r.Matches)
+	assert.Equal(t, []model.FeedMatch{{Feed: "a.txt", Category: "listed", Info: "in a"}, {Feed: "b.txt", Category: "listed"}, {Feed: "c.txt", Category: "listed", Entry: "45.0.0.0/8"}}, r.Matches)
 
 	r, err = s.Lookup(ctx, ip("45.2.3.4"))
 	require.NoError(t, err)
-	assert.Equal(t, []model.FeedMatch{{Feed: "a.txt"}, {Feed: "b.txt", Entry: "45.2.0.0/16", Info: "in b"}, {Feed: "c.txt", Entry: "45.0.0.0/8"}}, r.Matches,
+	assert.Equal(t, []model.FeedMatch{{Feed: "a.txt", Category: "listed"}, {Feed: "b.txt", Category: "listed", Entry: "45.2.0.0/16", Info: "in b"}, {Feed: "c.txt", Category: "listed", Entry: "45.0.0.0/8"}}, r.Matches,
 		"an exact listing wins over the same feed's CIDR")
 
 	r, err = s.Lookup(ctx, dom("www.evil.example.com"))
 	require.NoError(t, err)
-	assert.Equal(t, []model.FeedMatch{{Feed: "a.txt"}, {Feed: "b.txt", Entry: "evil.example.com"}}, r.Matches)
+	assert.Equal(t, []model.FeedMatch{{Feed: "a.txt", Category: "listed"}, {Feed: "b.txt", Category: "listed", Entry: "evil.example.com"}}, r.Matches)
 }
 
 // lookupSample is a mix of hits and misses of every type over testdata.

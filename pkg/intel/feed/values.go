@@ -222,12 +222,12 @@ func (l *loader) addAddr(a netip.Addr, info uint32) {
 	a = a.WithZone("").Unmap()
 	s := l.b.set
 	if a.Is4() {
-		if addRef(s.ip4, &s.chain, v4key(a), l.feed, info) {
+		if addRef(s.ip4, &s.chain, v4key(a), l.feed, info, l.cat) {
 			l.counts[ioc.IPv4]++
 		}
 		return
 	}
-	if addRef(s.ip6, &s.chain, a.As16(), l.feed, info) {
+	if addRef(s.ip6, &s.chain, a.As16(), l.feed, info, l.cat) {
 		l.counts[ioc.IPv6]++
 	}
 }
@@ -245,7 +245,7 @@ func (l *loader) addPrefix(p netip.Prefix, info uint32) bool {
 	case p.IsSingleIP():
 		l.addAddr(p.Addr(), info)
 	default:
-		l.prefixes = append(l.prefixes, prefixEntry{p: p, info: info})
+		l.prefixes = append(l.prefixes, prefixEntry{p: p, info: info, cat: l.cat})
 	}
 	return true
 }
@@ -266,7 +266,7 @@ func (l *loader) addDomain(v string, info uint32, owned bool) bool {
 	if _, ok := s.domains[d]; !ok && !owned {
 		d = strings.Clone(d) // do not pin the whole row in memory
 	}
-	if addRef(s.domains, &s.chain, d, l.feed, info) {
+	if addRef(s.domains, &s.chain, d, l.feed, info, l.cat) {
 		l.counts[ioc.Domain]++
 	}
 	return true
@@ -282,7 +282,7 @@ func (l *loader) addURL(v string, info uint32) bool {
 		if err != nil {
 			return false
 		}
-		if addRef(s.urls, &s.chain, u, l.feed, info) {
+		if addRef(s.urls, &s.chain, u, l.feed, info, l.cat) {
 			l.counts[ioc.URL]++
 		}
 		return true
@@ -291,7 +291,7 @@ func (l *loader) addURL(v string, info uint32) bool {
 	if err != nil {
 		return false
 	}
-	if addRef(s.noScheme, &s.chain, u[len("http://"):], l.feed, info) {
+	if addRef(s.noScheme, &s.chain, u[len("http://"):], l.feed, info, l.cat) {
 		l.counts[ioc.URL]++
 	}
 	return true
@@ -305,24 +305,94 @@ func (l *loader) addHash(v string, want ioc.Type, info uint32) bool {
 	}
 	s := l.b.set
 	added := false
+	var key [32]byte
 	switch t {
 	case ioc.MD5:
 		var k [16]byte
 		decodeHex(k[:], v)
-		added = addRef(s.md5, &s.chain, k, l.feed, info)
+		added = addRef(s.md5, &s.chain, k, l.feed, info, l.cat)
+		copy(key[:], k[:])
 	case ioc.SHA1:
 		var k [20]byte
 		decodeHex(k[:], v)
-		added = addRef(s.sha1, &s.chain, k, l.feed, info)
+		added = addRef(s.sha1, &s.chain, k, l.feed, info, l.cat)
+		copy(key[:], k[:])
 	case ioc.SHA256:
-		var k [32]byte
-		decodeHex(k[:], v)
-		added = addRef(s.sha256, &s.chain, k, l.feed, info)
+		decodeHex(key[:], v)
+		added = addRef(s.sha256, &s.chain, key, l.feed, info, l.cat)
 	}
 	if added {
 		l.counts[t]++
 	}
+	if l.inRow && len(l.rowHashes) < 8 {
+		l.rowHashes = append(l.rowHashes, rowHash{t: t, key: key})
+	}
 	return true
+}
+
+// rowHash is a hash listed by the current row.
+type rowHash struct {
+	t   ioc.Type
+	key [32]byte // the hash's bytes, left-aligned
+}
+
+// beginRow starts a row whose hashes, if it lists more than one, are the
+// hashes of one file: a CSV row (MalwareBazaar's sha256_hash, md5_hash and
+// sha1_hash columns) or a MISP object.
+func (l *loader) beginRow() {
+	l.inRow = true
+	l.rowHashes = l.rowHashes[:0]
+}
+
+// endRow links the row's hashes when it named one file by at least two
+// kinds of hash and by no more than one hash of each kind: a row with two
+// SHA-256 values describes two files, and which MD5 goes with which is
+// unknowable.
+func (l *loader) endRow() {
+	l.inRow = false
+	if len(l.rowHashes) < 2 {
+		return
+	}
+	var f fileHashes
+	for _, h := range l.rowHashes {
+		var bit uint8
+		switch h.t {
+		case ioc.MD5:
+			bit = hasMD5
+			if f.has&bit != 0 && [16]byte(h.key[:16]) != f.md5 {
+				return
+			}
+			f.md5 = [16]byte(h.key[:16])
+		case ioc.SHA1:
+			bit = hasSHA1
+			if f.has&bit != 0 && [20]byte(h.key[:20]) != f.sha1 {
+				return
+			}
+			f.sha1 = [20]byte(h.key[:20])
+		case ioc.SHA256:
+			bit = hasSHA256
+			if f.has&bit != 0 && h.key != f.sha256 {
+				return
+			}
+			f.sha256 = h.key
+		}
+		f.has |= bit
+	}
+	if f.has&(f.has-1) == 0 {
+		return // one kind of hash only: nothing to link
+	}
+	s := l.b.set
+	s.files = append(s.files, f)
+	id := uint32(len(s.files))
+	if f.has&hasMD5 != 0 {
+		setFile(s.md5, s.chain, f.md5, l.feed, id)
+	}
+	if f.has&hasSHA1 != 0 {
+		setFile(s.sha1, s.chain, f.sha1, l.feed, id)
+	}
+	if f.has&hasSHA256 != 0 {
+		setFile(s.sha256, s.chain, f.sha256, l.feed, id)
+	}
 }
 
 // maxInfo is the longest FeedMatch.Info, in characters, before "…".

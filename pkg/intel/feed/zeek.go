@@ -13,21 +13,11 @@ import (
 // have no scheme (see the package doc); Intel::EMAIL, FILE_NAME, CERT_HASH
 // and the rest are ignored. Info is meta.desc, or meta.source without one.
 func (l *loader) loadZeek(br *bufio.Reader) {
-	lr := lineReader{br: br}
 	ind, typ, desc, src := -1, -1, -1, -1
 	var fields []string
-	for {
-		line, long, ok := lr.next()
-		if !ok {
-			return
-		}
-		l.line = lr.n
-		if long {
-			l.skip("", "line too long")
-			continue
-		}
+	l.eachLine(br, func(line []byte) {
 		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+			return
 		}
 		if line[0] == '#' {
 			if isZeekFields(line) {
@@ -46,16 +36,16 @@ func (l *loader) loadZeek(br *bufio.Reader) {
 					}
 				}
 			}
-			continue
+			return
 		}
 		if ind < 0 || typ < 0 {
 			l.skip(string(line), "no #fields header with indicator and indicator_type")
-			continue
+			return
 		}
 		fields = splitTabs(fields[:0], string(line))
 		if ind >= len(fields) || typ >= len(fields) {
 			l.skip(string(line), "too few fields")
-			continue
+			return
 		}
 		var info uint32
 		for _, c := range []int{desc, src} {
@@ -65,7 +55,7 @@ func (l *loader) loadZeek(br *bufio.Reader) {
 			}
 		}
 		l.addTyped(fields[typ], fields[ind], info)
-	}
+	})
 }
 
 // splitTabs splits s on tabs into dst without allocating a new slice.

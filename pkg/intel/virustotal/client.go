@@ -194,6 +194,8 @@ type attributes struct {
 	Categories           map[string]string `json:"categories"`
 	TypeDescription      *string           `json:"type_description"`
 	MeaningfulName       *string           `json:"meaningful_name"`
+	MD5                  *string           `json:"md5"`
+	SHA1                 *string           `json:"sha1"`
 	SHA256               *string           `json:"sha256"`
 	LastAnalysisDate     *int64            `json:"last_analysis_date"`
 	PopularThreatClasses *struct {
@@ -213,6 +215,19 @@ func str(p *string) string {
 		return ""
 	}
 	return oneLine(*p)
+}
+
+// fileHash returns a file object's hash of type t, lower-cased, or "" when
+// it is absent or not a hash of that type (an answer is untrusted input).
+func fileHash(p *string, t ioc.Type) string {
+	if p == nil {
+		return ""
+	}
+	h := strings.ToLower(strings.TrimSpace(*p))
+	if got, ok := ioc.HashType(h); !ok || got != t {
+		return ""
+	}
+	return h
 }
 
 // normalise keeps the fields verdict scores and shows.
@@ -253,9 +268,9 @@ func normalise(o *object, i ioc.IOC, gui string) model.Result {
 		if sha := str(a.SHA256); sha != "" {
 			id = sha
 		}
-		if t, ok := ioc.HashType(strings.ToLower(id)); ok && t == ioc.SHA256 {
-			r.SHA256 = strings.ToLower(id)
-		}
+		// The file's three hashes, as the file object names them: they make
+		// the hashes of one file one artifact when an alert carries several.
+		r.MD5, r.SHA1, r.SHA256 = fileHash(a.MD5, ioc.MD5), fileHash(a.SHA1, ioc.SHA1), fileHash(&id, ioc.SHA256)
 	}
 	if id == "" {
 		id = i.Value
