@@ -18,6 +18,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/score"
 )
 
 // clearEnv hides every variable config reads, so tests see only what they set.
@@ -79,7 +80,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, c.Cache.TTL)
 	assert.Equal(t, 6*time.Hour, c.Cache.TTLNotFound)
 	assert.Equal(t, DefaultCacheDir(), c.Cache.Dir)
-	assert.Len(t, c.Scoring.Rules, 7)
+	assert.Len(t, c.Scoring.Rules, len(score.Default().Rules))
 }
 
 func TestPrecedence(t *testing.T) {
@@ -174,7 +175,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, 20, c.Report.MaxRows)
 	assert.Equal(t, []string{"8.8.8.8", "10.0.0.0/8"}, c.Allowlist)
 	assert.Equal(t, 50, c.Scoring.Cap)
-	assert.Len(t, c.Scoring.Rules, 7, "a partial scoring keeps the default rules")
+	assert.Len(t, c.Scoring.Rules, len(score.Default().Rules), "a partial scoring keeps the default rules")
 }
 
 func TestAPIKeyAliases(t *testing.T) {

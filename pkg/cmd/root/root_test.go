@@ -356,6 +356,6 @@ func TestReportStdoutMarkdownAndBlocklist(t *testing.T) {
 	assert.True(t, strings.HasPrefix(res.stdout, "## verdict: 5 alerts triaged"), res.stdout)
 	b, err := os.ReadFile(bl)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), "185.241.208.232 # ipv4", "a SUSPICIOUS alert's IOC, with --blocklist-min suspicious")
+	assert.Contains(t, string(b), "192.9.135.73 # ipv4", "a SUSPICIOUS alert's IOC, with --blocklist-min suspicious")
 	assert.Contains(t, string(b), "SUSPICIOUS or worse")
 }
