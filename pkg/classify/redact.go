@@ -99,7 +99,7 @@ func NewRedactor(c Case, internalDomains []string) *Redactor {
 		back:   map[string]string{},
 	}
 	for _, d := range internalDomains {
-		d = foldASCII(strings.Trim(strings.TrimSpace(d), "."))
+		d = foldCase(strings.Trim(strings.TrimSpace(d), "."))
 		if d != "" {
 			r.internal = append(r.internal, d)
 			r.learnDomainDN(d, r.addLiteral(kindDomain, d, nil))
@@ -134,12 +134,12 @@ func NewRedactor(c Case, internalDomains []string) *Redactor {
 // text of the alert can ever read as a placeholder.
 func newToken(c Case, internal []string) string {
 	var seen strings.Builder
-	seen.WriteString(foldASCII(string(StableJSON(c.Raw))))
+	seen.WriteString(foldCase(string(StableJSON(c.Raw))))
 	for _, i := range c.IOCs {
-		seen.WriteString("\x00" + foldASCII(i.Value) + "\x00" + foldASCII(strings.Join(i.Fields, "\x00")))
+		seen.WriteString("\x00" + foldCase(i.Value) + "\x00" + foldCase(strings.Join(i.Fields, "\x00")))
 	}
 	for _, f := range c.Risk.Factors {
-		seen.WriteString("\x00" + foldASCII(f))
+		seen.WriteString("\x00" + foldCase(f))
 	}
 	text := seen.String()
 	seed := sha256.New()
@@ -173,8 +173,8 @@ func (r *Redactor) Len() int {
 // Apply redacts free text: every spelling of a learned value where it
 // stands as a whole token, every non-global IPv4 or IPv6 address in any
 // textual form, and every name under an internal domain. Whole-token
-// matching keeps "admin" from eating "administrator"; ASCII letters match
-// in any case.
+// matching keeps "admin" from eating "administrator"; letters match in any
+// case.
 func (r *Redactor) Apply(s string) string {
 	if r == nil || s == "" {
 		return s
@@ -348,9 +348,10 @@ type span struct {
 	e    *entity
 }
 
-// find returns the non-overlapping spans to replace in s, in order.
-// Addresses win over names where they overlap (they are the most
-// structured), then the earliest and longest name.
+// find returns the non-overlapping spans to replace in s, in order. Among
+// names the earliest, then the longest, wins. A name that holds whole
+// addresses replaces them with itself (db01-10.0.0.5); where a name and an
+// address only partly overlap, the address wins, as the more structured.
 func (r *Redactor) find(s string) []span {
 	var addrs, names []span
 	r.findAddrs(s, func(a, b int, e *entity) { addrs = append(addrs, span{a, b, e}) })
@@ -374,9 +375,14 @@ func (r *Redactor) find(s string) []span {
 			out = append(out, addrs[k])
 			k++
 		}
-		if k < len(addrs) && addrs[k].a < n.b {
-			continue // overlaps an address
+		m, inside := k, true
+		for ; m < len(addrs) && addrs[m].a < n.b; m++ {
+			inside = inside && addrs[m].a >= n.a && addrs[m].b <= n.b
 		}
+		if !inside {
+			continue
+		}
+		k = m
 		out = append(out, n)
 		end = n.b
 	}

@@ -110,21 +110,38 @@ func firstRun(v string) string {
 	return v[a:b]
 }
 
-// foldASCII lower-cases ASCII letters only, so byte offsets stay valid.
-// Names in other scripts match in the case they were written.
-func foldASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
+// foldCase lower-cases s rune by rune where the lower case has the same
+// length in UTF-8 (A-Z, É, Ü, Ж, Σ, ...), so byte offsets in s and in the
+// result are the same. The few letters whose lower case is longer or
+// shorter (İ, the Kelvin sign) match only as written.
+func foldCase(s string) string {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
+			break
 		}
 	}
-	return s
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for i < len(b) {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if l := unicode.ToLower(r); l != r && utf8.RuneLen(l) == n {
+			utf8.EncodeRune(b[i:], l)
+		}
+		i += n
+	}
+	return string(b)
 }
 
 // ---- entities ----
@@ -134,7 +151,7 @@ func foldASCII(s string) string {
 // value's entity (an earlier one if the value was known), or e when the
 // value is too short or too long to redact.
 func (r *Redactor) addLiteral(kind, v string, e *entity) *entity {
-	f := foldASCII(trimValue(v))
+	f := foldCase(trimValue(v))
 	if len(f) < 2 || len(f) > maxValue {
 		return e
 	}
@@ -220,7 +237,7 @@ func (r *Redactor) internalKind(tok string) string {
 // findNames reports every learned value and every internal name in s
 // that stands as a whole token.
 func (r *Redactor) findNames(s string, add func(a, b int, e *entity)) {
-	folded := foldASCII(s)
+	folded := foldCase(s)
 	forRuns(folded, func(a, b int) {
 		a, b = trimRun(folded, a, b)
 		if b-a < 2 {
@@ -621,7 +638,7 @@ func (r *Redactor) learnUser(v string) {
 		r.learnHost(v[:len(v)-1], true)
 		return
 	}
-	f := foldASCII(v)
+	f := foldCase(v)
 	if wellKnownUsers[f] || isIP(v) || allDigits(v) && len(v) < 5 || len(strings.Fields(v)) > 4 {
 		return
 	}
@@ -634,7 +651,7 @@ func (r *Redactor) learnUser(v string) {
 // learnLocalPart learns the local part of an e-mail address found in text.
 func (r *Redactor) learnLocalPart(v string) {
 	v = strings.Trim(v, ".")
-	f := foldASCII(v)
+	f := foldCase(v)
 	if roleLocalParts[f] || wellKnownUsers[f] {
 		return
 	}
@@ -655,7 +672,7 @@ func (r *Redactor) learnHost(v string, machine bool) {
 	if v == "" || len(v) > 253 || strings.ContainsAny(v, " \t\r\n/\\@") || isIP(v) {
 		return
 	}
-	f := foldASCII(v)
+	f := foldCase(v)
 	if wellKnownHosts[f] || strings.HasPrefix(f, "localhost.") {
 		return
 	}
@@ -666,7 +683,7 @@ func (r *Redactor) learnHost(v string, machine bool) {
 	short := ""
 	if dot := strings.IndexByte(v, '.'); dot > 0 && machineLike(v[:dot]) {
 		short = v[:dot]
-		if old := r.single[foldASCII(trimValue(short))]; old != nil && old.kind == kindHost {
+		if old := r.single[foldCase(trimValue(short))]; old != nil && old.kind == kindHost {
 			e = old
 		}
 	}
@@ -688,7 +705,7 @@ func machineLike(s string) bool {
 // Without force, a public domain is left alone unless it is internal.
 func (r *Redactor) learnDomain(v string, force bool) {
 	v = strings.Trim(strings.TrimSpace(v), ".")
-	f := foldASCII(v)
+	f := foldCase(v)
 	if len(v) < 2 || len(v) > 253 || wellKnownDomains[f] || strings.ContainsAny(v, " \t\r\n/\\@") || isIP(v) {
 		return
 	}
@@ -763,7 +780,7 @@ func (r *Redactor) learnText(s string) {
 			r.learnDomain(m[2], m[1] != "")
 		}
 		for _, m := range reHostKV.FindAllStringSubmatch(s, -1) {
-			key := foldASCII(m[1])
+			key := foldCase(m[1])
 			machine := strings.Contains(key, "workstation") || strings.Contains(key, "computer") ||
 				strings.Contains(key, "device") || strings.Contains(key, "machine") || key == "dvchost"
 			r.learnHost(m[2], machine)
@@ -784,7 +801,7 @@ func (r *Redactor) learnText(s string) {
 			}
 		}
 	}
-	f := foldASCII(s)
+	f := foldCase(s)
 	if strings.Contains(f, "user") || strings.Contains(f, " as ") || strings.Contains(f, " for ") {
 		for _, m := range reLogin.FindAllStringSubmatch(s, -1) {
 			r.learnUser(m[1])
@@ -795,7 +812,7 @@ func (r *Redactor) learnText(s string) {
 	}
 	if strings.IndexByte(s, '\\') >= 0 {
 		for _, m := range reProfileWin.FindAllStringSubmatch(s, -1) {
-			if !profileDirs[foldASCII(m[1])] {
+			if !profileDirs[foldCase(m[1])] {
 				r.learnUser(m[1])
 			}
 		}
@@ -805,7 +822,7 @@ func (r *Redactor) learnText(s string) {
 	}
 	if strings.Contains(f, "/home/") || strings.Contains(f, "/users/") {
 		for _, m := range reProfileNix.FindAllStringSubmatch(s, -1) {
-			if !profileDirs[foldASCII(m[1])] {
+			if !profileDirs[foldCase(m[1])] {
 				r.learnUser(m[1])
 			}
 		}
