@@ -669,7 +669,7 @@ func (r *Redactor) learnLocalPart(v string) {
 func (r *Redactor) learnHost(v string, machine bool) {
 	v = strings.TrimRight(strings.TrimSpace(v), ".")
 	v = strings.TrimSuffix(v, "$")
-	if v == "" || len(v) > 253 || strings.ContainsAny(v, " \t\r\n/\\@") || isIP(v) {
+	if v == "" || len(v) > 253 || strings.ContainsAny(v, " \t\r\n/\\@") || isIP(v) || allDigits(v) {
 		return
 	}
 	f := foldCase(v)
@@ -729,39 +729,118 @@ func (r *Redactor) learnDomainDN(d string, e *entity) {
 	r.addLiteral(e.kind, "dc="+strings.Join(strings.Split(d, "."), ",dc="), e)
 }
 
-// Patterns of free text that name accounts and hosts. Each captures the
-// value; the learn functions decide whether it identifies anyone.
+// Free text names accounts and hosts in a few recurring patterns: sshd
+// and PAM messages, Windows event text, key=value pairs (CEF, syslog),
+// profile paths, UNC paths and URLs. Each is found from a keyword located
+// with strings.Index, then read by a regular expression anchored there and
+// run on a short window: the cost is that of the keywords, not of a
+// regular expression over the whole text (a field may hold megabytes).
+// The expressions run on the case-folded text; values are taken from the
+// original at the same offsets.
+
+// window bounds what an anchored expression reads after its keyword.
+const window = 512
+
 // valueRE captures a value after "key=" or "Key: ".
 const valueRE = `["']?([^\s"',;|&<>()\[\]{}=]+)`
+
+// loginValueRE captures the account after an sshd or PAM phrase.
+const loginValueRE = `^(?:[ \t]+(?:invalid user|illegal user|user))?[ \t]+([^\s"'@,;:()\[\]<>]+)`
 
 var (
 	// user=alice, suser=alice (CEF), "Account Name:\t\talice" (Windows),
 	// runas /user:CORP\svc_backup, UserPrincipalName: ...
-	reUserKV = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])(?:(?:s|d|r|src|dst|source|dest|target|subject|client)?[ _-]?user(?:[ _-]?name)?|account(?:[ _-]?name)?|logon[ _-]?name|user[ _-]?principal[ _-]?name|upn)[ \t]*(?:=|:[ \t]*)` + valueRE)
+	reUserKV = regexp.MustCompile(`^(?:user(?:[ _-]?principal)?(?:[ _-]?name)?|account(?:[ _-]?name)?|logon[ _-]?name|upn)[ \t]*(?:=|:[ \t]*)` + valueRE)
 	// "Account Domain:\tCORP", user_domain=CORP, domain=corp.local
-	reDomainKV = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])(account|user|logon|target|subject|caller|supplied)?[ _-]?domain(?:[ _-]?name)?[ \t]*(?:=|:[ \t]*)` + valueRE)
+	reDomainKV = regexp.MustCompile(`^domain(?:[ _-]?name)?[ \t]*(?:=|:[ \t]*)` + valueRE)
 	// "Workstation Name: WS01", shost=WS01, Computer: DC01, Host: intranet
-	reHostKV = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])((?:source[ _-]?)?(?:workstation|computer|device|machine)(?:[ _-]?name)?|dvchost|(?:s|d|r|src|dst|remote)?[ _-]?host(?:[ _-]?name)?)[ \t]*(?:=|:[ \t]*)` + valueRE)
-	// sshd, PAM and login messages.
-	reLogin    = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])(?:(?:password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic|none) for(?: invalid user| illegal user)?|(?:invalid|illegal) user|for user|logged (?:in|on) as|log(?:in|on) as|authentication failure for(?: user)?)[ \t]+([^\s"'@,;:()\[\]<>]+)`)
-	reUserFrom = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])user[ \t]+([^\s"'@,;:()\[\]<>]+)[ \t]+from(?:$|[^a-z0-9_])`)
-	reSudo     = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])sudo(?:\[\d+\])?:[ \t]+([^\s"'@,;:()\[\]<>]+)[ \t]+:`)
+	reHostKV = regexp.MustCompile(`^(?:workstation|computer|device|machine|host)(?:[ _-]?name)?[ \t]*(?:=|:[ \t]*)` + valueRE)
+	// sshd, PAM and login messages, after their phrase.
+	reLoginValue = regexp.MustCompile(loginValueRE)
+	// "Invalid user paco from 172.17.1.1"
+	reUserFrom = regexp.MustCompile(`^user[ \t]+([^\s"'@,;:()\[\]<>]+)[ \t]+from(?:$|[^a-z0-9_])`)
+	// "sudo:   alice : TTY=pts/0 ; ..."
+	reSudo = regexp.MustCompile(`^sudo(?:\[[0-9]+\])?:[ \t]+([^\s"'@,;:()\[\]<>]+)[ \t]+:`)
 	// Profile directories name their user: C:\Users\j.doe, /home/alice.
-	reProfileWin = regexp.MustCompile(`(?i)\\+(?:users|documents and settings)\\+([^\\/\s"'<>|:*?]+)`)
-	reProfileNix = regexp.MustCompile(`(?i)(?:^|[\s"'=(:,;])/+(?:home|users)/+([^\\/\s"'<>|:*?]+)`)
+	reProfileWin = regexp.MustCompile(`^(?:users|documents and settings)\\+([^\\/\s"'<>|:*?]+)`)
+	reProfileNix = regexp.MustCompile(`^/+(?:home|users)/+([^\\/\s"'<>|:*?]+)`)
 	// \\fs01\share
-	reUNC = regexp.MustCompile(`(?:^|[\s"'=(,;<>|])\\{2,}([A-Za-z0-9][A-Za-z0-9._-]*)`)
-	// scheme://[user[:password]@]host
-	reURL = regexp.MustCompile(`(?i)(?:^|[^a-z0-9+.-])[a-z][a-z0-9+.-]{1,15}://(?:([^/\s@"'<>:\\]*)(?::[^/\s@"'<>]*)?@)?(\[[0-9a-f:.%]+\]|[^/\s:"'<>?#\\\[\]@]+)`)
+	reUNC = regexp.MustCompile(`^\\{2,}([a-z0-9][a-z0-9._-]*)`)
+	// ://[user[:password]@]host, after a scheme
+	reURL = regexp.MustCompile(`^://(?:([^/\s@"'<>:\\]*)(?::[^/\s@"'<>]*)?@)?(\[[0-9a-f:.%]+\]|[^/\s:"'<>?#\\\[\]@]+)`)
 	// Domain account SIDs (S-1-5-21-<domain>-<rid>).
-	reSID = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_-])(s-1-5-21(?:-[0-9]+){3,4})(?:$|[^a-z0-9_-])`)
+	reSID = regexp.MustCompile(`^s-1-5-21(?:-[0-9]+){3,4}`)
 )
+
+// loginPhrases come before an account name in sshd, PAM and login text.
+var loginPhrases = []string{
+	"password for", "publickey for", "keyboard-interactive/pam for", "hostbased for",
+	"gssapi-with-mic for", "none for", "invalid user", "illegal user", "for user",
+	"logged in as", "logged on as", "login as", "logon as", "authentication failure for",
+}
+
+// hostKeyPrefixes may come right before "host" in a host key (shost,
+// src_host, RemoteHost); anything else (localhost, ghost) is another word.
+var hostKeyPrefixes = map[string]bool{
+	"": true, "s": true, "d": true, "r": true, "src": true, "dst": true, "dvc": true,
+	"source": true, "dest": true, "destination": true, "remote": true, "client": true, "server": true,
+}
+
+// machineKeyPrefixes may come right before workstation, computer, device
+// or machine (RemoteDeviceName, SourceWorkstation).
+var machineKeyPrefixes = map[string]bool{
+	"": true, "source": true, "src": true, "target": true, "remote": true, "dest": true,
+	"destination": true, "dst": true, "local": true,
+}
 
 // profileDirs are profile directories that belong to nobody.
 var profileDirs = map[string]bool{
 	"public": true, "default": true, "default user": true, "all users": true, "shared": true,
 	"desktop.ini": true, "defaultapppool": true,
 }
+
+// eachHit calls fn with the offset of every occurrence of key in s.
+func eachHit(s, key string, fn func(i int)) {
+	for i := 0; i <= len(s)-len(key); {
+		j := strings.Index(s[i:], key)
+		if j < 0 {
+			return
+		}
+		fn(i + j)
+		i += j + len(key)
+	}
+}
+
+// matchAt runs the anchored expression re on the window of s at i and
+// returns its submatch offsets in s, or nil.
+func matchAt(re *regexp.Regexp, s string, i int) []int {
+	end := min(len(s), i+window)
+	for end < len(s) && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	m := re.FindStringSubmatchIndex(s[i:end])
+	for k := range m {
+		if m[k] >= 0 {
+			m[k] += i
+		}
+	}
+	return m
+}
+
+// wordBefore returns the letters right before i in s, after skipping one
+// separator when skipSep is set ("src_host" gives "src").
+func wordBefore(s string, i int, skipSep bool) string {
+	if skipSep && i > 0 && (s[i-1] == ' ' || s[i-1] == '_' || s[i-1] == '-') {
+		i--
+	}
+	j := i
+	for j > 0 && s[j-1] >= 'a' && s[j-1] <= 'z' {
+		j--
+	}
+	return s[j:i]
+}
+
+func boundaryBefore(s string, i int) bool { return i == 0 || !isAlnumByte(s[i-1]) && s[i-1] != '_' }
 
 // learnText learns from the patterns of free text.
 func (r *Redactor) learnText(s string) {
@@ -771,68 +850,117 @@ func (r *Redactor) learnText(s string) {
 	if strings.IndexByte(s, '@') >= 0 {
 		r.learnEmails(s)
 	}
-	kv := strings.ContainsAny(s, "=:")
-	if kv {
-		for _, m := range reUserKV.FindAllStringSubmatch(s, -1) {
-			r.learnUser(m[1])
-		}
-		for _, m := range reDomainKV.FindAllStringSubmatch(s, -1) {
-			r.learnDomain(m[2], m[1] != "")
-		}
-		for _, m := range reHostKV.FindAllStringSubmatch(s, -1) {
-			key := foldCase(m[1])
-			machine := strings.Contains(key, "workstation") || strings.Contains(key, "computer") ||
-				strings.Contains(key, "device") || strings.Contains(key, "machine") || key == "dvchost"
-			r.learnHost(m[2], machine)
-		}
-		if strings.Contains(s, "://") {
-			for _, m := range reURL.FindAllStringSubmatch(s, -1) {
-				if m[1] != "" {
-					r.learnUser(m[1])
-				}
-				if !strings.HasPrefix(m[2], "[") {
-					r.learnHost(m[2], false)
-				}
-			}
-		}
-		if strings.Contains(s, "sudo") {
-			for _, m := range reSudo.FindAllStringSubmatch(s, -1) {
-				r.learnUser(m[1])
-			}
-		}
-	}
 	f := foldCase(s)
-	if strings.Contains(f, "user") || strings.Contains(f, " as ") || strings.Contains(f, " for ") {
-		for _, m := range reLogin.FindAllStringSubmatch(s, -1) {
-			r.learnUser(m[1])
+	value := func(m []int, k int) string { return s[m[2*k]:m[2*k+1]] }
+	if strings.ContainsAny(s, "=:") {
+		for _, key := range []string{"user", "account", "logon", "upn"} {
+			eachHit(f, key, func(i int) {
+				if m := matchAt(reUserKV, f, i); m != nil {
+					r.learnUser(value(m, 1))
+				}
+			})
 		}
-		for _, m := range reUserFrom.FindAllStringSubmatch(s, -1) {
-			r.learnUser(m[1])
+		eachHit(f, "domain", func(i int) {
+			if m := matchAt(reDomainKV, f, i); m != nil {
+				w := wordBefore(f, i, true)
+				force := false
+				for o := range domainOwners {
+					force = force || strings.HasSuffix(w, o)
+				}
+				r.learnDomain(value(m, 1), force)
+			}
+		})
+		for _, key := range []string{"workstation", "computer", "device", "machine", "host"} {
+			eachHit(f, key, func(i int) {
+				// Letters glued to the key must be a known prefix (shost,
+				// RemoteDeviceName); localhost and ghost are other words.
+				w := wordBefore(f, i, false)
+				if key == "host" && !hostKeyPrefixes[w] || key != "host" && !machineKeyPrefixes[w] {
+					return
+				}
+				if m := matchAt(reHostKV, f, i); m != nil {
+					r.learnHost(value(m, 1), key != "host" || w == "dvc")
+				}
+			})
 		}
+		eachHit(f, "://", func(i int) {
+			j := i
+			for j > 0 && i-j < 16 && (isAlnumByte(f[j-1]) || f[j-1] == '+' || f[j-1] == '.' || f[j-1] == '-') {
+				j--
+			}
+			if j == i || f[j] < 'a' || f[j] > 'z' {
+				return // no scheme
+			}
+			if m := matchAt(reURL, f, i); m != nil {
+				if m[2] >= 0 && m[3] > m[2] {
+					r.learnUser(value(m, 1))
+				}
+				if h := value(m, 2); !strings.HasPrefix(h, "[") {
+					r.learnHost(h, false)
+				}
+			}
+		})
+		eachHit(f, "sudo", func(i int) {
+			if m := matchAt(reSudo, f, i); m != nil && boundaryBefore(f, i) {
+				r.learnUser(value(m, 1))
+			}
+		})
 	}
+	for _, p := range loginPhrases {
+		eachHit(f, p, func(i int) {
+			if m := matchAt(reLoginValue, f, i+len(p)); m != nil && boundaryBefore(f, i) {
+				r.learnUser(value(m, 1))
+			}
+		})
+	}
+	eachHit(f, "user ", func(i int) {
+		if m := matchAt(reUserFrom, f, i); m != nil && boundaryBefore(f, i) {
+			r.learnUser(value(m, 1))
+		}
+	})
 	if strings.IndexByte(s, '\\') >= 0 {
-		for _, m := range reProfileWin.FindAllStringSubmatch(s, -1) {
-			if !profileDirs[foldCase(m[1])] {
-				r.learnUser(m[1])
+		for _, key := range []string{"users\\", "documents and settings\\"} {
+			eachHit(f, key, func(i int) {
+				if i > 0 && f[i-1] == '\\' {
+					if m := matchAt(reProfileWin, f, i); m != nil && !profileDirs[foldCase(value(m, 1))] {
+						r.learnUser(value(m, 1))
+					}
+				}
+			})
+		}
+		eachHit(f, `\\`, func(i int) {
+			if i > 0 && (f[i-1] == '\\' || !strings.ContainsRune(" \t\r\n\"'=(,;<>|", rune(f[i-1]))) {
+				return // inside a longer run, or a path (C:\\Users in escaped JSON)
 			}
-		}
-		for _, m := range reUNC.FindAllStringSubmatch(s, -1) {
-			r.learnHost(m[1], false)
-		}
-	}
-	if strings.Contains(f, "/home/") || strings.Contains(f, "/users/") {
-		for _, m := range reProfileNix.FindAllStringSubmatch(s, -1) {
-			if !profileDirs[foldCase(m[1])] {
-				r.learnUser(m[1])
+			if m := matchAt(reUNC, f, i); m != nil {
+				r.learnHost(value(m, 1), false)
 			}
-		}
+		})
 	}
-	if strings.Contains(f, "s-1-5-21-") {
-		for _, m := range reSID.FindAllStringSubmatch(s, -1) {
-			r.addLiteral(kindUser, m[1], nil)
-		}
+	for _, key := range []string{"/home/", "/users/"} {
+		eachHit(f, key, func(i int) {
+			j := i
+			for j > 0 && f[j-1] == '/' {
+				j--
+			}
+			if j > 0 && !strings.ContainsRune(" \t\r\n\"'=(:,;", rune(f[j-1])) {
+				return // a URL path (/api/users/me), not a profile
+			}
+			if m := matchAt(reProfileNix, f, i); m != nil && !profileDirs[foldCase(value(m, 1))] {
+				r.learnUser(value(m, 1))
+			}
+		})
 	}
+	eachHit(f, "s-1-5-21-", func(i int) {
+		if m := matchAt(reSID, f, i); m != nil && (i == 0 || !isWordRuneByte(f[i-1])) && endsSID(f, m[1]) {
+			r.addLiteral(kindUser, s[m[0]:m[1]], nil)
+		}
+	})
 }
+
+func isWordRuneByte(c byte) bool { return isAlnumByte(c) || c == '_' || c == '-' }
+
+func endsSID(s string, end int) bool { return end == len(s) || !isWordRuneByte(s[end]) }
 
 func isLocalPartByte(c byte) bool {
 	return isAlnumByte(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c >= utf8.RuneSelf

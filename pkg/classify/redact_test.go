@@ -609,18 +609,25 @@ func FuzzRedact(f *testing.F) {
 	})
 }
 
+// BenchmarkRedactJSON redacts an alert with one long field, as NewRedactor
+// and BuildPrompt do: sshd log lines (a keyword, a name and an address in
+// every line) and a base64 blob (PowerShell -EncodedCommand). Time must grow
+// linearly with size.
 func BenchmarkRedactJSON(b *testing.B) {
 	line := "May 11 12:29:16 ws-fin-042 sshd[17582]: Invalid user paco from 172.17.1.1 port 56402 to 185.220.101.45 via https://evil.com/x ; "
-	for _, size := range []int{1 << 20, 10 << 20} {
-		msg := strings.Repeat(line, size/len(line))
-		raw, _ := json.Marshal(map[string]any{"user": "paco", "host": map[string]string{"name": "ws-fin-042"}, "message": msg})
-		stable := StableJSON(raw)
-		b.Run(fmt.Sprintf("%dMB", size>>20), func(b *testing.B) {
-			b.SetBytes(int64(len(stable)))
-			for b.Loop() {
-				r := NewRedactor(Case{Raw: raw}, []string{"corp.example.com"})
-				_ = r.RedactJSON(stable)
-			}
-		})
+	blob := "SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkALgBEAG8AdwBuAGwAbwBhAGQA"
+	for _, kind := range []struct{ name, unit string }{{"log", line}, {"base64", blob}} {
+		for _, size := range []int{1 << 20, 10 << 20} {
+			msg := strings.Repeat(kind.unit, size/len(kind.unit))
+			raw, _ := json.Marshal(map[string]any{"user": "paco", "host": map[string]string{"name": "ws-fin-042"}, "message": msg})
+			stable := StableJSON(raw)
+			b.Run(fmt.Sprintf("%s/%dMB", kind.name, size>>20), func(b *testing.B) {
+				b.SetBytes(int64(len(stable)))
+				for b.Loop() {
+					r := NewRedactor(Case{Raw: raw}, []string{"corp.example.com"})
+					_ = r.RedactJSON(stable)
+				}
+			})
+		}
 	}
 }
