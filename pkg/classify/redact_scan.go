@@ -240,7 +240,7 @@ func (r *Redactor) findNames(s string, add func(a, b int, e *entity)) {
 	folded := foldCase(s)
 	forRuns(folded, func(a, b int) {
 		a, b = trimRun(folded, a, b)
-		if b-a < 2 {
+		if a == b {
 			return
 		}
 		tok := folded[a:b]
@@ -852,6 +852,21 @@ func (r *Redactor) learnText(s string) {
 	}
 	f := foldCase(s)
 	value := func(m []int, k int) string { return s[m[2*k]:m[2*k+1]] }
+	// Internal names are found wherever they are anyway; learning them here
+	// also links a machine's short name (WS7 for ws7.corp.example.com) and
+	// numbers them in reading order.
+	if strings.IndexByte(f, '.') >= 0 {
+		forRuns(f, func(a, b int) {
+			if a, b = trimRun(f, a, b); b-a > 3 && strings.IndexByte(f[a:b], '.') > 0 {
+				switch r.internalKind(f[a:b]) {
+				case kindHost:
+					r.learnHost(s[a:b], true)
+				case kindDomain:
+					r.addLiteral(kindDomain, s[a:b], nil)
+				}
+			}
+		})
+	}
 	if strings.ContainsAny(s, "=:") {
 		for _, key := range []string{"user", "account", "logon", "upn"} {
 			eachHit(f, key, func(i int) {

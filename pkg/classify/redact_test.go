@@ -197,6 +197,9 @@ func TestRedactFreeText(t *testing.T) {
 		{name: "machine accounts are hosts",
 			raw:     `{"TargetUserName":"WS-FIN-042$","msg":"WS-FIN-042 authenticated"}`,
 			secrets: []string{"WS-FIN-042"}},
+		{name: "a name whose first part is one letter",
+			raw:     `{"user":"O'Neil","msg":"o'neil logged on; D'Arcy is not O'Neal"}`,
+			secrets: []string{"O'Neil"}, kept: []string{"O'Neal", "D'Arcy"}},
 		{name: "display names as phrases",
 			raw:     `{"AccountDisplayName":"Alice Smith","msg":"Alice Smith shared a file"}`,
 			secrets: []string{"Alice Smith"}, kept: []string{"shared a file"}},
@@ -250,6 +253,13 @@ func TestRedactInternalDomains(t *testing.T) {
 	assert.Contains(t, doc, "⟦host-", "names under it are host placeholders")
 	assertRoundTrip(t, r, []byte(raw), []byte(doc))
 
+	t.Run("a machine's short name is the same host", func(t *testing.T) {
+		t.Parallel()
+		_, doc := redactDoc(t, `{"a":"WS7 logged on","b":"ws7.corp.example.com"}`, "corp.example.com")
+		assertGone(t, doc, "ws7")
+		assert.Contains(t, doc, "⟦host-1:")
+		assert.Contains(t, doc, "⟦host-1.v2:")
+	})
 	t.Run("skipped as internal without the list", func(t *testing.T) {
 		t.Parallel()
 		raw := `{"msg":"see https://portal.acme-internal.com/x and vpn.acme-internal.com"}`
