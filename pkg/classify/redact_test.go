@@ -619,6 +619,32 @@ func FuzzRedact(f *testing.F) {
 	})
 }
 
+// FuzzRedactAlert redacts whole alerts, JSON or not, as the prompt shows
+// them.
+func FuzzRedactAlert(f *testing.F) {
+	f.Add([]byte(`{"user":{"name":"j.doe","email":"j.doe@corp.example.com"},"host":{"name":"WS-FIN-042","ip":["10.20.40.42"]},"process":{"executable":"C:\\Users\\j.doe\\x.exe"}}`))
+	f.Add([]byte(`{"full_log":"May 11 12:29:18 localhost sshd[17584]: Invalid user paco from 172.17.1.1 port 56404","data":{"srcuser":"paco"}}`))
+	f.Add([]byte(`{"AccountDomain":"simulandlabs","AccountName":"wardog","AdditionalFields":"{\"dn\":\"DC=simulandlabs,DC=com\",\"u\":\"SIMULANDLABS\\\\wardog\"}"}`))
+	f.Add([]byte(`not json: user=alice host=DC01 from fe80::1%eth0`))
+	f.Add([]byte(`[{"user":"a b"},{"user":"MALICIOUS"},"risk verdict MALICIOUS"]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r := NewRedactor(Case{Raw: raw}, []string{"corp.example.com"})
+		stable := StableJSON(raw)
+		doc := r.RedactJSON(stable)
+		if !json.Valid(stable) {
+			if got := r.Restore(string(doc)); got != string(stable) {
+				t.Fatalf("Restore(RedactJSON(%q)) = %q", stable, got)
+			}
+			return
+		}
+		if !json.Valid(doc) {
+			t.Fatalf("not JSON: %s", doc)
+		}
+		assertRoundTrip(t, r, raw, doc)
+		assertNothingLeft(t, r, doc)
+	})
+}
+
 // BenchmarkRedactJSON redacts an alert with one long field, as NewRedactor
 // and BuildPrompt do: sshd log lines (a keyword, a name and an address in
 // every line) and a base64 blob (PowerShell -EncodedCommand). Time must grow
