@@ -174,7 +174,9 @@ func (r *Runner) Add(c Case) string {
 func (r *Runner) cacheKey(k string) cache.Key {
 	params := r.stats.Model + "|" + r.opts.PromptVersion
 	if r.opts.Redact {
-		params += "|redact"
+		// v2: answers to prompts whose trusted facts the first redactor
+		// could rewrite are not reused.
+		params += "|redact-v2"
 	}
 	return cache.Key{Provider: "gemini", Params: params, Type: "classification", Value: k}
 }
