@@ -465,17 +465,6 @@ func TestRedactEnrichmentAndFactors(t *testing.T) {
 	assert.Equal(t, "URL https://evil.com/u/alice/drop: 9 VirusTotal malicious detections (+40)", c.Risk.Factors[1], "the case is not modified")
 }
 
-func TestRedactorTokens(t *testing.T) {
-	t.Parallel()
-	r := NewRedactor(Case{Raw: json.RawMessage(`{"user":{"name":"admin"},"hostname":"DC01","msg":"admin logged into administrator console on DC01. Mail jo@x.example.com"}`),
-		IOCs: []model.IOC{{Type: "ipv4", Value: "10.1.2.3", Skipped: "private"}}}, nil)
-	in := "admin and administrator on DC01. from 10.1.2.3 and 10.1.2.30, jo@x.example.com"
-	out := r.Apply(in)
-	tok := r.token
-	assert.Equal(t, fmt.Sprintf("⟦user-1:%[1]s⟧ and administrator on ⟦host-1:%[1]s⟧. from ⟦ip-private-1:%[1]s⟧ and ⟦ip-private-2:%[1]s⟧, ⟦user-2:%[1]s⟧@x.example.com", tok), out)
-	assert.Equal(t, in, r.Restore(out))
-}
-
 // TestRedactSamples redacts every alert of the bundled samples: no learned
 // value and no non-global address is left, public indicators stay, and
 // Restore undoes it.
