@@ -141,6 +141,9 @@ func newToken(c Case, internal []string) string {
 	for _, f := range c.Risk.Factors {
 		seen.WriteString("\x00" + foldCase(f))
 	}
+	for _, l := range EnrichmentSummary(c) { // feed and provider words too
+		seen.WriteString("\x00" + foldCase(l))
+	}
 	text := seen.String()
 	seed := sha256.New()
 	seed.Write([]byte("verdict-redact\x00"))
