@@ -241,9 +241,13 @@ func TestEncodedCommand(t *testing.T) {
 
 func TestRedactorTokens(t *testing.T) {
 	t.Parallel()
+	// Whole tokens only ("admin" is not in "administrator"); every
+	// non-global address, not only the indicators (10.1.2.30 too).
 	r := NewRedactor(Case{Raw: json.RawMessage(`{"user":{"name":"admin"},"hostname":"DC01","msg":"admin logged into administrator console on DC01. Mail jo@x.example.com"}`),
-		IOCs: []model.IOC{{Type: "ipv4", Value: "10.1.2.3", Skipped: "private"}}})
-	out := r.Apply("admin and administrator on DC01. from 10.1.2.3 and 10.1.2.30, jo@x.example.com")
-	assert.Equal(t, "[USER_1] and administrator on [HOST_1]. from [IP_1] and 10.1.2.30, [USER_2]@x.example.com", out)
-	assert.Equal(t, "admin and administrator on DC01. from 10.1.2.3 and 10.1.2.30, jo@x.example.com", r.Restore(out))
+		IOCs: []model.IOC{{Type: "ipv4", Value: "10.1.2.3", Skipped: "private"}}}, nil)
+	in := "admin and administrator on DC01. from 10.1.2.3 and 10.1.2.30, jo@x.example.com"
+	out := r.Apply(in)
+	want := "⟦user-1:T⟧ and administrator on ⟦host-1:T⟧. from ⟦ip-private-1:T⟧ and ⟦ip-private-2:T⟧, ⟦user-2:T⟧@x.example.com"
+	assert.Equal(t, strings.ReplaceAll(want, ":T⟧", ":"+r.token+"⟧"), out)
+	assert.Equal(t, in, r.Restore(out))
 }

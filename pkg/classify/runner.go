@@ -96,6 +96,10 @@ type Options struct {
 	BackoffBase   time.Duration
 	Logger        *slog.Logger
 	KeyHint       string // config key to check when the key is rejected
+
+	// InternalDomains are the organisation's domains (ioc.internal_domains):
+	// with Redact, every name equal to or under one is redacted too.
+	InternalDomains []string
 }
 
 // Runner classifies a batch: it groups alerts by fingerprint and evidence,
@@ -170,7 +174,9 @@ func (r *Runner) Add(c Case) string {
 func (r *Runner) cacheKey(k string) cache.Key {
 	params := r.stats.Model + "|" + r.opts.PromptVersion
 	if r.opts.Redact {
-		params += "|redact"
+		// v2: answers to prompts whose trusted facts the first redactor
+		// could rewrite are not reused.
+		params += "|redact-v2"
 	}
 	return cache.Key{Provider: "gemini", Params: params, Type: "classification", Value: k}
 }
@@ -221,7 +227,7 @@ func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification 
 	}
 	var red *Redactor
 	if r.opts.Redact {
-		red = NewRedactor(gr.c)
+		red = NewRedactor(gr.c, r.opts.InternalDomains)
 	}
 	system, user, err := r.opts.Prompt(gr.c, red)
 	if err != nil {

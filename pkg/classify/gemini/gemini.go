@@ -54,9 +54,18 @@ type Prompt struct {
 
 // BuildPrompt renders the prompt for a case. The alert goes in without its
 // volatile fields, between delimiters carrying a token derived from the
-// alert, so alert text cannot close the block it sits in.
+// alert, so alert text cannot close the block it sits in. With a Redactor,
+// the alert and the indicator values in the facts are redacted before the
+// template runs, never the rendered prompt: the trusted words around them
+// stay as verdict wrote them, whatever a user is called.
 func BuildPrompt(c classify.Case, r *classify.Redactor) (Prompt, error) {
 	fp, stable := classify.Fingerprint(c.Raw)
+	enrichment, factors := classify.EnrichmentSummary(c), c.Risk.Factors
+	if r != nil {
+		// Before truncation, which must never cut a value in half.
+		stable = r.RedactJSON(stable)
+		enrichment, factors = r.Enrichment(c), r.Factors(c)
+	}
 	alertText := strings.ReplaceAll(string(stable), "<<<", "< < <")
 	truncated := 0
 	if len(alertText) > MaxAlertChars {
@@ -74,16 +83,12 @@ func BuildPrompt(c classify.Case, r *classify.Redactor) (Prompt, error) {
 		Score        int
 		Verdict      string
 		Factors      []string
-	}{hex.EncodeToString(sum[:8]), alertText, truncated, classify.EnrichmentSummary(c), c.Risk.Score, string(c.Risk.Verdict), c.Risk.Factors}
+	}{hex.EncodeToString(sum[:8]), alertText, truncated, enrichment, c.Risk.Score, string(c.Risk.Verdict), factors}
 	var b strings.Builder
 	if err := userTemplate.Execute(&b, data); err != nil {
 		return Prompt{}, err
 	}
-	user := b.String()
-	if r != nil {
-		user = r.Apply(user)
-	}
-	return Prompt{System: systemPrompt, User: user}, nil
+	return Prompt{System: systemPrompt, User: b.String()}, nil
 }
 
 // ResponseSchema is the structured output verdict asks for.

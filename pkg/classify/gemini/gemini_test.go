@@ -341,28 +341,6 @@ func TestRateIsHonoured(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "6 requests at 10/s")
 }
 
-func TestRedaction(t *testing.T) {
-	t.Parallel()
-	fake := inteltest.NewGemini(t, key)
-	fake.Reply = func(req inteltest.GeminiRequest, _ int) inteltest.GeminiReply {
-		b, _ := json.Marshal(map[string]any{"classification": "NEEDS_REVIEW", "confidence": 60,
-			"reasons": []string{"[USER_1] logged in from [IP_1]", "host [HOST_1] is involved", "third"}, "next_step": "Ask [USER_1]."})
-		return inteltest.GeminiReply{Text: string(b)}
-	}
-	c := sampleCase("R")
-	c.Raw = json.RawMessage(`{"user":"alice","host":{"name":"ws-fin-042.corp.local"},"msg":"mail from bob.smith@corp.example.com","src":"10.0.0.5","dst":"185.220.101.45"}`)
-	res := classifyAll(t, runner(t, fake, "gemini-2.5-flash", cache.Nop{}, func(o *classify.Options) { o.Redact = true }), []classify.Case{c})
-	user := fake.Requests()[0].User
-	for _, secret := range []string{"alice", "ws-fin-042.corp.local", "bob.smith", "10.0.0.5"} {
-		assert.NotContains(t, user, secret, "the prompt leaks %s", secret)
-	}
-	assert.Contains(t, user, "185.220.101.45", "public indicators stay: they are the evidence")
-	assert.Contains(t, user, "@corp.example.com", "e-mail domains stay")
-	assert.Equal(t, "alice logged in from 10.0.0.5", res[0].Reasoning[0], "placeholders are mapped back")
-	assert.Equal(t, "host ws-fin-042.corp.local is involved", res[0].Reasoning[1])
-	assert.Equal(t, "Ask alice.", res[0].NextStep)
-}
-
 func TestPromptGolden(t *testing.T) {
 	t.Parallel()
 	p, err := gemini.BuildPrompt(sampleCase("G1"), nil)
