@@ -95,7 +95,7 @@ var extractCases = []struct {
 	{name: "URL authority ends at a comma", in: "http://evil.com,1.2.3.4", want: []ioc.IOC{link("http://evil.com"), dom("evil.com"), v4("1.2.3.4")}},
 	{name: "single-label host is no IOC", in: "http://intranet/x http://localhost:8080/", want: nil},
 	{name: "URL stops before an invalid escape", in: "http://evil.com/%s/x", want: []ioc.IOC{link("http://evil.com/"), dom("evil.com")}},
-	{name: "URL stops at non-ASCII", in: "http://evil.com/пример", want: []ioc.IOC{link("http://evil.com/"), dom("evil.com")}},
+	{name: "URL keeps a non-ASCII path", in: "http://evil.com/пример", want: []ioc.IOC{link("http://evil.com/пример"), dom("evil.com")}},
 	// InQuest/iocextract#40: '<' ends a URL.
 	{name: "URL embedded after angle bracket", in: "https://www.mysite.com/endpoint?param=abc--~C<http://anothersite.com/myfile.zip>", want: []ioc.IOC{link("https://www.mysite.com/endpoint?param=abc--~C"), dom("www.mysite.com"), link("http://anothersite.com/myfile.zip"), dom("anothersite.com")}},
 	{name: "doubled scheme", in: "http://http://evil.com/x", want: []ioc.IOC{link("http://evil.com/x"), dom("evil.com")}},
@@ -127,7 +127,7 @@ var extractCases = []struct {
 
 	// File names and paths.
 	// fhightower/ioc-finder#210
-	{name: "file names whose extension is a TLD", in: "report.zip deploy.sh install.py notes.md libc.so main.cc Main.java", want: nil},
+	{name: "file names whose extension is a TLD", in: "report.zip deploy.sh install.py notes.md libc.so Main.java invoice.one", want: nil},
 	{name: "executables", in: "svchost.exe powershell.exe cmd.exe", want: nil},
 	{name: "three labels on a file TLD is a host", in: "www.evil.zip", want: []ioc.IOC{dom("www.evil.zip")}},
 	{name: "Windows path component", in: `C:\Users\x\evil.com`, want: nil},

@@ -12,6 +12,7 @@ func TestFieldOptions(t *testing.T) {
 	t.Parallel()
 	noEmail := ioc.Options{NoEmailDomains: true}
 	noDom := ioc.Options{NoDomains: true}
+	hosts := ioc.Options{Hosts: true}
 	tests := []struct {
 		name string
 		path []string
@@ -65,10 +66,10 @@ func TestFieldOptions(t *testing.T) {
 		{name: "cmdline", path: []string{"data", "audit", "cmdline"}, want: ioc.Options{}},
 		{name: "url.full", path: []string{"url", "full"}, want: ioc.Options{}},
 		{name: "file origin URL", path: []string{"FileOriginUrl"}, want: ioc.Options{}},
-		{name: "DNS query", path: []string{"dns", "question", "name"}, want: ioc.Options{}},
-		{name: "QueryName", path: []string{"QueryName"}, want: ioc.Options{}},
-		{name: "host.name", path: []string{"host", "name"}, want: ioc.Options{}},
-		{name: "certificate common name", path: []string{"file", "x509", "subject", "common_name"}, want: ioc.Options{}},
+		{name: "DNS query", path: []string{"dns", "question", "name"}, want: hosts},
+		{name: "QueryName", path: []string{"QueryName"}, want: hosts},
+		{name: "host.name", path: []string{"host", "name"}, want: hosts},
+		{name: "certificate common name", path: []string{"file", "x509", "subject", "common_name"}, want: ioc.Options{NoHashes: true, Hosts: true}},
 		{name: "container image is a registry reference", path: []string{"container", "image", "name"}, want: ioc.Options{}},
 		{name: "k8s container image", path: []string{"spec", "containers", "image"}, want: ioc.Options{}},
 		{name: "message", path: []string{"message"}, want: ioc.Options{}},
@@ -99,7 +100,8 @@ func TestFieldOptionsIdentifiersAreNotHashes(t *testing.T) {
 		{name: "hash id keeps hashes", path: []string{"sha256_id"}, want: false},
 		{name: "md5 column", path: []string{"Md5"}, want: false},
 		{name: "free text", path: []string{"message"}, want: false},
-		{name: "groups is not an id", path: []string{"Device", "groups"}, want: false},
+		// CrowdStrike's Device.groups lists host-group ids, 32-hex like MD5s.
+		{name: "crowdstrike host groups", path: []string{"Device", "groups"}, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

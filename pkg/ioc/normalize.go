@@ -117,8 +117,12 @@ func HashType(s string) (Type, bool) {
 }
 
 // NormalizeDomain lower-cases a host name, strips one trailing dot, converts
-// internationalised labels to their ASCII (xn--) form and checks that the
-// name has a registrable part under a listed public suffix.
+// internationalised labels to their ASCII (xn--) form, the one DNS and
+// VirusTotal use (bücher.de becomes xn--bcher-kva.de), checks that xn--
+// labels are valid punycode, and checks that the name has a registrable part
+// under a listed public suffix. Names under the TLDs reserved for testing
+// and documentation (.example, .test, .invalid, .localhost) are accepted
+// too, so that they can be reported as skipped.
 func NormalizeDomain(s string) (string, error) {
 	d, why := normDomain(strings.TrimSpace(s))
 	switch why {
@@ -141,17 +145,28 @@ const (
 func normDomain(s string) (string, int) {
 	d := strings.TrimSuffix(s, ".")
 	if !isASCII(d) {
+		// UTS #46 lookup: maps case, full-width forms and ideographic full
+		// stops, deletes soft hyphens, and rejects what no registry allows.
 		a, err := idna.Lookup.ToASCII(d)
 		if err != nil {
 			return "", domainSyntax
 		}
 		d = a
 	}
-	d = strings.ToLower(d)
+	d = strings.ToLower(d) // returns d itself when it has no upper case
+	if strings.Contains(d, "xn--") {
+		// An A-label must decode to a valid U-label: "xn--zz.com" is not a
+		// name, and accepting it would make Normalize disagree with DNS.
+		a, err := idna.Lookup.ToASCII(d)
+		if err != nil {
+			return "", domainSyntax
+		}
+		d = a
+	}
 	if !validHostname(d) {
 		return "", domainSyntax
 	}
-	if !publicDomain(d) {
+	if !publicDomain(d) && !reservedTLD(d[strings.LastIndexByte(d, '.')+1:]) {
 		return "", domainNotPublic
 	}
 	return d, domainOK
@@ -296,14 +311,26 @@ func normURL(s string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if _, err := hostIndicator(host); err != nil {
+	hi, err := hostIndicator(host)
+	if err != nil {
 		return "", false
 	}
 	// The host is written back lower-cased, not canonicalised, so the URL
-	// stays as the attacker wrote it apart from case (CONTRACT.md). Brackets
-	// follow the colon, not the parsed type: [::ffff:1.2.3.4] parses as IPv4
-	// but must stay bracketed to remain a URL.
-	host = strings.ToLower(host)
+	// stays as the attacker wrote it apart from case (CONTRACT.md); an
+	// internationalised host is written in its xn-- form, as the domain IOC
+	// is, so that one name has one spelling. Brackets follow the colon, not
+	// the parsed type: [::ffff:1.2.3.4] parses as IPv4 but must stay
+	// bracketed to remain a URL.
+	switch {
+	case hi.Type == Domain && !isASCII(host):
+		if strings.HasSuffix(host, ".") {
+			host = hi.Value + "."
+		} else {
+			host = hi.Value
+		}
+	default:
+		host = strings.ToLower(host)
+	}
 	if strings.IndexByte(host, ':') >= 0 {
 		host = "[" + host + "]"
 	}
