@@ -26,9 +26,9 @@ const (
 	uNoSpace
 	// uNeutral belongs to the letters around it whatever their script:
 	// combining marks, letters of the Common script (the Katakana prolonged
-	// sound mark), and the default-ignorable characters that IDNA deletes
-	// (soft hyphen, zero-width space, word joiner, BOM), so that the
-	// "ev\u00adil.com" trick still reads evil.com.
+	// sound mark), the zero-width joiners, and the default-ignorable
+	// characters that IDNA deletes (soft hyphen, zero-width space, word
+	// joiner, BOM), so that the "ev\u00adil.com" trick still reads evil.com.
 	uNeutral
 )
 
@@ -49,6 +49,11 @@ func runeKind(r rune) uniKind {
 	case utf8.RuneError:
 		return uNone
 	case 0x00AD, 0x200B, 0x2060, 0xFEFF:
+		return uNeutral
+	case 0x200C, 0x200D:
+		// Zero-width (non-)joiners belong inside words of Indic and Arabic
+		// scripts; IDNA allows them only there, so "pay\u200dpal.com" is
+		// rejected whole instead of read as pal.com.
 		return uNeutral
 	}
 	switch {
