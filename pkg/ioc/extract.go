@@ -571,7 +571,10 @@ func (sc *scanner) hashes(fn func(Match), a, b int) {
 //   - in braces: a GUID written without hyphens, "{6F9619FF...}";
 //   - the value of a key that names a fingerprint or a name, not a file
 //     hash: Sysmon's IMPHASH= (an MD5 of the import table), JA3 and HASSH
-//     (TLS and SSH client fingerprints), an X.509 CN= or serial=.
+//     (TLS and SSH client fingerprints), an X.509 CN= or serial=;
+//   - an APT repository path ".../by-hash/SHA256/<hash>": every Debian and
+//     Ubuntu host fetches its package indexes by their hash daily, so
+//     looking those up would spend a provider's quota on "apt update".
 func (sc *scanner) idHex(p, q int) bool {
 	s := sc.s
 	if q+1 < len(s) && s[q] == ':' && class[s[q+1]]&cAlnum != 0 {
@@ -583,6 +586,8 @@ func (sc *scanner) idHex(p, q int) bool {
 	switch s[p-1] {
 	case '{':
 		return q < len(s) && s[q] == '}'
+	case '/':
+		return aptByHash(s[:p-1])
 	case '=':
 		k := p - 1
 		for k > 0 && p-1-k < 16 && (class[s[k-1]]&cAlnum != 0 || s[k-1] == '_') {
@@ -600,6 +605,21 @@ func (sc *scanner) idHex(p, q int) bool {
 		return fingerprintKeys[string(key)]
 	}
 	return false
+}
+
+// aptByHash reports whether the path before a hash ends in APT's
+// "by-hash/<algorithm>" (Debian's Acquire-By-Hash repository layout).
+func aptByHash(before string) bool {
+	k := strings.LastIndexByte(before, '/')
+	if k < len("by-hash") {
+		return false
+	}
+	switch strings.ToLower(before[k+1:]) {
+	case "sha256", "sha512", "sha1", "md5sum":
+	default:
+		return false
+	}
+	return strings.EqualFold(before[k-len("by-hash"):k], "by-hash")
 }
 
 // fingerprintKeys are keys, lower-cased, whose hex values are not file
@@ -839,7 +859,7 @@ func (sc *scanner) url(fn func(Match), u, colon int) (int, bool) {
 			end = ae
 		}
 	}
-	v, ok := normURL(s[u:end])
+	v, ok := normURLHost(s[u:end], s[hostA:hostB], host)
 	if !ok {
 		return 0, false
 	}

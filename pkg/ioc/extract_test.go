@@ -147,7 +147,11 @@ var extractCases = []struct {
 	{name: "decimal and letter-only runs", in: strings.Repeat("1234567890", 4)[:32] + " " + strings.Repeat("abcdef", 6)[:32], want: nil},
 	{name: "0x-prefixed hex", in: "0x" + hashMD5, want: nil},
 	{name: "Sysmon hashes skip IMPHASH", in: "MD5=" + hashMD5 + ",SHA256=" + hashSHA256 + ",IMPHASH=f34d5f2d4577ed6d9ceec516c1f5a744", want: []ioc.IOC{md5(hashMD5), sha256(hashSHA256)}},
-	{name: "Suricata APT by-hash path", in: "/ubuntu/dists/bionic/by-hash/SHA256/" + hashSHA256, want: []ioc.IOC{sha256(hashSHA256)}},
+	// The APT index a Debian or Ubuntu host fetches by its hash is no sample
+	// (SOURCES.md calls it the Suricata export's false-positive hash).
+	{name: "Suricata APT by-hash path", in: "/ubuntu/dists/bionic/by-hash/SHA256/" + hashSHA256, want: nil},
+	{name: "APT by-hash URL", in: "http://security.ubuntu.com/ubuntu/dists/bionic-security/main/by-hash/MD5Sum/" + hashGUIDHex, want: []ioc.IOC{link("http://security.ubuntu.com/ubuntu/dists/bionic-security/main/by-hash/MD5Sum/" + hashGUIDHex), dom("security.ubuntu.com")}},
+	{name: "hash in another path segment", in: "/samples/sha256/" + hashSHA256 + " /by-hash/" + hashSHA256[:63] + "f", want: []ioc.IOC{sha256(hashSHA256), sha256(hashSHA256[:63] + "f")}},
 	{name: "hash as file name", in: `C:\tmp\` + hashMD5 + ".exe", want: []ioc.IOC{md5(hashMD5)}},
 
 	// IPv4.

@@ -151,10 +151,8 @@ func normDomain(s string) (string, int) {
 		if err != nil {
 			return "", domainSyntax
 		}
-		d = a
-	}
-	d = strings.ToLower(d) // returns d itself when it has no upper case
-	if strings.Contains(d, "xn--") {
+		d = strings.ToLower(a)
+	} else if d = strings.ToLower(d); strings.Contains(d, "xn--") {
 		// An A-label must decode to a valid U-label: "xn--zz.com" is not a
 		// name, and accepting it would make Normalize disagree with DNS.
 		a, err := idna.Lookup.ToASCII(d)
@@ -288,7 +286,12 @@ func NormalizeURL(s string) (string, error) {
 }
 
 // normURL is NormalizeURL without the error value.
-func normURL(s string) (string, bool) {
+func normURL(s string) (string, bool) { return normURLHost(s, "", IOC{}) }
+
+// normURLHost is normURL for a caller that has already made an indicator of
+// the URL's host: when the host is written knownHost, known is used instead
+// of converting and checking the name a second time.
+func normURLHost(s, knownHost string, known IOC) (string, bool) {
 	sep := strings.Index(s, "://")
 	if sep <= 0 {
 		return "", false
@@ -311,9 +314,12 @@ func normURL(s string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	hi, err := hostIndicator(host)
-	if err != nil {
-		return "", false
+	hi := known
+	if host != knownHost || known.Type == "" {
+		var err error
+		if hi, err = hostIndicator(host); err != nil {
+			return "", false
+		}
 	}
 	// The host is written back lower-cased, not canonicalised, so the URL
 	// stays as the attacker wrote it apart from case (CONTRACT.md); an

@@ -45,6 +45,20 @@ func runeKind(r rune) uniKind {
 		}
 		return uNone
 	}
+	// The scripts alerts are written in most often, without the table
+	// look-ups below.
+	switch {
+	case r >= 0xC0 && r <= 0x24F && r != 0xD7 && r != 0xF7: // Latin-1 letters, Latin Extended-A and -B
+		return uSpaced
+	case r >= 0x400 && r <= 0x45F: // basic Cyrillic
+		return uSpaced
+	case r >= 0x4E00 && r <= 0x9FFF: // CJK unified ideographs
+		return uNoSpace
+	case r >= 0x3041 && r <= 0x3096 || r >= 0x30A1 && r <= 0x30FA: // Hiragana, Katakana
+		return uNoSpace
+	case r >= 0xAC00 && r <= 0xD7A3: // Hangul syllables
+		return uNoSpace
+	}
 	switch r {
 	case utf8.RuneError:
 		return uNone

@@ -51,8 +51,9 @@ var realExports = []struct {
 }
 
 // realPolicyInternal are the organisations' own domains in the exports: the
-// SimuLand lab of the Golden SAML data set is simulandlabs.com.
-var realPolicyInternal = []string{"simulandlabs.com"}
+// SimuLand lab of the Golden SAML data set is simulandlabs.com, and its
+// Microsoft 365 tenant simulandlabs.onmicrosoft.com.
+var realPolicyInternal = []string{"simulandlabs.com", "simulandlabs.onmicrosoft.com"}
 
 // TestExtractRealExports lists what pass 1 takes from every real export, as
 // the pipeline does (alert.Open, then the pooled extractor), with the skip
