@@ -144,6 +144,12 @@ const (
 // scanner can reject the many dotted words of a log line without allocating.
 func normDomain(s string) (string, int) {
 	d := strings.TrimSuffix(s, ".")
+	if len(d) > maxNameBytes {
+		// Longer than any name can be in UTF-8; punycode encoding is
+		// quadratic in a label's distinct characters, so hostile input
+		// must not reach it.
+		return "", domainSyntax
+	}
 	if !isASCII(d) {
 		// UTS #46 lookup: maps case, full-width forms and ideographic full
 		// stops, deletes soft hyphens, and rejects what no registry allows.
