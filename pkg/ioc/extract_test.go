@@ -269,6 +269,8 @@ func TestScanDoesNotAllocateWithoutIndicators(t *testing.T) {
 		"Failed password for invalid user admin from port 22 ssh2 at 23:06:41",
 		"[INFO] Process svchost.exe (PID 4242) started by NT AUTHORITY\\SYSTEM; std::vector<int>",
 		`C:\Users\contoso.user\AppData\Roaming\Zoom\ZoomDownload\Installer.exe report.zip 999.1.1.1`,
+		"Пользователь открыл вложение «счёт.pdf.exe» в 12:30; 用户打开了文件。然后退出",
+		"[System.IO.File]::ReadAllBytes granted User.Read Mail.Send {6F9619FF-8B86-D011-B42D-00C04FC964FF}",
 	}
 	for _, l := range lines {
 		n := testing.AllocsPerRun(100, func() {

@@ -115,10 +115,18 @@ func codeName(tok string) bool {
 // proseTLD reports whether a capitalised top label is one people write in
 // prose: the classic generic TLDs and the two-letter country codes.
 func proseTLD(top string) bool {
-	if len(top) == 2 {
+	switch len(top) {
+	case 2:
 		return true
+	case 3, 4:
+	default:
+		return false
 	}
-	switch strings.ToLower(top) {
+	var buf [4]byte
+	for i := 0; i < len(top); i++ {
+		buf[i] = top[i] | 0x20 // top is letters and digits (see codeName)
+	}
+	switch string(buf[:len(top)]) {
 	case "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz":
 		return true
 	}
