@@ -614,9 +614,9 @@ func aptByHash(before string) bool {
 	if k < len("by-hash") {
 		return false
 	}
-	switch strings.ToLower(before[k+1:]) {
-	case "sha256", "sha512", "sha1", "md5sum":
-	default:
+	algo := before[k+1:]
+	if !strings.EqualFold(algo, "sha256") && !strings.EqualFold(algo, "sha512") &&
+		!strings.EqualFold(algo, "sha1") && !strings.EqualFold(algo, "md5sum") {
 		return false
 	}
 	return strings.EqualFold(before[k-len("by-hash"):k], "by-hash")

@@ -271,6 +271,7 @@ func TestScanDoesNotAllocateWithoutIndicators(t *testing.T) {
 		`C:\Users\contoso.user\AppData\Roaming\Zoom\ZoomDownload\Installer.exe report.zip 999.1.1.1`,
 		"Пользователь открыл вложение «счёт.pdf.exe» в 12:30; 用户打开了文件。然后退出",
 		"[System.IO.File]::ReadAllBytes granted User.Read Mail.Send {6F9619FF-8B86-D011-B42D-00C04FC964FF}",
+		"GET /ubuntu/dists/bionic/by-hash/SHA256/" + hashSHA256 + " IMPHASH=" + strings.ToUpper(hashMD5) + " CN=" + hashSHA1,
 	}
 	for _, l := range lines {
 		n := testing.AllocsPerRun(100, func() {
