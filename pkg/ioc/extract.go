@@ -12,9 +12,10 @@ type Options struct {
 	// upn, principal, ...): an e-mail address there names a person, so it
 	// yields nothing at all.
 	NoEmailDomains bool
-	// NoDomains is set for file/process name and path fields: no domain
-	// IOCs come from bare words there (IPs, URLs and hashes still do, and a
-	// URL still yields its host, as CONTRACT.md requires).
+	// NoDomains is set for file/process name and path fields, and for OAuth
+	// permission fields (scope, scp, Permissions): no domain IOCs come from
+	// bare words there (IPs, URLs and hashes still do, and a URL still
+	// yields its host, as CONTRACT.md requires).
 	NoDomains bool
 	// NoHashes is set for identifier fields (device_id, cid, TenantId,
 	// session, groups) and fingerprint fields (ja3, imphash, x509): EDRs
@@ -95,7 +96,6 @@ const (
 	cV6                        // 0-9 a-f A-F : .
 	cDot                       // .
 	cColon                     // :
-	cUni                       // never set in the table: marks words with non-ASCII letters
 )
 
 var class = func() (t [256]uint16) {
@@ -157,12 +157,10 @@ func emit(fn func(Match), t Type, v string, a, b int) {
 	fn(Match{IOC: IOC{Type: t, Value: v}, Start: a, End: b})
 }
 
-// Word flags gathered while scanning a word: the class bits of its bytes,
-// and wUni for a word holding internationalised letters.
+// Word flags gathered while scanning a word: the class bits of its bytes.
 const (
 	wDot   = cDot
 	wColon = cColon
-	wUni   = cUni
 )
 
 func (sc *scanner) run(fn func(Match)) {
@@ -227,7 +225,6 @@ func (sc *scanner) uniWord(i, j int, flags uint16) (int, uint16) {
 			break
 		}
 		prev = next(prev, k)
-		flags |= wUni
 		j += n
 	}
 	return j, flags
