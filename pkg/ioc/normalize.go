@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
@@ -153,6 +154,11 @@ func normDomain(s string) (string, int) {
 	if !isASCII(d) {
 		// UTS #46 lookup: maps case, full-width forms and ideographic full
 		// stops, deletes soft hyphens, and rejects what no registry allows.
+		// It encodes invalid UTF-8 as U+FFFD without an error, though, and
+		// then refuses its own output: such bytes are no name.
+		if !utf8.ValidString(d) {
+			return "", domainSyntax
+		}
 		a, err := idna.Lookup.ToASCII(d)
 		if err != nil {
 			return "", domainSyntax

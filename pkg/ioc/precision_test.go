@@ -194,6 +194,9 @@ func TestNormalizeUnicode(t *testing.T) {
 		{name: "sad path: invalid A-label", in: dom("xn--zz.com"), wantErr: "not a domain"},
 		{name: "sad path: empty A-label", in: dom("xn--.com"), wantErr: "not a domain"},
 		{name: "sad path: joiner outside its context", in: dom("pay\u200dpal.com"), wantErr: "not a domain"},
+		// x/net/idna encodes invalid UTF-8 as U+FFFD without an error.
+		{name: "sad path: invalid UTF-8", in: dom("\x82.AC"), wantErr: "not a domain"},
+		{name: "sad path: URL host with invalid UTF-8", in: link("http://a\xffb.com/"), wantErr: "not a URL"},
 		{name: "sad path: URL with an invalid A-label host", in: link("http://xn--zz.com/"), wantErr: "not a URL"},
 		{name: "sad path: unlisted TLD in Unicode", in: dom("bücher.lokal"), wantErr: "not under a public suffix"},
 	}
