@@ -3,6 +3,7 @@ package ioc
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
@@ -53,6 +54,9 @@ func internalDomain(e string) (string, error) {
 	d = strings.TrimSuffix(d, ".")
 	if d == "" {
 		return "", nil
+	}
+	if !utf8.ValidString(d) {
+		return "", fmt.Errorf("%w: internal domain %q is not valid UTF-8", ErrInvalid, e)
 	}
 	if !isASCII(d) || strings.Contains(strings.ToLower(d), "xn--") {
 		a, err := idna.Lookup.ToASCII(d)

@@ -1,6 +1,7 @@
 package ioc_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,6 +113,7 @@ func TestNewPolicyInternalDomains(t *testing.T) {
 		{name: "sad path: not a host name", entries: []string{"corp_com!"}, wantErr: "is not a host name"},
 		{name: "sad path: URL", entries: []string{"https://corp.com/"}, wantErr: "is not a host name"},
 		{name: "sad path: invalid A-label", entries: []string{"xn--zz.com"}, wantErr: "internal domain"},
+		{name: "sad path: invalid UTF-8", entries: []string{"corp\xff.com"}, wantErr: "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +122,7 @@ func TestNewPolicyInternalDomains(t *testing.T) {
 			if tt.wantErr != "" {
 				require.ErrorIs(t, err, ioc.ErrInvalid)
 				assert.ErrorContains(t, err, tt.wantErr)
-				assert.ErrorContains(t, err, strings.TrimSpace(tt.entries[0]), "the error names the entry")
+				assert.ErrorContains(t, err, strconv.Quote(tt.entries[0]), "the error names the entry")
 				return
 			}
 			require.NoError(t, err)
