@@ -55,6 +55,9 @@ func internalDomain(e string) (string, error) {
 	if d == "" {
 		return "", nil
 	}
+	if _, err := ParseIP(d); err == nil {
+		return "", fmt.Errorf("%w: internal domain %q is an IP address (list addresses and CIDRs under allowlist)", ErrInvalid, e)
+	}
 	if !utf8.ValidString(d) {
 		return "", fmt.Errorf("%w: internal domain %q is not valid UTF-8", ErrInvalid, e)
 	}

@@ -114,6 +114,7 @@ func TestNewPolicyInternalDomains(t *testing.T) {
 		{name: "sad path: URL", entries: []string{"https://corp.com/"}, wantErr: "is not a host name"},
 		{name: "sad path: invalid A-label", entries: []string{"xn--zz.com"}, wantErr: "internal domain"},
 		{name: "sad path: invalid UTF-8", entries: []string{"corp\xff.com"}, wantErr: "not valid UTF-8"},
+		{name: "sad path: IP address", entries: []string{"10.1.2.3"}, wantErr: "is an IP address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
