@@ -27,6 +27,20 @@ var benchLines = []string{
 	"af:e7:0f:73:50:e0 std::vector<int> 999.1.1.1 1.2.3.4.5 v2.3.1",
 }
 
+// benchLinesUnicode are alert strings in other scripts: internationalised
+// names, non-ASCII URL paths, text without spaces around ASCII names, and
+// the identifiers and scopes that must not become IOCs.
+var benchLinesUnicode = []string{
+	"Phishing: hxxps://pаypal-secure[.]com/вход?session=1 sent from support@bücher-shop.de",
+	"用户访问了evil.com然后下载了http://evil.com/下载/文件.exe，已隔离",
+	"Benutzer öffnete https://bücher-shop.de/angebote/größe?q=übersicht für 3 Minuten",
+	"Пользователь открыл вложение «счёт.pdf.exe» с сайта пример.рф",
+	"Consent granted: openid profile offline_access User.Read Mail.ReadWrite to app Contoso Sync",
+	"[System.IO.File]::ReadAllBytes('C:\\Users\\José\\Documents\\facture.pdf'); System.Net.Http.HttpClient",
+	"device 430277e91d0e4b79a254d543df474365 pid:430277e91d0e4b79a254d543df474365:10256761721621 {6F9619FF-8B86-D011-B42D-00C04FC964FF}",
+	"サーバーevil.comにアクセスしました。詳細は例子.中国を参照してください",
+}
+
 func benchBytes() int64 {
 	var n int64
 	for _, l := range benchLines {
@@ -82,6 +96,22 @@ func BenchmarkDefangText(b *testing.B) {
 	for b.Loop() {
 		for _, l := range benchLines {
 			ioc.DefangText(l)
+		}
+	}
+}
+
+// BenchmarkExtractUnicode measures text that is not ASCII, where every
+// non-ASCII character is looked at for whether it continues a name.
+func BenchmarkExtractUnicode(b *testing.B) {
+	var n int64
+	for _, l := range benchLinesUnicode {
+		n += int64(len(l))
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range benchLinesUnicode {
+			ioc.Extract(l, ioc.Options{})
 		}
 	}
 }

@@ -62,7 +62,8 @@ func ClassifyAddr(a netip.Addr) SkipReason {
 
 // Classify returns the skip reason of an indicator: that of its address for
 // IPs, and that of its host for URLs whose host is an IP. Domains and hashes
-// are never skipped by address rules.
+// are never skipped by address rules; Policy.Classify adds the rules for
+// names and hashes (reserved, empty_file, internal, allowlisted).
 func Classify(i IOC) SkipReason {
 	switch i.Type {
 	case IPv4, IPv6:

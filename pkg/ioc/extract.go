@@ -3,6 +3,7 @@ package ioc
 import (
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 )
 
 // Options tune extraction for the field a string came from (see FieldOptions).
@@ -11,14 +12,21 @@ type Options struct {
 	// upn, principal, ...): an e-mail address there names a person, so it
 	// yields nothing at all.
 	NoEmailDomains bool
-	// NoDomains is set for file/process name and path fields: no domain
-	// IOCs come from bare words there (IPs, URLs and hashes still do, and a
-	// URL still yields its host, as CONTRACT.md requires).
+	// NoDomains is set for file/process name and path fields, and for OAuth
+	// permission fields (scope, scp, Permissions): no domain IOCs come from
+	// bare words there (IPs, URLs and hashes still do, and a URL still
+	// yields its host, as CONTRACT.md requires).
 	NoDomains bool
 	// NoHashes is set for identifier fields (device_id, cid, TenantId,
-	// session): EDRs write 32-hex GUIDs there that look exactly like MD5s,
-	// and looking them up would only burn quota.
+	// session, groups) and fingerprint fields (ja3, imphash, x509): EDRs
+	// write 32-hex GUIDs there that look exactly like MD5s, and looking them
+	// up would only burn quota.
 	NoHashes bool
+	// Hosts is set for fields meant to hold host names (hostname, fqdn,
+	// dns.question.name, DeviceName, server_name): every name under a public
+	// suffix there is a domain, even one that would read as a file name
+	// (evil.zip) or a code identifier (User.Read) in free text.
+	Hosts bool
 }
 
 // Match is one indicator found in a string, with its byte span in the string
@@ -73,8 +81,9 @@ func Scan(s string, opts Options, fn func(Match)) {
 	sc.run(fn)
 }
 
-// Byte classes. Anything non-ASCII is a separator: IDN support is limited to
-// names already in xn-- form, and Unicode punctuation never joins a token.
+// Byte classes of ASCII. Non-ASCII characters are classified by uniKind:
+// letters, digits and marks join words (internationalised host names are
+// taken whole), while Unicode punctuation and spaces never join a token.
 const (
 	cWord   uint16 = 1 << iota // A-Z a-z 0-9 . - _ : (a token with its inner separators)
 	cAlnum                     // A-Z a-z 0-9
@@ -140,6 +149,8 @@ type scanner struct {
 	// "a.b.c.d+e@x.com" does not rescan the same run (linear on hostile input).
 	lpStart, lpEnd int
 	lpIsLocal      bool
+	// scope is whether s is an OAuth scope list: 0 not yet known, 1 no, 2 yes.
+	scope int8
 }
 
 func emit(fn func(Match), t Type, v string, a, b int) {
@@ -155,9 +166,16 @@ const (
 func (sc *scanner) run(fn func(Match)) {
 	s := sc.s
 	for i := 0; i < len(s); {
-		if class[s[i]]&cWord == 0 {
-			i++
-			continue
+		c := s[i]
+		if class[c]&cWord == 0 {
+			if c < utf8.RuneSelf {
+				i++
+				continue
+			}
+			if k, n := kindAt(s, i); k == uNone {
+				i += n
+				continue
+			}
 		}
 		j, flags := i, uint16(0)
 		for ; j < len(s); j++ {
@@ -167,8 +185,49 @@ func (sc *scanner) run(fn func(Match)) {
 			}
 			flags |= f
 		}
+		if j < len(s) && s[j] >= utf8.RuneSelf {
+			j, flags = sc.uniWord(i, j, flags)
+		}
 		i = sc.word(fn, i, j, flags)
 	}
+}
+
+// uniWord carries on the word s[i:j] through internationalised letters and
+// returns where it ends. It ends where a script written without spaces
+// meets one written with them (see uniKind).
+func (sc *scanner) uniWord(i, j int, flags uint16) (int, uint16) {
+	s := sc.s
+	prev := uNone // after a separator ('.', '-', ...) a label starts afresh
+	if j > i && class[s[j-1]]&cAlnum != 0 {
+		prev = uSpaced
+	}
+	for j < len(s) {
+		c := s[j]
+		if c < utf8.RuneSelf {
+			f := class[c]
+			if f&cWord == 0 {
+				break
+			}
+			k := uNone
+			if f&cAlnum != 0 {
+				k = uSpaced
+			}
+			if breaks(prev, k) {
+				break
+			}
+			prev = k
+			flags |= f
+			j++
+			continue
+		}
+		k, n := kindAt(s, j)
+		if k == uNone || breaks(prev, k) {
+			break
+		}
+		prev = next(prev, k)
+		j += n
+	}
+	return j, flags
 }
 
 // word handles the token s[i:j] and returns where scanning resumes.
@@ -412,7 +471,7 @@ func (sc *scanner) token(fn func(Match), a, b int) {
 		c := s[p]
 		if c == '.' {
 			dot = true
-		} else if class[c]&cLetter != 0 {
+		} else if class[c]&cLetter != 0 || c >= utf8.RuneSelf {
 			letter = true
 		}
 	}
@@ -420,9 +479,11 @@ func (sc *scanner) token(fn func(Match), a, b int) {
 	if dot {
 		local = sc.localPart(end)
 	}
-	if dot && letter && !local && sc.domainAllowed(a0) && sc.domain(fn, a, b) {
-		sc.hashes(fn, a, b)
-		return
+	if dot && letter && !local {
+		if ctx := sc.nameContext(a0); ctx != ctxNone && sc.domain(fn, a, b, ctx) {
+			sc.hashes(fn, a, b)
+			return
+		}
 	}
 	// Parts between - and _ ("10.0.0.1-10.0.0.255", "host_1.2.3.4", hashes).
 	for p := a; p < b; {
@@ -490,7 +551,7 @@ func (sc *scanner) hashes(fn func(Match), a, b int) {
 			}
 			q++
 		}
-		if n := q - p; (n == 32 || n == 40 || n == 64) && all&cHex != 0 && hasLetter && hasDigit && !sc.imphash(p) {
+		if n := q - p; (n == 32 || n == 40 || n == 64) && all&cHex != 0 && hasLetter && hasDigit && !sc.idHex(p, q) {
 			t, _ := HashType(s[p:q])
 			emit(fn, t, lowerASCII(s[p:q]), p, q)
 		}
@@ -498,11 +559,71 @@ func (sc *scanner) hashes(fn func(Match), a, b int) {
 	}
 }
 
-// imphash reports whether the hex run at p is Sysmon's IMPHASH=, an MD5 of
-// the import table: looking it up as a file hash only burns quota.
-func (sc *scanner) imphash(p int) bool {
-	const key = "imphash="
-	return p >= len(key) && strings.EqualFold(sc.s[p-len(key):p], key)
+// idHex reports whether the hex run s[p:q], of a hash's length, is known by
+// what surrounds it to be something other than a file hash, which looking up
+// would only burn quota on:
+//   - joined by a colon to what follows: a compound identifier, such as
+//     CrowdStrike's "<cid>:ind:<device id>:<n>" and "pid:<device id>:<n>"
+//     ("md5:<hash>", where the hash comes last, is still a hash);
+//   - in braces: a GUID written without hyphens, "{6F9619FF...}";
+//   - the value of a key that names a fingerprint or a name, not a file
+//     hash: Sysmon's IMPHASH= (an MD5 of the import table), JA3 and HASSH
+//     (TLS and SSH client fingerprints), an X.509 CN= or serial=;
+//   - an APT repository path ".../by-hash/SHA256/<hash>": every Debian and
+//     Ubuntu host fetches its package indexes by their hash daily, so
+//     looking those up would spend a provider's quota on "apt update".
+func (sc *scanner) idHex(p, q int) bool {
+	s := sc.s
+	if q+1 < len(s) && s[q] == ':' && class[s[q+1]]&cAlnum != 0 {
+		return true
+	}
+	if p == 0 {
+		return false
+	}
+	switch s[p-1] {
+	case '{':
+		return q < len(s) && s[q] == '}'
+	case '/':
+		return aptByHash(s[:p-1])
+	case '=':
+		k := p - 1
+		for k > 0 && p-1-k < 16 && (class[s[k-1]]&cAlnum != 0 || s[k-1] == '_') {
+			k--
+		}
+		var buf [16]byte
+		key := buf[:p-1-k]
+		for i := range key {
+			c := s[k+i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			key[i] = c
+		}
+		return fingerprintKeys[string(key)]
+	}
+	return false
+}
+
+// aptByHash reports whether the path before a hash ends in APT's
+// "by-hash/<algorithm>" (Debian's Acquire-By-Hash repository layout).
+func aptByHash(before string) bool {
+	k := strings.LastIndexByte(before, '/')
+	if k < len("by-hash") {
+		return false
+	}
+	algo := before[k+1:]
+	if !strings.EqualFold(algo, "sha256") && !strings.EqualFold(algo, "sha512") &&
+		!strings.EqualFold(algo, "sha1") && !strings.EqualFold(algo, "md5sum") {
+		return false
+	}
+	return strings.EqualFold(before[k-len("by-hash"):k], "by-hash")
+}
+
+// fingerprintKeys are keys, lower-cased, whose hex values are not file
+// hashes (see idHex).
+var fingerprintKeys = map[string]bool{
+	"imphash": true, "ja3": true, "ja3s": true, "ja3_hash": true, "ja3s_hash": true,
+	"hassh": true, "hasshserver": true, "cn": true, "serial": true,
 }
 
 // prevByte returns the byte before p and its position, decoding a
@@ -528,18 +649,32 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// domainAllowed applies the context rules to a token starting at a.
-func (sc *scanner) domainAllowed(a int) bool {
+// nameCtx is where a dotted word stands, which decides whether and how it
+// can be a host name.
+type nameCtx uint8
+
+const (
+	ctxNone  nameCtx = iota // not a host name here: a path component, a user's address
+	ctxBare                 // free text, where file names and code identifiers abound
+	ctxEmail                // the domain of an e-mail address
+	ctxHost                 // written as a host: a UNC host, after "//", after a bare '@'
+)
+
+// nameContext applies the context rules to a token starting at a.
+func (sc *scanner) nameContext(a int) nameCtx {
 	if sc.opts.NoDomains {
-		return false
+		return ctxNone
 	}
 	c, p := sc.prevByte(a)
 	if c == '@' {
 		// The domain of an e-mail address: a person in a user-name field.
-		if lc, _ := sc.prevByte(p); lc != 0 && class[lc]&cLocal != 0 {
-			return !sc.opts.NoEmailDomains
+		if lc, _ := sc.prevByte(p); lc != 0 && (class[lc]&cLocal != 0 || lc >= utf8.RuneSelf) {
+			if sc.opts.NoEmailDomains {
+				return ctxNone
+			}
+			return ctxEmail
 		}
-		return true
+		return ctxHost
 	}
 	// A path component (C:\Users\x\evil.com, /tmp/a.sh) is a file name, but
 	// a UNC host (\\fileserver.corp.com\share) and "//host.com" are hosts.
@@ -551,15 +686,15 @@ func (sc *scanner) domainAllowed(a int) bool {
 	}
 	switch {
 	case slashes == 0:
-		return true
+		return ctxBare
 	case slashes == 1:
-		return false
+		return ctxNone
 	case c != 0 && class[c]&cAlnum != 0:
-		return false // "dir\\evil.com" (JSON-escaped path), "/tmp//x.sh"
+		return ctxNone // "dir\\evil.com" (JSON-escaped path), "/tmp//x.sh"
 	case c == ':' && back:
-		return false // "C:\\evil.com"
+		return ctxNone // "C:\\evil.com"
 	}
-	return true
+	return ctxHost
 }
 
 // localPart reports whether the token ending at end belongs to the local
@@ -590,7 +725,7 @@ func (sc *scanner) localPart(end int) bool {
 	local := false
 	if at >= 0 {
 		q, dot := at, false
-		for q < len(s) && (class[s[q]]&cAlnum != 0 || s[q] == '-' || s[q] == '.') {
+		for q < len(s) && (class[s[q]]&cAlnum != 0 || s[q] == '-' || s[q] == '.' || s[q] >= utf8.RuneSelf) {
 			dot = dot || s[q] == '.' && q > at
 			q++
 		}
@@ -600,20 +735,8 @@ func (sc *scanner) localPart(end int) bool {
 	return local
 }
 
-// fileExtTLDs are file extensions that are also top-level domains. A
-// two-label name ending in one is a file (report.zip, deploy.sh, libc.so,
-// Main.java), in free text too; with more labels (www.evil.zip) it is a host.
-// See fhightower/ioc-finder#210 on .py and .zip. Left out on purpose: .ai,
-// .io, .me, .ly, .gl, .ws, .app, .org, .com (URL shorteners and real hosts
-// outnumber the files).
-var fileExtTLDs = map[string]bool{
-	"zip": true, "mov": true, "sh": true, "py": true, "pl": true, "pm": true,
-	"rs": true, "md": true, "so": true, "cc": true, "ps": true, "ml": true,
-	"do": true, "java": true, "one": true, "cab": true, "properties": true,
-}
-
-// domain validates s[a:b] as a domain and emits it.
-func (sc *scanner) domain(fn func(Match), a, b int) bool {
+// domain validates s[a:b], found in context ctx, as a domain and emits it.
+func (sc *scanner) domain(fn func(Match), a, b int, ctx nameCtx) bool {
 	s := sc.s
 	// DNS service labels (_dmarc.evil.com, _ldap._tcp.dc._msdcs.corp.com)
 	// are not host names; the name under them is.
@@ -625,35 +748,43 @@ func (sc *scanner) domain(fn func(Match), a, b int) bool {
 		a += u + d + 1
 	}
 	tok := s[a:b]
-	if len(tok) > 253 {
+	if len(tok) > maxNameBytes {
 		return false
 	}
 	last := strings.LastIndexByte(tok, '.')
 	if last < 0 {
 		return false
 	}
-	tld := tok[last+1:]
-	var buf [63]byte
-	if len(tld) < 2 || len(tld) > len(buf) {
-		return false
-	}
-	for i := 0; i < len(tld); i++ {
-		buf[i] = tld[i] | 0x20
-	}
-	lt := buf[:len(tld)]
-	if string(lt) == "arpa" {
-		return false // reverse-DNS names (4.3.2.1.in-addr.arpa) are not hosts
-	}
-	if strings.IndexByte(tok[:last], '.') < 0 && fileExtTLDs[string(lt)] {
-		return false
-	}
-	// Most dotted words of a log line end in no TLD at all (svchost.exe,
-	// Net.WebClient): turn them down before lower-casing the whole token.
-	if !tldListedBytes(lt) {
-		return false
+	// Written as a host (a UNC host, an e-mail domain, a host-name field),
+	// every name under a public suffix is a domain; in free text, file names
+	// and code identifiers are told apart first.
+	bare := ctx == ctxBare && !sc.opts.Hosts
+	if tld := tok[last+1:]; isASCII(tld) {
+		var buf [63]byte
+		if len(tld) < 2 || len(tld) > len(buf) {
+			return false
+		}
+		for i := 0; i < len(tld); i++ {
+			buf[i] = tld[i] | 0x20
+		}
+		lt := buf[:len(tld)]
+		if string(lt) == "arpa" {
+			return false // reverse-DNS names (4.3.2.1.in-addr.arpa) are not hosts
+		}
+		// Most dotted words of a log line end in no TLD at all (svchost.exe,
+		// Net.WebClient): turn them down before lower-casing the whole token.
+		if !tldListedBytes(lt) && !reservedTLD(lt) {
+			return false
+		}
+		if bare && (fileName(tok, last, lt) || codeName(tok)) {
+			return false
+		}
 	}
 	d, why := normDomain(tok)
 	if why != domainOK {
+		return false
+	}
+	if bare && sc.scopeList() {
 		return false
 	}
 	emit(fn, Domain, d, a, b)
@@ -665,10 +796,7 @@ func (sc *scanner) domain(fn func(Match), a, b int) bool {
 func (sc *scanner) url(fn func(Match), u, colon int) (int, bool) {
 	s := sc.s
 	hs := colon + 3
-	p := hs
-	for p < len(s) && class[s[p]]&cAuth != 0 {
-		p++
-	}
+	p := sc.authEnd(hs)
 	ae := p
 	hasPath := p < len(s) && (s[p] == '/' || s[p] == '?' || s[p] == '#')
 	if !hasPath {
@@ -687,25 +815,48 @@ func (sc *scanner) url(fn func(Match), u, colon int) (int, bool) {
 	if hasPath {
 		// Stop before a '%' that is not an escape in the path or fragment
 		// (url.Parse rejects those: "/%s/", "/100%"); the query is free-form.
-		query := false
-		for ; p < len(s) && class[s[p]]&cURLEnd == 0; p++ {
+		// Non-ASCII letters are kept as written ("/пример", "/下载/文件"),
+		// while Unicode punctuation and spaces end the URL, and so does a
+		// switch between ASCII and a script written without spaces
+		// ("http://evil.com/a然后").
+		query, prev := false, uNone
+	path:
+		for p < len(s) {
 			c := s[p]
-			if c == '?' {
-				query = true
-			} else if c == '#' {
-				query = false
-			} else if c == '%' && !query && !(p+2 < len(s) && class[s[p+1]]&class[s[p+2]]&cHex != 0) {
-				break
-			} else if (c == ',' || c == ';') && sc.schemeAt(p+1) {
-				break // a list of URLs: "http://a.com/x,http://b.com/y"
+			if c >= utf8.RuneSelf {
+				k, n := kindAt(s, p)
+				if k == uNone || breaks(prev, k) {
+					break
+				}
+				prev = next(prev, k)
+				p += n
+				continue
 			}
+			f := class[c]
+			if f&cURLEnd != 0 || f&cAlnum != 0 && prev == uNoSpace {
+				break
+			}
+			prev = uNone
+			switch {
+			case f&cAlnum != 0:
+				prev = uSpaced
+			case c == '?':
+				query = true
+			case c == '#':
+				query = false
+			case c == '%' && !query && !(p+2 < len(s) && class[s[p+1]]&class[s[p+2]]&cHex != 0):
+				break path
+			case (c == ',' || c == ';') && sc.schemeAt(p+1):
+				break path // a list of URLs: "http://a.com/x,http://b.com/y"
+			}
+			p++
 		}
 		end = trimURL(s, hs, p)
 		if end < ae {
 			end = ae
 		}
 	}
-	v, ok := normURL(s[u:end])
+	v, ok := normURLHost(s[u:end], s[hostA:hostB], host)
 	if !ok {
 		return 0, false
 	}
@@ -720,6 +871,37 @@ func (sc *scanner) url(fn func(Match), u, colon int) (int, bool) {
 	emit(fn, host.Type, host.Value, hostA, hostB)
 	sc.hashes(fn, hostA, end)
 	return end, true
+}
+
+// authEnd returns where the URL authority starting at p ends: at the first
+// character that cannot be in one. Internationalised host names are taken
+// whole, but a switch to a script written without spaces ends the host
+// ("http://evil.com然后").
+func (sc *scanner) authEnd(p int) int {
+	s := sc.s
+	prev := uNone
+	for p < len(s) {
+		c := s[p]
+		if c < utf8.RuneSelf {
+			f := class[c]
+			if f&cAuth == 0 || f&cAlnum != 0 && prev == uNoSpace {
+				break
+			}
+			prev = uNone
+			if f&cAlnum != 0 {
+				prev = uSpaced
+			}
+			p++
+			continue
+		}
+		k, n := kindAt(s, p)
+		if k == uNone || breaks(prev, k) {
+			break
+		}
+		prev = next(prev, k)
+		p += n
+	}
+	return p
 }
 
 // hostSpan finds the host in the authority s[hs:ae] and checks it is an IP

@@ -11,9 +11,13 @@ import "strings"
 // upn, principal, or a word ending in "user" such as wazuh's srcuser), but
 // not for user agents. NoDomains is set when the last key names a file,
 // process image or path (FileName, TargetFilename, Image, FolderPath,
-// process.name, file.path, exe), but never for command lines, URLs or
-// queries, where host names are the point. The pipeline calls this once per
-// distinct key path, so it favours clarity over speed.
+// process.name, file.path, exe), or OAuth permissions (scope, scp,
+// Permissions), but never for command lines, URLs or queries, where host
+// names are the point. NoHashes is set for identifier fields (see idWords)
+// and wherever a key names a fingerprint (ja3, imphash, x509). Hosts is set
+// when the last key names a host (hostname, fqdn, DeviceName,
+// dns.question.name). The pipeline calls this once per distinct key path,
+// so it favours clarity over speed.
 func FieldOptions(path []string) Options {
 	var keys [][]string
 	for _, k := range path {
@@ -38,19 +42,100 @@ func FieldOptions(path []string) Options {
 		}
 	}
 	if len(keys) > 0 {
-		o.NoDomains = fileField(keys)
-		o.NoHashes = idField(keys[len(keys)-1])
+		last := keys[len(keys)-1]
+		o.NoDomains = fileField(keys) || scopeField(last)
+		o.NoHashes = idField(last) || fingerprintField(all)
+		o.Hosts = !o.NoDomains && hostField(keys)
 	}
 	return o
 }
 
 // idWords, as the last word of the last key, name an identifier rather than
 // a file hash: CrowdStrike's cid, device_id and *_graph_id, Defender's
-// DeviceId, Sentinel's TenantId are 32-hex GUIDs.
+// DeviceId, Sentinel's TenantId are 32-hex GUIDs, and CrowdStrike's
+// Device.groups lists host-group ids of the same shape.
 var idWords = map[string]bool{
 	"id": true, "ids": true, "guid": true, "uuid": true, "cid": true, "aid": true,
 	"session": true, "sessionid": true, "token": true, "nonce": true, "cookie": true,
 	"deviceid": true, "tenantid": true, "objectid": true, "requestid": true, "traceid": true, "spanid": true,
+	"group": true, "groups": true,
+}
+
+// fingerprintWords anywhere in a path mean its hex values fingerprint
+// something other than a file: TLS and SSH clients (ja3, hassh), an import
+// table (imphash), a certificate (x509, thumbprint). They win over
+// hashWords: ja3.hash is no file hash.
+var fingerprintWords = map[string]bool{
+	"ja3": true, "ja3s": true, "ja4": true, "ja4s": true, "hassh": true, "hasshserver": true,
+	"imphash": true, "x509": true, "thumbprint": true, "fingerprint": true, "fingerprints": true,
+}
+
+func fingerprintField(words []string) bool {
+	for _, w := range words {
+		if fingerprintWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeWords in the last key mean OAuth permissions (User.Read, Mail.Send),
+// whose dotted names read like domains in any case.
+var scopeWords = map[string]bool{
+	"scope": true, "scopes": true, "scp": true, "permission": true, "permissions": true,
+}
+
+func scopeField(last []string) bool {
+	for _, w := range last {
+		if scopeWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// hostNameWords, as the last word of the last key, name a host.
+var hostNameWords = map[string]bool{
+	"host": true, "hosts": true, "hostname": true, "hostnames": true, "fqdn": true,
+	"domain": true, "domains": true, "sni": true, "servername": true, "rrname": true,
+	"qname": true, "dnsname": true, "computername": true, "devicename": true,
+}
+
+// hostQualifiers before a final "name" make it a host name (DeviceName,
+// server_name, dns.question.name, QueryName, host.name, common_name).
+var hostQualifiers = map[string]bool{
+	"host": true, "server": true, "device": true, "computer": true, "machine": true,
+	"dns": true, "question": true, "query": true, "domain": true, "common": true,
+}
+
+func hostField(keys [][]string) bool {
+	last := keys[len(keys)-1]
+	w := last[len(last)-1]
+	if hostNameWords[w] {
+		return true
+	}
+	prev := ""
+	if len(last) > 1 {
+		prev = last[len(last)-2]
+	} else if len(keys) > 1 {
+		k := keys[len(keys)-2]
+		prev = k[len(k)-1]
+	}
+	switch w {
+	case "name", "names":
+		return hostQualifiers[prev]
+	case "query":
+		// Zeek's and Suricata's dns query; a bare "query" may be SQL or a
+		// search.
+		for _, k := range keys {
+			for _, x := range k {
+				if x == "dns" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // hashWords anywhere in the key keep hashes on (sha256_id, file_hash_id).

@@ -12,6 +12,7 @@ func TestFieldOptions(t *testing.T) {
 	t.Parallel()
 	noEmail := ioc.Options{NoEmailDomains: true}
 	noDom := ioc.Options{NoDomains: true}
+	hosts := ioc.Options{Hosts: true}
 	tests := []struct {
 		name string
 		path []string
@@ -65,14 +66,32 @@ func TestFieldOptions(t *testing.T) {
 		{name: "cmdline", path: []string{"data", "audit", "cmdline"}, want: ioc.Options{}},
 		{name: "url.full", path: []string{"url", "full"}, want: ioc.Options{}},
 		{name: "file origin URL", path: []string{"FileOriginUrl"}, want: ioc.Options{}},
-		{name: "DNS query", path: []string{"dns", "question", "name"}, want: ioc.Options{}},
-		{name: "QueryName", path: []string{"QueryName"}, want: ioc.Options{}},
-		{name: "host.name", path: []string{"host", "name"}, want: ioc.Options{}},
-		{name: "certificate common name", path: []string{"file", "x509", "subject", "common_name"}, want: ioc.Options{}},
+		{name: "DNS query", path: []string{"dns", "question", "name"}, want: hosts},
+		{name: "QueryName", path: []string{"QueryName"}, want: hosts},
+		{name: "host.name", path: []string{"host", "name"}, want: hosts},
+		{name: "certificate common name", path: []string{"file", "x509", "subject", "common_name"}, want: ioc.Options{NoHashes: true, Hosts: true}},
 		{name: "container image is a registry reference", path: []string{"container", "image", "name"}, want: ioc.Options{}},
 		{name: "k8s container image", path: []string{"spec", "containers", "image"}, want: ioc.Options{}},
 		{name: "message", path: []string{"message"}, want: ioc.Options{}},
 		{name: "empty path", path: nil, want: ioc.Options{}},
+
+		// Host-name fields: every public name is a domain there.
+		{name: "hostname", path: []string{"http", "hostname"}, want: hosts},
+		{name: "Defender DeviceName", path: []string{"DeviceName"}, want: hosts},
+		{name: "Defender DestinationDeviceName", path: []string{"DestinationDeviceName"}, want: hosts},
+		{name: "Zeek ssl server_name", path: []string{"server_name"}, want: hosts},
+		{name: "Zeek dns query", path: []string{"dns", "query"}, want: hosts},
+		{name: "Suricata dns rrname", path: []string{"dns", "rrname"}, want: hosts},
+		{name: "ECS url.domain", path: []string{"url", "domain"}, want: hosts},
+		{name: "fqdn", path: []string{"destination", "fqdn"}, want: hosts},
+		{name: "bare query is not a host", path: []string{"query"}, want: ioc.Options{}},
+		{name: "user domain is a host but not a user's address", path: []string{"UserDomain"}, want: ioc.Options{NoEmailDomains: true, Hosts: true}},
+
+		// OAuth permissions: no domains from bare words.
+		{name: "Defender Permissions", path: []string{"Permissions"}, want: noDom},
+		{name: "token scp claim", path: []string{"token", "scp"}, want: noDom},
+		{name: "OAuth scopes", path: []string{"OAuthScopes"}, want: noDom},
+		{name: "scope", path: []string{"request", "scope"}, want: noDom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,8 +117,14 @@ func TestFieldOptionsIdentifiersAreNotHashes(t *testing.T) {
 		{name: "hash field", path: []string{"file", "hash", "sha256"}, want: false},
 		{name: "hash id keeps hashes", path: []string{"sha256_id"}, want: false},
 		{name: "md5 column", path: []string{"Md5"}, want: false},
+		{name: "ja3 hash", path: []string{"tls", "ja3", "hash"}, want: true},
+		{name: "Suricata ja3s", path: []string{"tls", "ja3s"}, want: true},
+		{name: "certificate fingerprint", path: []string{"x509", "fingerprint", "sha256"}, want: true},
+		{name: "imphash column", path: []string{"imphash"}, want: true},
+		{name: "process hash keeps hashes", path: []string{"process", "hash", "md5"}, want: false},
 		{name: "free text", path: []string{"message"}, want: false},
-		{name: "groups is not an id", path: []string{"Device", "groups"}, want: false},
+		// CrowdStrike's Device.groups lists host-group ids, 32-hex like MD5s.
+		{name: "crowdstrike host groups", path: []string{"Device", "groups"}, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

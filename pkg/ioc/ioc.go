@@ -131,4 +131,9 @@ const (
 	Shared        SkipReason = "shared"
 	Unspecified   SkipReason = "unspecified"
 	Allowlisted   SkipReason = "allowlisted"
+	// EmptyFile is a hash of the empty file (see Policy).
+	EmptyFile SkipReason = "empty_file"
+	// Internal is a name equal to or under one of the organisation's own
+	// domains (config ioc.internal_domains), or a URL whose host is one.
+	Internal SkipReason = "internal"
 )

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
@@ -117,8 +118,12 @@ func HashType(s string) (Type, bool) {
 }
 
 // NormalizeDomain lower-cases a host name, strips one trailing dot, converts
-// internationalised labels to their ASCII (xn--) form and checks that the
-// name has a registrable part under a listed public suffix.
+// internationalised labels to their ASCII (xn--) form, the one DNS and
+// VirusTotal use (bücher.de becomes xn--bcher-kva.de), checks that xn--
+// labels are valid punycode, and checks that the name has a registrable part
+// under a listed public suffix. Names under the TLDs reserved for testing
+// and documentation (.example, .test, .invalid, .localhost) are accepted
+// too, so that they can be reported as skipped.
 func NormalizeDomain(s string) (string, error) {
 	d, why := normDomain(strings.TrimSpace(s))
 	switch why {
@@ -140,18 +145,38 @@ const (
 // scanner can reject the many dotted words of a log line without allocating.
 func normDomain(s string) (string, int) {
 	d := strings.TrimSuffix(s, ".")
+	if len(d) > maxNameBytes {
+		// Longer than any name can be in UTF-8; punycode encoding is
+		// quadratic in a label's distinct characters, so hostile input
+		// must not reach it.
+		return "", domainSyntax
+	}
 	if !isASCII(d) {
+		// UTS #46 lookup: maps case, full-width forms and ideographic full
+		// stops, deletes soft hyphens, and rejects what no registry allows.
+		// It encodes invalid UTF-8 as U+FFFD without an error, though, and
+		// then refuses its own output: such bytes are no name.
+		if !utf8.ValidString(d) {
+			return "", domainSyntax
+		}
+		a, err := idna.Lookup.ToASCII(d)
+		if err != nil {
+			return "", domainSyntax
+		}
+		d = strings.ToLower(a)
+	} else if d = strings.ToLower(d); strings.Contains(d, "xn--") {
+		// An A-label must decode to a valid U-label: "xn--zz.com" is not a
+		// name, and accepting it would make Normalize disagree with DNS.
 		a, err := idna.Lookup.ToASCII(d)
 		if err != nil {
 			return "", domainSyntax
 		}
 		d = a
 	}
-	d = strings.ToLower(d)
 	if !validHostname(d) {
 		return "", domainSyntax
 	}
-	if !publicDomain(d) {
+	if !publicDomain(d) && !reservedTLD(d[strings.LastIndexByte(d, '.')+1:]) {
 		return "", domainNotPublic
 	}
 	return d, domainOK
@@ -273,7 +298,12 @@ func NormalizeURL(s string) (string, error) {
 }
 
 // normURL is NormalizeURL without the error value.
-func normURL(s string) (string, bool) {
+func normURL(s string) (string, bool) { return normURLHost(s, "", IOC{}) }
+
+// normURLHost is normURL for a caller that has already made an indicator of
+// the URL's host: when the host is written knownHost, known is used instead
+// of converting and checking the name a second time.
+func normURLHost(s, knownHost string, known IOC) (string, bool) {
 	sep := strings.Index(s, "://")
 	if sep <= 0 {
 		return "", false
@@ -296,14 +326,29 @@ func normURL(s string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if _, err := hostIndicator(host); err != nil {
-		return "", false
+	hi := known
+	if host != knownHost || known.Type == "" {
+		var err error
+		if hi, err = hostIndicator(host); err != nil {
+			return "", false
+		}
 	}
 	// The host is written back lower-cased, not canonicalised, so the URL
-	// stays as the attacker wrote it apart from case (CONTRACT.md). Brackets
-	// follow the colon, not the parsed type: [::ffff:1.2.3.4] parses as IPv4
-	// but must stay bracketed to remain a URL.
-	host = strings.ToLower(host)
+	// stays as the attacker wrote it apart from case (CONTRACT.md); an
+	// internationalised host is written in its xn-- form, as the domain IOC
+	// is, so that one name has one spelling. Brackets follow the colon, not
+	// the parsed type: [::ffff:1.2.3.4] parses as IPv4 but must stay
+	// bracketed to remain a URL.
+	switch {
+	case hi.Type == Domain && !isASCII(host):
+		if strings.HasSuffix(host, ".") {
+			host = hi.Value + "."
+		} else {
+			host = hi.Value
+		}
+	default:
+		host = strings.ToLower(host)
+	}
 	if strings.IndexByte(host, ':') >= 0 {
 		host = "[" + host + "]"
 	}

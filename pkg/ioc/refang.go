@@ -39,7 +39,7 @@ func Refang(s string) string {
 		case c == ':':
 			fixScheme(out)
 			out = append(out, c)
-		case isAlnum(c):
+		case isAlnum(c) || c >= 0x80:
 			if n := len(out); escapedDot(out, n) {
 				out[n-2] = '.'
 				out = out[:n-1]
@@ -70,7 +70,7 @@ func needsRefang(s string) bool {
 					return true
 				}
 			case '\\':
-				if i+2 < len(s) && isAlnum(s[i+2]) && escapedDot(s, i+2) {
+				if i+2 < len(s) && labelByte(s[i+2]) && escapedDot(s, i+2) {
 					return true
 				}
 			default:
@@ -171,14 +171,19 @@ func fixScheme(out []byte) {
 // escapedDot reports whether b[:n] ends with a regex-escaped dot ("evil\.")
 // that a following alphanumeric turns into a domain's dot. The label before
 // it must not be a path component, so "C:\Users\bob\.ssh" and
-// "\\.\pipe\x" keep their backslashes.
+// "\\.\pipe\x" keep their backslashes. Labels may be internationalised
+// ("пример\.рф").
 func escapedDot[T string | []byte](b T, n int) bool {
-	if n < 3 || b[n-1] != '.' || b[n-2] != '\\' || !isAlnum(b[n-3]) {
+	if n < 3 || b[n-1] != '.' || b[n-2] != '\\' || !labelByte(b[n-3]) {
 		return false
 	}
 	k := n - 3
-	for k > 0 && (isAlnum(b[k-1]) || b[k-1] == '-') {
+	for k > 0 && (labelByte(b[k-1]) || b[k-1] == '-') {
 		k--
 	}
 	return k == 0 || b[k-1] != '\\' && b[k-1] != '/'
 }
+
+// labelByte reports whether c can be part of a host name's label: an ASCII
+// letter or digit, or a byte of a non-ASCII character.
+func labelByte(c byte) bool { return isAlnum(c) || c >= 0x80 }
