@@ -51,7 +51,7 @@ func longFieldReport(a *model.Alert) *model.Report {
 // renderOne writes one report in one format to w through the real output
 // path (sinks, view, templates, commit), as `--stdout FORMAT` does.
 func renderOne(ctx context.Context, f Format, tmpl string, h *model.Report, a *model.Alert, w io.Writer) error {
-	out, err := NewOutput(OutputOptions{Stdout: f, StdoutWriter: w, Template: tmpl})
+	out, err := NewOutput(OutputOptions{Context: ctx, Stdout: f, StdoutWriter: w, Template: tmpl})
 	if err != nil {
 		return err
 	}

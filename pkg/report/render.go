@@ -156,12 +156,27 @@ func truncWidth(width int, s string) string {
 	return s[:cut] + "..."
 }
 
+// verdictLine lists counts as "NAME n | NAME n", starting a new line
+// (for kv to indent) rather than splitting a name from its count.
 func verdictLine(cs []Count) string {
-	parts := make([]string, len(cs))
+	const width = boxWidth - 12 // what kv leaves for the value
+	var b strings.Builder
+	col := 0
 	for i, c := range cs {
-		parts[i] = c.Name + " " + itoa(c.Count)
+		part := c.Name + " " + itoa(c.Count)
+		switch {
+		case i == 0:
+		case col+3+len(part) > width:
+			b.WriteString("\n")
+			col = 0
+		default:
+			b.WriteString(" | ")
+			col += 3
+		}
+		b.WriteString(part)
+		col += len(part)
 	}
-	return strings.Join(parts, " | ")
+	return b.String()
 }
 
 // rawLines splits a pretty-printed record, capped at max lines.
