@@ -20,6 +20,9 @@ const (
 	// csvCellLimit keeps a CSV cell inside a spreadsheet's 32,767
 	// characters, note included.
 	csvCellLimit = 32000
+	// idLimit is the most bytes shown of an alert id (ids are short; a
+	// longer one is noise or an attack on the layout).
+	idLimit = 256
 	// titleLimit is the most bytes of a field read for an alert's title
 	// (which is then cut to 120 characters).
 	titleLimit = 1024

@@ -95,7 +95,7 @@ func (r *Row) finish(a *model.Alert) {
 		return
 	}
 	r.finished = true
-	r.ID, r.Source = shown(clip(r.ID, fieldLimit)), shown(r.Source)
+	r.ID, r.Source = shown(clip(r.ID, idLimit)), shown(r.Source)
 	r.Title = shown(alertTitle(a.Alert))
 	if len(a.Risk.Factors) > 0 {
 		r.TopFactor = shown(clip(a.Risk.Factors[0], fieldLimit))
