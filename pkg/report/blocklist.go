@@ -132,7 +132,8 @@ func flagged(results map[string]*model.Result) ([]string, bool) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var reasons []string
+	// Feed listings first, then detections, then reputation scores.
+	var listed, detected, scored []string
 	for _, n := range names {
 		r := results[n]
 		if r == nil || r.Status != model.StatusFound {
@@ -142,15 +143,16 @@ func flagged(results map[string]*model.Result) ([]string, bool) {
 			return nil, false // a known service or benign scanner is never blocked
 		}
 		for _, m := range r.Matches {
-			reasons = append(reasons, "listed in "+clip(m.Feed, 128))
+			listed = append(listed, "listed in "+clip(m.Feed, 128))
 		}
 		if r.Malicious != nil && *r.Malicious >= 1 {
-			reasons = append(reasons, fmt.Sprintf("%s: %d malicious detections", providerTitle(n), *r.Malicious))
+			detected = append(detected, fmt.Sprintf("%s: %d malicious detections", providerTitle(n), *r.Malicious))
 		}
 		if r.AbuseConfidenceScore != nil && *r.AbuseConfidenceScore >= 75 {
-			reasons = append(reasons, fmt.Sprintf("%s: confidence %d", providerTitle(n), *r.AbuseConfidenceScore))
+			scored = append(scored, fmt.Sprintf("%s: confidence %d", providerTitle(n), *r.AbuseConfidenceScore))
 		}
 	}
+	reasons := append(append(listed, detected...), scored...)
 	return reasons, len(reasons) > 0
 }
 

@@ -584,7 +584,7 @@ func alertTitle(raw json.RawMessage) string {
 func shown(s string) string { return SanitizeLine(ioc.DefangText(s)) }
 
 // shownText is shown for multi-line text (raw records, reasoning).
-func shownText(s string) string { return Sanitize(ioc.DefangText(s)) }
+func shownText(s string) string { return sanitizeText(ioc.DefangText(s)) }
 
 // shownIOC is an indicator as people see it: defanged, clipped, sanitised.
 func shownIOC(typ, value string) string {
