@@ -29,12 +29,38 @@ const (
 )
 
 // clip returns s whole when it has at most limit bytes; otherwise its first
-// limit bytes (cut at a character boundary) and a note of the full length.
+// limit bytes (cut at a character boundary, and before a word the cut
+// would split) and a note of the full length.
 func clip(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
-	return s[:cutPoint(s, limit)] + truncatedNote(len(s))
+	return s[:wordCut(s, cutPoint(s, limit))] + truncatedNote(len(s))
+}
+
+// cutLookBack is how far a cut moves back to keep a word whole.
+const cutLookBack = 512
+
+// wordCut moves a cut back to the start of the word it splits, when that
+// word started less than cutLookBack bytes before. Half a URL or host name
+// is not an indicator, so defanging would miss it and a person would see
+// "http://evil.c" live; whole words are defanged as ever. A word longer
+// than that (base64, a hex dump) is cut where it is.
+func wordCut[S string | []byte](s S, cut int) int {
+	for i := cut - 1; i >= max(cut-cutLookBack, 1); i-- {
+		if isWordBreak(s[i]) {
+			return i + 1
+		}
+	}
+	return cut
+}
+
+func isWordBreak(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', ',', ';', '(', ')', '[', ']', '{', '}', '|':
+		return true
+	}
+	return false
 }
 
 // cutPoint is the largest index <= limit that starts a character of s.
@@ -208,5 +234,7 @@ func safeStringCut(tok []byte, limit int) int {
 		}
 		cut += step
 	}
-	return cut
+	// Delimiters are ASCII and never part of an escape but the quote of
+	// \", which they then end: cutting after one is always safe.
+	return wordCut(tok, cut)
 }

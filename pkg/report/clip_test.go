@@ -35,6 +35,10 @@ func TestClip(t *testing.T) {
 		{name: "short stays whole", in: "abc", limit: 3, want: "abc"},
 		{name: "long is cut with a note", in: strings.Repeat("a", 5<<20), limit: 4, want: "aaaa… [truncated: 5.0 MB in all; the JSON report has it whole]"},
 		{name: "never inside a character", in: "aé" + strings.Repeat("x", 2000), limit: 2, want: "a… [truncated: 2.0 KB in all; the JSON report has it whole]"},
+		{name: "never inside a word that began near the cut", in: "beacon to http://evil.example.com/gate.php" + strings.Repeat(" pad", 500), limit: 25,
+			want: "beacon to … [truncated: 2.0 KB in all; the JSON report has it whole]"},
+		{name: "a word longer than the look-back is cut where it is", in: strings.Repeat("QUJD", 300), limit: 1000,
+			want: strings.Repeat("QUJD", 250) + "… [truncated: 1.2 KB in all; the JSON report has it whole]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +91,15 @@ func TestDisplayRaw(t *testing.T) {
 		got := displayRaw(raw)
 		assert.Less(t, len(got), rawLimit+200)
 		assert.True(t, strings.HasSuffix(got, "the JSON report has it whole]"))
+	})
+	t.Run("a URL at the cut is left out whole, never shown half and live", func(t *testing.T) {
+		t.Parallel()
+		text := strings.Repeat("x ", fieldLimit/2-10) + "http://evil.example.com/a/b/c/d/e/f " + strings.Repeat("y", 100)
+		raw, _ := json.Marshal(map[string]string{"msg": text})
+		got := shownText(displayRaw(raw))
+		assert.NotContains(t, got, "http://")
+		assert.NotContains(t, got, "evil.ex")
+		assert.Contains(t, got, "x … [truncated:")
 	})
 	t.Run("invalid input is shown clipped, not dropped", func(t *testing.T) {
 		t.Parallel()
