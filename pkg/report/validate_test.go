@@ -150,31 +150,37 @@ func hostileReport() string {
 	).Replace(rep)
 }
 
-// renderReport runs a report through `verdict report`'s path (Decode into
-// an Output) once per format and returns each format's bytes.
+// renderReport runs a report through `verdict report`'s path, Decode into
+// Outputs, in every format at once, and returns each format's bytes.
 func renderReport(in string) (map[Format]string, *model.Report, error) {
-	outs := map[Format]string{}
-	var rep *model.Report
-	for _, f := range []Format{FormatJSON, FormatTXT, FormatHTML, FormatMarkdown, FormatCSV} {
-		var b bytes.Buffer
-		out, err := NewOutput(OutputOptions{Context: context.Background(), Stdout: f, StdoutWriter: &b})
+	formats := []Format{FormatJSON, FormatTXT, FormatHTML, FormatMarkdown, FormatCSV}
+	bufs := make([]*bytes.Buffer, len(formats))
+	outs := make([]*Output, len(formats))
+	var sinks Multi
+	for i, f := range formats {
+		bufs[i] = &bytes.Buffer{}
+		out, err := NewOutput(OutputOptions{Context: context.Background(), Stdout: f, StdoutWriter: bufs[i]})
 		if err != nil {
 			return nil, nil, err
 		}
-		s := out.Sink()
-		rep, err = Decode(strings.NewReader(in), s.Begin, s.Alert)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := s.End(rep); err != nil {
-			return nil, nil, err
-		}
+		outs[i] = out
+		sinks = append(sinks, out.Sink())
+	}
+	rep, err := Decode(strings.NewReader(in), sinks.Begin, sinks.Alert)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sinks.End(rep); err != nil {
+		return nil, nil, err
+	}
+	res := map[Format]string{}
+	for i, out := range outs {
 		if _, err := out.Commit(); err != nil {
 			return nil, nil, err
 		}
-		outs[f] = b.String()
+		res[formats[i]] = bufs[i].String()
 	}
-	return outs, rep, nil
+	return res, rep, nil
 }
 
 // inertProblems lists what a rendered report must never hold, whatever the
