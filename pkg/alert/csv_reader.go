@@ -9,7 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/verdict-dev/verdict/pkg/internal/jsonstr"
 )
 
 // errRecordTooLarge stops encoding/csv when a record grows past the limit;
@@ -118,7 +119,7 @@ func (st *csvState) setHeader(names []string) {
 			n += "_" + strconv.Itoa(k)
 		}
 		used[n] = true
-		st.keys[i] = append(appendJSONString(nil, n), ':')
+		st.keys[i] = append(jsonstr.Append(nil, n), ':')
 	}
 	st.header = true
 }
@@ -171,55 +172,10 @@ func (r *Reader) nextCSV() (Record, error) {
 			b = append(b, ',')
 		}
 		b = append(b, st.keys[i]...)
-		b = appendJSONString(b, c)
+		b = jsonstr.Append(b, c)
 	}
 	b = append(b, '}')
 	st.row = b
 	r.index++
 	return Record{File: r.name, Index: r.index, Line: line, Raw: b}, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, replacing invalid UTF-8 with
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

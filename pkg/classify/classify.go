@@ -56,25 +56,11 @@ func FromAlert(a *model.Alert) Case {
 	return Case{AlertID: a.ID, Pos: fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record), Raw: a.Alert, Risk: a.Risk, IOCs: a.IOCs, Enrichment: a.Enrichment}
 }
 
-// Guard applies CONTRACT.md's one rule in code, not in the prompt: a
-// FALSE_POSITIVE on an alert whose risk verdict is MALICIOUS becomes
-// NEEDS_REVIEW, and the conflict is named in the reasoning. Alert text is
-// written by attackers; hard evidence outranks anything a model was talked
-// into.
-func Guard(c *model.Classification, risk model.Risk) {
-	if c == nil || c.Label != FalsePositive || risk.Verdict != model.Malicious {
-		return
-	}
-	evidence := fmt.Sprintf("risk score %d", risk.Score)
-	if len(risk.Factors) > 0 {
-		evidence += " (" + risk.Factors[0] + ")"
-	}
-	c.Label = NeedsReview
-	c.Reasoning = append([]string{fmt.Sprintf("Conflict: the %s classification said FALSE_POSITIVE, but the risk verdict is MALICIOUS with %s; hard evidence wins, so a person must review it.", c.Source, evidence)}, c.Reasoning...)
-	if c.Confidence > 50 {
-		c.Confidence = 50
-	}
-}
+// Guard applies CONTRACT.md's guard: a FALSE_POSITIVE on a MALICIOUS alert
+// becomes NEEDS_REVIEW with a "Conflict:" reason. The rule lives in pkg/model
+// (model.Classification.Guard) so that reading a JSON report back applies
+// the very same rule without importing classify.
+func Guard(c *model.Classification, risk model.Risk) { c.Guard(risk) }
 
 // Fingerprint identifies an alert up to its volatile fields (ids,
 // timestamps, flow and sequence numbers): alerts that differ only there

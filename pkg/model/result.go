@@ -67,6 +67,12 @@ type Result struct {
 	NumDistinctUsers     *int     `json:"num_distinct_users,omitempty"`
 	LastReportedAt       string   `json:"last_reported_at,omitempty"`
 
+	// GreyNoise (issue 11): its label for an address (malicious, benign,
+	// unknown) and whether it is a known common business service (RIOT).
+	// A benign or RIOT answer keeps an indicator off any blocklist.
+	Classification string `json:"classification,omitempty"`
+	RIOT           *bool  `json:"riot,omitempty"`
+
 	// Shared
 	Tags []string `json:"tags,omitempty"`
 	Link string   `json:"link,omitempty"` // a page a person can open about the indicator

@@ -37,12 +37,14 @@ func (c *CSVWriter) Begin(*model.Report) error { return c.w.Write(CSVHeader) }
 func (c *CSVWriter) Alert(a *model.Alert) error {
 	label, conf := "", ""
 	if a.Classification != nil {
-		label, conf = a.Classification.Label, strconv.Itoa(a.Classification.Confidence)
+		label, conf = token(a.Classification.Label), strconv.Itoa(a.Classification.Confidence)
 	}
+	// Cells are clipped (a spreadsheet cell holds 32,767 characters, and a
+	// CSV row is for people); the JSON report keeps every byte.
 	factors := a.Risk.Factors[:min(3, len(a.Risk.Factors))]
 	defanged := make([]string, len(factors))
 	for i, f := range factors {
-		defanged[i] = shown(f)
+		defanged[i] = shown(clip(f, csvCellLimit/4))
 	}
 	counts := map[string]int{}
 	total, skipped := 0, 0
@@ -55,13 +57,13 @@ func (c *CSVWriter) Alert(a *model.Alert) error {
 		counts[i.Type]++
 	}
 	row := []string{
-		shown(a.ID), string(a.Risk.Verdict), strconv.Itoa(a.Risk.Score), label, conf, strings.Join(defanged, "; "),
+		shown(clip(a.ID, csvCellLimit)), token(string(a.Risk.Verdict)), strconv.Itoa(a.Risk.Score), label, conf, strings.Join(defanged, "; "),
 		strconv.Itoa(total), strconv.Itoa(skipped),
 	}
 	for _, t := range ioc.AllTypes {
 		row = append(row, strconv.Itoa(counts[string(t)]))
 	}
-	row = append(row, shown(a.Source.File), strconv.Itoa(a.Source.Record), strconv.Itoa(a.Source.Line))
+	row = append(row, shown(clip(a.Source.File, csvCellLimit)), strconv.Itoa(a.Source.Record), strconv.Itoa(a.Source.Line))
 	for i := range row {
 		row[i] = csvSafe(row[i])
 	}

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
+	"github.com/verdict-dev/verdict/pkg/internal/jsonstr"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
@@ -50,12 +50,12 @@ func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) 
 	in3 := in2 + step         // two levels down
 	dst = append(dst, '{')
 	dst = l.appendKey(dst, in1, "id", true)
-	dst = appendString(dst, a.ID)
+	dst = jsonstr.Append(dst, a.ID)
 
 	dst = l.appendKey(dst, in1, "source", false)
 	dst = append(dst, '{')
 	dst = l.appendKey(dst, in2, "file", true)
-	dst = appendString(dst, a.Source.File)
+	dst = jsonstr.Append(dst, a.Source.File)
 	dst = l.appendKey(dst, in2, "record", false)
 	dst = strconv.AppendInt(dst, int64(a.Source.Record), 10)
 	if a.Source.Line != 0 {
@@ -88,14 +88,14 @@ func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) 
 			dst = l.newline(dst, in2)
 			dst = append(dst, '{')
 			dst = l.appendKey(dst, in3, "type", true)
-			dst = appendString(dst, x.Type)
+			dst = jsonstr.Append(dst, x.Type)
 			dst = l.appendKey(dst, in3, "value", false)
-			dst = appendString(dst, x.Value)
+			dst = jsonstr.Append(dst, x.Value)
 			dst = l.appendKey(dst, in3, "fields", false)
 			dst = l.appendStrings(dst, x.Fields, in3)
 			if x.Skipped != "" {
 				dst = l.appendKey(dst, in3, "skipped", false)
-				dst = appendString(dst, x.Skipped)
+				dst = jsonstr.Append(dst, x.Skipped)
 			}
 			dst = l.appendClose(dst, in2, '}')
 		}
@@ -145,7 +145,7 @@ func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) 
 	dst = l.appendKey(dst, in2, "score", true)
 	dst = strconv.AppendInt(dst, int64(a.Risk.Score), 10)
 	dst = l.appendKey(dst, in2, "verdict", false)
-	dst = appendString(dst, string(a.Risk.Verdict))
+	dst = jsonstr.Append(dst, string(a.Risk.Verdict))
 	dst = l.appendKey(dst, in2, "factors", false)
 	dst = l.appendStrings(dst, a.Risk.Factors, in2)
 	dst = l.appendKey(dst, in2, "checked_by", false)
@@ -154,7 +154,9 @@ func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) 
 
 	if a.Classification != nil {
 		dst = l.appendKey(dst, in1, "classification", false)
-		b, err := json.Marshal(a.Classification)
+		// The same escaping as every other string of the report:
+		// json.Marshal would write < > & as \u003c \u003e \u0026 here.
+		b, err := marshalNoEscape(a.Classification)
 		if err != nil {
 			return nil, err
 		}
@@ -299,7 +301,7 @@ func (l layout) appendKey(dst []byte, indent, key string, first bool) []byte {
 		dst = append(dst, ',')
 	}
 	dst = l.newline(dst, indent)
-	dst = appendString(dst, key)
+	dst = jsonstr.Append(dst, key)
 	if l.compact {
 		return append(dst, ':')
 	}
@@ -332,64 +334,7 @@ func (l layout) appendStrings(dst []byte, s []string, indent string) []byte {
 			dst = append(dst, ',')
 		}
 		dst = l.newline(dst, indent+step)
-		dst = appendString(dst, v)
+		dst = jsonstr.Append(dst, v)
 	}
 	return l.appendClose(dst, indent, ']')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString quotes s exactly as encoding/json does with HTML escaping
-// off: \" \\ \b \f \n \r \t, other controls as \u00XX, U+2028 and U+2029
-// escaped, invalid UTF-8 as \ufffd.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

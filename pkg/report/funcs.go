@@ -66,15 +66,48 @@ func bucketVerdict(i int) string {
 	return "CLEAN"
 }
 
-var mdEscaper = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`,
-	"<", "&lt;", ">", "&gt;", "#", `\#`, "!", `\!`, "~", `\~`,
-	"\n", " ", "\r", " ",
-)
-
-// markdownEscape makes attacker text inert in GitHub-flavoured Markdown: no
-// links, images, HTML or table breaks.
-func markdownEscape(s string) string { return mdEscaper.Replace(SanitizeLine(s)) }
+// markdownEscape makes attacker text inert in GitHub-flavoured Markdown,
+// in a table cell or a list item: no HTML, no entity, no link or image, no
+// emphasis or code, no table break, and no autolink. GFM turns bare
+// "www.x", "scheme://x", "a@b.c" and "mailto:a@b.c" into links; a
+// backslash before the '.' of "www.", the ':' of "://" and every '@'
+// splits the text where GitHub's autolinker looks for them, and renders as
+// the character itself.
+// One pass, linear in s.
+func markdownEscape(s string) string {
+	s = SanitizeLine(s)
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\\', '`', '*', '_', '[', ']', '|', '#', '!', '~', '@':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case ':':
+			if strings.HasPrefix(s[i+1:], "//") {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		case '.':
+			if i >= 3 && strings.EqualFold(s[i-3:i], "www") {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		case '\n', '\r':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
 
 // userFuncs are what --template files get besides sprig's hermetic maps.
 var userFuncs = map[string]any{

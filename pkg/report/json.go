@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/verdict-dev/verdict/pkg/model"
 )
@@ -135,6 +136,17 @@ var ErrNotReport = errors.New("not a verdict JSON report")
 // the first alert (or at the end when there are none), with everything but
 // the alerts; onAlert is called for each alert in order. The alert passed to
 // onAlert is fresh each time and may be retained.
+//
+// A report read back is untrusted input: anyone can write one by hand.
+// Decode checks it against schema_version 1 (fixed fields, enumerations,
+// ranges and indicator forms; errors wrap ErrNotReport or ErrInvalidReport
+// and say where), replaces invalid UTF-8 in the original records as
+// loading alerts does, and applies CONTRACT.md's guard to every
+// classification again (model.Classification.Guard). When it returns, the
+// report's summary counts (alerts, by_verdict, by_classification) are the
+// ones its alerts support, with a note if they were not; the header passed
+// to onHeader is that same report, so a sink's End sees the recounted
+// summary.
 func Decode(r io.Reader, onHeader func(*model.Report) error, onAlert func(*model.Alert) error) (*model.Report, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 256<<10))
 	dec.UseNumber()
@@ -146,6 +158,7 @@ func Decode(r io.Reader, onHeader func(*model.Report) error, onAlert func(*model
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, fmt.Errorf("%w: it does not start with an object", ErrNotReport)
 	}
+	var counts tally
 	headerSent := false
 	sendHeader := func() error {
 		if headerSent {
@@ -156,19 +169,27 @@ func Decode(r io.Reader, onHeader func(*model.Report) error, onAlert func(*model
 			return fmt.Errorf("%w: schema_version missing (it must come before alerts)", ErrNotReport)
 		}
 		if rep.SchemaVersion != model.SchemaVersion {
-			return fmt.Errorf("report schema_version %d is not supported (want %d)", rep.SchemaVersion, model.SchemaVersion)
+			return fmt.Errorf("%w: schema_version %d is not supported (want %d)", ErrNotReport, rep.SchemaVersion, model.SchemaVersion)
+		}
+		if err := checkHeader(rep); err != nil {
+			return err
 		}
 		if onHeader != nil {
 			return onHeader(rep)
 		}
 		return nil
 	}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, fmt.Errorf("read report: %w", err)
 		}
 		key, _ := tok.(string)
+		if seen[key] {
+			return nil, invalid(quoted(key), "the field appears twice")
+		}
+		seen[key] = true
 		var target any
 		switch key {
 		case "schema_version":
@@ -187,15 +208,20 @@ func Decode(r io.Reader, onHeader func(*model.Report) error, onAlert func(*model
 			if err := sendHeader(); err != nil {
 				return nil, err
 			}
-			if err := decodeAlerts(dec, onAlert); err != nil {
+			if err := decodeAlerts(dec, &counts, onAlert); err != nil {
 				return nil, err
 			}
 			continue
 		default:
 			target = &json.RawMessage{}
 		}
+		if _, unknown := target.(*json.RawMessage); headerSent && !unknown {
+			// The header has gone to the sinks: a header field after the
+			// alerts could no longer be checked or shown.
+			return nil, invalid(quoted(key), "header fields must come before alerts")
+		}
 		if err := dec.Decode(target); err != nil {
-			return nil, fmt.Errorf("read report field %q: %w", key, err)
+			return nil, fmt.Errorf("%w: field %q: %w", ErrInvalidReport, key, err)
 		}
 	}
 	if err := sendHeader(); err != nil {
@@ -204,10 +230,14 @@ func Decode(r io.Reader, onHeader func(*model.Report) error, onAlert func(*model
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("read report: %w", err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: more data after the report", ErrInvalidReport)
+	}
+	counts.reconcile(rep)
 	return rep, nil
 }
 
-func decodeAlerts(dec *json.Decoder, onAlert func(*model.Alert) error) error {
+func decodeAlerts(dec *json.Decoder, counts *tally, onAlert func(*model.Alert) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("read report alerts: %w", err)
@@ -223,8 +253,19 @@ func decodeAlerts(dec *json.Decoder, onAlert func(*model.Alert) error) error {
 		n++
 		a := &model.Alert{}
 		if err := dec.Decode(a); err != nil {
-			return fmt.Errorf("read report alert %d: %w", n, err)
+			return fmt.Errorf("%w: alert %d: %w", ErrInvalidReport, n, err)
 		}
+		if err := checkAlert(a, n); err != nil {
+			return err
+		}
+		// The same repair as loading alerts: invalid UTF-8 becomes U+FFFD.
+		if !utf8.Valid(a.Alert) {
+			a.Alert = bytes.ToValidUTF8(a.Alert, []byte("\uFFFD"))
+		}
+		if a.Classification.Guard(a.Risk) {
+			counts.guarded++
+		}
+		counts.add(a)
 		if onAlert != nil {
 			if err := onAlert(a); err != nil {
 				return err

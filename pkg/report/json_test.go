@@ -61,6 +61,9 @@ func TestJSONWriterStreamsTheWholeReport(t *testing.T) {
 func TestDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	h := testHeader()
+	// The summary its three alerts support: a report read back is recounted.
+	h.Summary.Alerts, h.Summary.ByVerdict = 3, model.ByVerdict{Suspicious: 1, Clean: 2}
+	h.Summary.ByClassification = &model.ByClassification{NeedsReview: 1}
 	var b bytes.Buffer
 	jw := NewJSONWriter(&b)
 	require.NoError(t, jw.Begin(h))

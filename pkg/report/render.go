@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	htmltemplate "html/template"
@@ -87,33 +89,24 @@ func boxLines(first, cont, text string) string {
 	return strings.Join(out, "\n")
 }
 
-// wrap breaks s into lines of at most width columns, at spaces when it can.
+// wrap breaks s into lines of at most width columns, at spaces when it
+// can. It is linear in s: each line measures only the characters it takes
+// (plus one), never the rest of the string.
 func wrap(s string, width int) []string {
 	if width < 8 {
 		width = 8
 	}
-	if uniseg.StringWidth(s) <= width {
-		return []string{s}
-	}
 	var lines []string
-	for uniseg.StringWidth(s) > width {
-		cut, w, lastSpace := 0, 0, -1
-		for i, r := range s {
-			rw := uniseg.StringWidth(string(r))
-			if w+rw > width {
-				break
-			}
-			w += rw
-			cut = i + len(string(r))
-			if r == ' ' {
-				lastSpace = i
-			}
+	for {
+		cut, lastSpace, rest := fitWidth(s, width)
+		if rest == "" {
+			return append(lines, s)
 		}
 		if cut == 0 { // a single character wider than the line
-			_, size := firstRune(s)
-			cut = size
+			c, _, _, _ := uniseg.FirstGraphemeClusterInString(s, -1)
+			cut = len(c)
 		}
-		if lastSpace > width/3 {
+		if lastSpace > 0 {
 			lines = append(lines, s[:lastSpace])
 			s = s[lastSpace+1:]
 		} else {
@@ -121,14 +114,28 @@ func wrap(s string, width int) []string {
 			s = s[cut:]
 		}
 	}
-	return append(lines, s)
 }
 
-func firstRune(s string) (rune, int) {
-	for _, r := range s {
-		return r, len(string(r))
+// fitWidth measures the start of s that fits in width columns: its length
+// in bytes, the byte index of its last space worth breaking at (past a
+// third of the width, so that a line is never mostly empty; 0 if none) and
+// what is left after it ("" when s fits whole).
+func fitWidth(s string, width int) (cut, lastSpace int, rest string) {
+	w, state := 0, -1
+	rest = s
+	for rest != "" {
+		cluster, r, cw, st := uniseg.FirstGraphemeClusterInString(rest, state)
+		if w+cw > width {
+			return cut, lastSpace, rest
+		}
+		if cluster == " " && cut > width/3 {
+			lastSpace = cut
+		}
+		w += cw
+		cut += len(cluster)
+		rest, state = r, st
 	}
-	return 0, 0
+	return cut, lastSpace, ""
 }
 
 func padRight(s string, width int) string {
@@ -138,30 +145,38 @@ func padRight(s string, width int) string {
 	return s
 }
 
-// truncWidth cuts s to width columns with an ellipsis.
+// truncWidth cuts s to width columns with an ellipsis. It reads no more of
+// s than the columns it keeps.
 func truncWidth(width int, s string) string {
-	if uniseg.StringWidth(s) <= width {
+	cut, _, rest := fitWidth(s, width)
+	if rest == "" {
 		return s
 	}
-	var b strings.Builder
-	w := 0
-	for _, r := range s {
-		rw := uniseg.StringWidth(string(r))
-		if w+rw > width-3 {
-			break
-		}
-		w += rw
-		b.WriteRune(r)
-	}
-	return b.String() + "..."
+	cut, _, _ = fitWidth(s, max(width-3, 0))
+	return s[:cut] + "..."
 }
 
+// verdictLine lists counts as "NAME n | NAME n", starting a new line
+// (for kv to indent) rather than splitting a name from its count.
 func verdictLine(cs []Count) string {
-	parts := make([]string, len(cs))
+	const width = boxWidth - 12 // what kv leaves for the value
+	var b strings.Builder
+	col := 0
 	for i, c := range cs {
-		parts[i] = c.Name + " " + itoa(c.Count)
+		part := c.Name + " " + itoa(c.Count)
+		switch {
+		case i == 0:
+		case col+3+len(part) > width:
+			b.WriteString("\n")
+			col = 0
+		default:
+			b.WriteString(" | ")
+			col += 3
+		}
+		b.WriteString(part)
+		col += len(part)
 	}
-	return strings.Join(parts, " | ")
+	return b.String()
 }
 
 // rawLines splits a pretty-printed record, capped at max lines.
@@ -196,23 +211,55 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-func renderTXT(w io.Writer, v *View) error { return renderText(w, txtTemplate, v) }
+func renderTXT(ctx context.Context, w io.Writer, v *View) error {
+	return renderText(ctx, w, txtTemplate, v)
+}
 
-func renderMarkdown(w io.Writer, v *View) error { return renderText(w, mdTemplate, v) }
+func renderMarkdown(ctx context.Context, w io.Writer, v *View) error {
+	return renderText(ctx, w, mdTemplate, v)
+}
 
-// renderText executes a text template and trims it to start with content
-// and end with exactly one newline.
-func renderText(w io.Writer, t *texttemplate.Template, v *View) error {
-	var b bytes.Buffer
-	if err := t.Execute(&b, v); err != nil {
+// renderText executes a text template, streaming, so that its output
+// starts with content and ends with exactly one newline.
+func renderText(ctx context.Context, w io.Writer, t *texttemplate.Template, v *View) error {
+	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: w}, 64<<10)
+	tw := &trimWriter{w: bw}
+	if err := t.Execute(tw, v); err != nil {
 		return err
 	}
-	out := strings.TrimLeft(b.String(), "\n")
-	if !strings.HasSuffix(out, "\n") {
-		out += "\n"
+	if tw.last != '\n' {
+		if _, err := bw.WriteString("\n"); err != nil {
+			return err
+		}
 	}
-	_, err := io.WriteString(w, out)
-	return err
+	return bw.Flush()
+}
+
+// trimWriter drops the newlines a template writes before its first content
+// and remembers the last byte written.
+type trimWriter struct {
+	w       io.Writer
+	started bool
+	last    byte
+}
+
+func (t *trimWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if n == 0 {
+		return 0, nil
+	}
+	if !t.started {
+		p = bytes.TrimLeft(p, "\n")
+		if len(p) == 0 {
+			return n, nil
+		}
+		t.started = true
+	}
+	t.last = p[len(p)-1]
+	if _, err := t.w.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // htmlPage is what the HTML template sees: the view plus the inline assets
@@ -224,7 +271,7 @@ type htmlPage struct {
 	CSP string
 }
 
-func renderHTML(w io.Writer, v *View) error {
+func renderHTML(ctx context.Context, w io.Writer, v *View) error {
 	page := htmlPage{
 		View: v,
 		CSS:  htmltemplate.CSS(htmlCSS),
@@ -234,5 +281,9 @@ func renderHTML(w io.Writer, v *View) error {
 		CSP: "default-src 'none'; style-src " + htmlCSSSum + "; script-src " + htmlJSSum +
 			"; img-src data:; base-uri 'none'; form-action 'none'",
 	}
-	return htmlTemplate.Execute(w, page)
+	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: w}, 64<<10)
+	if err := htmlTemplate.Execute(bw, page); err != nil {
+		return err
+	}
+	return bw.Flush()
 }

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
@@ -14,16 +16,26 @@ import (
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
-// UserTemplate is a --template file: html/template when its name says HTML
-// (.html, .htm, with or without .tmpl), text/template otherwise. Both get
-// sprig's hermetic functions (no env, no clock, no randomness) plus
-// defang, defangText, sanitize, markdown and csvSafe.
+// UserTemplate is a --template file. Its output is HTML, and it is
+// executed as html/template (contextual escaping of every value), when its
+// name without the template extension ends in .html or .htm, or is just
+// "html" or "htm" (so report.html.tmpl and html.tmpl); otherwise it is
+// text/template. Both get sprig's hermetic functions (no env, no clock, no
+// randomness) plus defang, defangText, sanitize, markdown and csvSafe.
+//
+// Its output is the user's own file, written beside the built-in reports
+// and never instead of one: slack.md.tmpl writes NAME.slack.md, and a
+// template named after a built-in format (html.tmpl, txt.tmpl, ...) writes
+// NAME.template.html, NAME.template.txt, ...
 type UserTemplate struct {
 	Path   string
-	Suffix string // the output file's extension: "summary.html" for summary.html.tmpl
+	Suffix string // the output file's extension: "slack.md" for slack.md.tmpl
 	html   *htmltemplate.Template
 	text   *texttemplate.Template
 }
+
+// templateExts are the extensions a template file's name may end in.
+var templateExts = []string{".tmpl", ".tpl", ".gotmpl", ".gotxt"}
 
 // LoadTemplate parses a user template.
 func LoadTemplate(path string) (*UserTemplate, error) {
@@ -33,15 +45,21 @@ func LoadTemplate(path string) (*UserTemplate, error) {
 	}
 	base := filepath.Base(path)
 	suffix := base
-	for _, ext := range []string{".tmpl", ".tpl", ".gotmpl", ".gotxt"} {
-		suffix = strings.TrimSuffix(suffix, ext)
+	for _, ext := range templateExts {
+		if strings.HasSuffix(strings.ToLower(suffix), ext) {
+			suffix = suffix[:len(suffix)-len(ext)]
+		}
 	}
-	if suffix == "" {
-		suffix = "out"
+	lower := strings.ToLower(suffix)
+	isHTML := lower == "html" || lower == "htm" || strings.HasSuffix(lower, ".html") || strings.HasSuffix(lower, ".htm")
+	switch {
+	case suffix == "":
+		suffix = "template"
+	case isBuiltinExt(lower):
+		suffix = "template." + suffix
 	}
 	ut := &UserTemplate{Path: path, Suffix: suffix}
-	ext := strings.ToLower(filepath.Ext(suffix))
-	if ext == ".html" || ext == ".htm" {
+	if isHTML {
 		t, err := htmltemplate.New(base).Funcs(sprig.HermeticHtmlFuncMap()).Funcs(userFuncs).Parse(string(src))
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", path, err)
@@ -57,13 +75,33 @@ func LoadTemplate(path string) (*UserTemplate, error) {
 	return ut, nil
 }
 
+// isBuiltinExt reports whether ext is a built-in report's extension (the
+// comparison is case-insensitive: NAME.HTML is NAME.html on macOS and
+// Windows).
+func isBuiltinExt(ext string) bool {
+	for _, f := range AllFormats {
+		if ext == string(f) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsHTML reports whether the template is escaped as HTML.
 func (u *UserTemplate) IsHTML() bool { return u.html != nil }
 
-// Execute renders the template over the whole report.
-func (u *UserTemplate) Execute(w io.Writer, r *model.Report) error {
+// Execute renders the template over the whole report, stopping with ctx's
+// error once ctx is done.
+func (u *UserTemplate) Execute(ctx context.Context, w io.Writer, r *model.Report) error {
+	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: w}, 64<<10)
+	var err error
 	if u.html != nil {
-		return u.html.Execute(w, r)
+		err = u.html.Execute(bw, r)
+	} else {
+		err = u.text.Execute(bw, r)
 	}
-	return u.text.Execute(w, r)
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -24,10 +23,11 @@ type View struct {
 	Summary     model.Summary
 	Notes       []string
 
-	Verdicts        []Count // most severe first, all four
+	Verdicts        []Count // most severe first, all four, then UNCHECKED
 	Classifications []Count // only when classified
 	Providers       []ProviderRow
-	Histogram       []Bucket // scores in tens: 0-9 ... 90-100
+	Histogram       []Bucket // scores in tens: 0-9 ... 90-100, of the alerts that were checked
+	Unchecked       int      // alerts left out of the histogram: UNCHECKED has no score
 	TopIOCs         []IOCCount
 	HistogramMax    int
 	TopIOCMax       int
@@ -95,10 +95,10 @@ func (r *Row) finish(a *model.Alert) {
 		return
 	}
 	r.finished = true
-	r.ID, r.Source = shown(r.ID), shown(r.Source)
+	r.ID, r.Source = shown(clip(r.ID, idLimit)), shown(r.Source)
 	r.Title = shown(alertTitle(a.Alert))
 	if len(a.Risk.Factors) > 0 {
-		r.TopFactor = shown(a.Risk.Factors[0])
+		r.TopFactor = shown(clip(a.Risk.Factors[0], fieldLimit))
 	}
 	r.alert = nil
 }
@@ -169,6 +169,10 @@ type ViewBuilder struct {
 	hist     [10]int
 	iocCount map[iocKey]*iocTally
 	classes  map[string]int
+	// What the builder saw itself: the view's counts come from the alerts,
+	// not from a header that a hand-made report could get wrong.
+	byVerdict  model.ByVerdict
+	classified bool
 }
 
 type detailCandidate struct {
@@ -202,7 +206,10 @@ func (vb *ViewBuilder) Begin(r *model.Report) error { vb.header = r; return nil 
 func (vb *ViewBuilder) Alert(a *model.Alert) error {
 	vb.seq++
 	row := vb.row(a)
-	vb.hist[min(max(a.Risk.Score, 0)/10, 9)]++
+	vb.byVerdict.Add(a.Risk.Verdict)
+	if a.Risk.Verdict != model.Unchecked {
+		vb.hist[min(max(a.Risk.Score, 0)/10, 9)]++
+	}
 	for _, i := range a.IOCs {
 		if i.Skipped != "" {
 			continue
@@ -219,6 +226,7 @@ func (vb *ViewBuilder) Alert(a *model.Alert) error {
 		}
 	}
 	if a.Classification != nil {
+		vb.classified = true
 		vb.classes[a.Classification.Label]++
 	}
 	vb.rows = append(vb.rows, row)
@@ -244,9 +252,12 @@ func (vb *ViewBuilder) End(r *model.Report) error {
 	return nil
 }
 
-// less orders most severe first: score, then classification weight, then
-// report order.
+// less orders most severe first: verdict (UNCHECKED above CLEAN: nobody
+// has looked at it), score, classification weight, report order.
 func less(a, b *Row) bool {
+	if sa, sb := severity(a.Verdict), severity(b.Verdict); sa != sb {
+		return sa > sb
+	}
 	if a.Score != b.Score {
 		return a.Score > b.Score
 	}
@@ -254,6 +265,21 @@ func less(a, b *Row) bool {
 		return la > lb
 	}
 	return a.Seq < b.Seq
+}
+
+// severity ranks a verdict for display.
+func severity(v string) int {
+	switch model.Verdict(v) {
+	case model.Malicious:
+		return 4
+	case model.Suspicious:
+		return 3
+	case model.PotentiallySuspicious:
+		return 2
+	case model.Unchecked:
+		return 1
+	}
+	return 0
 }
 
 func labelRank(l string) int {
@@ -278,9 +304,9 @@ func (vb *ViewBuilder) row(a *model.Alert) *Row {
 	r := &Row{
 		Seq:     vb.seq,
 		ID:      a.ID, // made fit to show in Build, for the rows that make the cut
-		Verdict: string(a.Risk.Verdict),
+		Verdict: token(string(a.Risk.Verdict)),
 		Score:   a.Risk.Score,
-		Source:  fmt.Sprintf("%s#%d", a.Source.File, a.Source.Record),
+		Source:  clip(a.Source.File, fieldLimit) + "#" + itoa(a.Source.Record),
 		alert:   a,
 	}
 	for _, i := range a.IOCs {
@@ -291,7 +317,7 @@ func (vb *ViewBuilder) row(a *model.Alert) *Row {
 		}
 	}
 	if c := a.Classification; c != nil {
-		r.Label, r.Confidence = c.Label, c.Confidence
+		r.Label, r.Confidence = token(c.Label), c.Confidence
 	}
 	return r
 }
@@ -302,32 +328,51 @@ func (vb *ViewBuilder) Build() *View {
 	if h == nil {
 		h = &model.Report{}
 	}
+	sum := h.Summary
+	sum.Alerts, sum.ByVerdict = vb.seq, vb.byVerdict
+	if vb.classified || sum.ByClassification != nil {
+		sum.ByClassification = &model.ByClassification{
+			TruePositive: vb.classes[model.LabelTruePositive], FalsePositive: vb.classes[model.LabelFalsePositive],
+			NeedsReview: vb.classes[model.LabelNeedsReview],
+		}
+	}
 	v := &View{
-		Tool: h.Tool, GeneratedAt: h.GeneratedAt, Inputs: sanitizeAll(h.Inputs), InputErrors: sanitizeErrors(h.InputErrors),
-		Summary: h.Summary, Notes: sanitizeAll(h.Summary.Notes),
+		Tool:        model.Tool{Name: shown(clip(h.Tool.Name, 64)), Version: shown(clip(h.Tool.Version, 128))},
+		GeneratedAt: shown(clip(h.GeneratedAt, 64)),
+		Inputs:      sanitizeAll(h.Inputs), InputErrors: sanitizeErrors(h.InputErrors),
+		Summary: sum, Notes: sanitizeAll(h.Summary.Notes),
 		MaxDetails: vb.opts.MaxDetails, MaxRows: vb.opts.MaxRows,
 	}
-	total := h.Summary.Alerts
+	v.Summary.Notes = v.Notes
+	if c := sum.Classification; c != nil {
+		cp := *c
+		cp.Model, cp.ModelVersion = shown(clip(cp.Model, 256)), shown(clip(cp.ModelVersion, 256))
+		v.Summary.Classification = &cp
+	}
+	total := sum.Alerts
 	for i := len(model.AllVerdicts) - 1; i >= 0; i-- {
 		name := model.AllVerdicts[i]
-		n := h.Summary.ByVerdict.Get(name)
+		n := sum.ByVerdict.Get(name)
 		v.Verdicts = append(v.Verdicts, Count{Name: string(name), Count: n, Percent: percent(n, total)})
 	}
-	if bc := h.Summary.ByClassification; bc != nil {
+	v.Verdicts = append(v.Verdicts, Count{Name: string(model.Unchecked), Count: sum.ByVerdict.Unchecked, Percent: percent(sum.ByVerdict.Unchecked, total)})
+	v.Unchecked = sum.ByVerdict.Unchecked
+	if bc := sum.ByClassification; bc != nil {
 		v.Classified = true
-		for _, c := range []Count{{Name: "TRUE_POSITIVE", Count: bc.TruePositive}, {Name: "NEEDS_REVIEW", Count: bc.NeedsReview}, {Name: "FALSE_POSITIVE", Count: bc.FalsePositive}} {
+		for _, c := range []Count{{Name: model.LabelTruePositive, Count: bc.TruePositive}, {Name: model.LabelNeedsReview, Count: bc.NeedsReview}, {Name: model.LabelFalsePositive, Count: bc.FalsePositive}} {
 			c.Percent = percent(c.Count, total)
 			v.Classifications = append(v.Classifications, c)
 		}
 	}
-	names := make([]string, 0, len(h.Summary.Providers))
-	for n := range h.Summary.Providers {
+	names := make([]string, 0, len(sum.Providers))
+	for n := range sum.Providers {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		v.Providers = append(v.Providers, ProviderRow{Name: shown(n), ProviderStats: h.Summary.Providers[n]})
+		v.Providers = append(v.Providers, ProviderRow{Name: shown(clip(n, 64)), ProviderStats: sum.Providers[n]})
 	}
+	v.Summary.Providers = nil // shown through v.Providers, with the names made safe
 	for i, n := range vb.hist {
 		label := fmt.Sprintf("%d-%d", i*10, i*10+9)
 		if i == 9 {
@@ -350,7 +395,7 @@ func (vb *ViewBuilder) Build() *View {
 		return tallies[i].value < tallies[j].value
 	})
 	for _, t := range tallies[:min(10, len(tallies))] {
-		v.TopIOCs = append(v.TopIOCs, IOCCount{Type: t.typ, Defanged: Sanitize(defang(t.typ, t.value)), Alerts: t.alerts, Verdict: string(t.worst)})
+		v.TopIOCs = append(v.TopIOCs, IOCCount{Type: token(t.typ), Defanged: shownIOC(t.typ, t.value), Alerts: t.alerts, Verdict: token(string(t.worst))})
 		v.TopIOCMax = max(v.TopIOCMax, t.alerts)
 	}
 
@@ -392,10 +437,10 @@ func percent(n, total int) int {
 func detailView(row *Row, a *model.Alert) *AlertView {
 	av := &AlertView{Row: row}
 	for _, f := range a.Risk.Factors {
-		av.Factors = append(av.Factors, shownText(f))
+		av.Factors = append(av.Factors, shownText(clip(f, fieldLimit)))
 	}
 	for _, i := range a.IOCs {
-		iv := IOCView{Type: i.Type, Defanged: Sanitize(defang(i.Type, i.Value)), Fields: shown(strings.Join(i.Fields, ", ")), Skipped: i.Skipped}
+		iv := IOCView{Type: token(i.Type), Defanged: shownIOC(i.Type, i.Value), Fields: shown(clip(strings.Join(i.Fields, ", "), fieldLimit)), Skipped: token(i.Skipped)}
 		res := a.Enrichment[i.Value]
 		providers := make([]string, 0, len(res))
 		for p := range res {
@@ -403,15 +448,17 @@ func detailView(row *Row, a *model.Alert) *AlertView {
 		}
 		sort.Strings(providers)
 		for _, p := range providers {
-			iv.Results = append(iv.Results, resultView(p, res[p]))
+			if res[p] != nil {
+				iv.Results = append(iv.Results, resultView(p, res[p]))
+			}
 		}
 		av.IOCs = append(av.IOCs, iv)
 	}
 	if c := a.Classification; c != nil {
-		cv := &ClassificationView{Label: c.Label, Confidence: c.Confidence, Source: c.Source, Why: shown(c.Why),
-			Model: shown(c.Model), ModelVersion: shown(c.ModelVersion), NextStep: shownText(c.NextStep), CostUSD: c.CostUSD}
+		cv := &ClassificationView{Label: token(c.Label), Confidence: c.Confidence, Source: token(c.Source), Why: shown(clip(c.Why, fieldLimit)),
+			Model: shown(clip(c.Model, 256)), ModelVersion: shown(clip(c.ModelVersion, 256)), NextStep: shownText(clip(c.NextStep, fieldLimit)), CostUSD: c.CostUSD}
 		for _, r := range c.Reasoning {
-			cv.Reasoning = append(cv.Reasoning, shownText(r))
+			cv.Reasoning = append(cv.Reasoning, shownText(clip(r, fieldLimit)))
 		}
 		cv.Techniques = sanitizeAll(c.Techniques)
 		if c.PromptTokens+c.OutputTokens+c.ThoughtTokens > 0 {
@@ -419,20 +466,20 @@ func detailView(row *Row, a *model.Alert) *AlertView {
 		}
 		av.Classification = cv
 	}
-	av.Raw = shownText(prettyJSON(a.Alert))
+	av.Raw = shownText(displayRaw(a.Alert))
 	return av
 }
 
 // resultView writes one provider answer in words.
 func resultView(provider string, r *model.Result) ResultView {
-	rv := ResultView{Provider: shown(provider), Status: string(r.Status)}
+	rv := ResultView{Provider: shown(clip(provider, 64)), Status: token(string(r.Status))}
 	var parts []string
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
 	switch r.Status {
 	case model.StatusSkipped:
-		rv.Detail = r.Reason
+		rv.Detail = clip(r.Reason, fieldLimit)
 	case model.StatusError:
-		rv.Detail = r.Error
+		rv.Detail = clip(r.Error, fieldLimit)
 	case model.StatusNotFound:
 		rv.Detail = "not found"
 	case model.StatusFound:
@@ -487,22 +534,13 @@ func resultView(provider string, r *model.Result) ResultView {
 		}
 		rv.Detail = strings.Join(parts, "; ")
 	}
-	rv.Detail = shownText(rv.Detail)
+	rv.Detail = shownText(clip(rv.Detail, fieldLimit))
 	return rv
 }
 
 // defang renders an indicator for people.
 func defang(typ, value string) string {
 	return ioc.Defang(ioc.IOC{Type: ioc.Type(typ), Value: value})
-}
-
-// prettyJSON indents a record for display (the input is valid JSON).
-func prettyJSON(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if err := json.Indent(&b, raw, "", "  "); err != nil {
-		return string(raw)
-	}
-	return b.String()
 }
 
 // titleKeys are normalised field paths (lower case, '_' and '-' as '.')
@@ -532,6 +570,8 @@ func alertTitle(raw json.RawMessage) string {
 			best, rank = v, r
 		}
 	})
+	// A title is a line: read no more of a long field than it can show.
+	best = best[:cutPoint(best, titleLimit)]
 	best = strings.Join(strings.Fields(best), " ")
 	if r := []rune(best); len(r) > 120 {
 		best = string(r[:119]) + "…"
@@ -544,12 +584,17 @@ func alertTitle(raw json.RawMessage) string {
 func shown(s string) string { return SanitizeLine(ioc.DefangText(s)) }
 
 // shownText is shown for multi-line text (raw records, reasoning).
-func shownText(s string) string { return Sanitize(ioc.DefangText(s)) }
+func shownText(s string) string { return sanitizeText(ioc.DefangText(s)) }
+
+// shownIOC is an indicator as people see it: defanged, clipped, sanitised.
+func shownIOC(typ, value string) string {
+	return SanitizeLine(clip(defang(typ, clip(value, 2*fieldLimit)), fieldLimit))
+}
 
 func sanitizeAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
-		out[i] = shown(x)
+		out[i] = shown(clip(x, fieldLimit))
 	}
 	return out
 }
@@ -557,7 +602,32 @@ func sanitizeAll(s []string) []string {
 func sanitizeErrors(errs []model.InputError) []model.InputError {
 	out := make([]model.InputError, len(errs))
 	for i, e := range errs {
-		out[i] = model.InputError{File: shown(e.File), Record: e.Record, Line: e.Line, Reason: shown(e.Reason)}
+		out[i] = model.InputError{File: shown(clip(e.File, fieldLimit)), Record: e.Record, Line: e.Line, Reason: shown(clip(e.Reason, fieldLimit))}
 	}
 	return out
+}
+
+// token makes an enumeration value (a verdict, a label, a status, an IOC
+// type) fit for any output: ASCII letters, digits, '_', '-' and '.', at
+// most 64 bytes. The pipeline and the report decoder only ever produce
+// known values; this is the last line of defence for anything else.
+func token(s string) string {
+	ok := len(s) <= 64
+	for i := 0; ok && i < len(s); i++ {
+		ok = isTokenByte(s[i])
+	}
+	if ok {
+		return s
+	}
+	b := make([]byte, 0, min(len(s), 64))
+	for i := 0; i < len(s) && len(b) < 64; i++ {
+		if isTokenByte(s[i]) {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+func isTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
+	"github.com/verdict-dev/verdict/pkg/report"
 	"github.com/verdict-dev/verdict/pkg/triage"
 	"github.com/verdict-dev/verdict/pkg/version"
 )
@@ -182,7 +183,10 @@ func printError(ios *iostreams.IOStreams, root *cobra.Command, args []string, er
 		fmt.Fprintln(ios.ErrOut, "verdict: interrupted")
 		return
 	}
-	fmt.Fprintf(ios.ErrOut, "verdict: %s\n", err)
+	// Errors quote file names, alert ids and server answers: escape control
+	// characters so that no escape sequence (OSC 52 writes the clipboard)
+	// reaches the terminal. Newlines stay: joined errors read line by line.
+	fmt.Fprintf(ios.ErrOut, "verdict: %s\n", report.Sanitize(err.Error()))
 	var fe *cmdutil.FlagError
 	if errors.As(err, &fe) || isUsage(err) {
 		c, _, ferr := root.Find(args)

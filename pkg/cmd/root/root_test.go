@@ -271,8 +271,11 @@ func TestBlocklistExport(t *testing.T) {
 	b, err := os.ReadFile(bl)
 	require.NoError(t, err)
 	body := string(b)
-	assert.Contains(t, body, "192.9.135.73 # ipv4\n")
-	assert.Contains(t, body, "update-check.example.net # domain\n")
+	// The default format is plain: values only, one per line.
+	assert.Regexp(t, `^(\S+\n)+$`, body)
+	assert.NotContains(t, body, "#")
+	assert.Contains(t, body, "192.9.135.73\n")
+	assert.Contains(t, body, "update-check.example.net\n")
 	assert.NotContains(t, body, "10.20.30.41", "private addresses never go on a blocklist")
 	assert.NotContains(t, body, "93.184.216.34", "CLEAN alerts' indicators stay off")
 }
@@ -351,11 +354,11 @@ func TestReportStdoutMarkdownAndBlocklist(t *testing.T) {
 	res := run(t, "", "enrich", "--offline", "--feeds", "samples/feeds", "-o", out, "--output-name", "s", "-f", "json", "samples/alerts/suricata-eve.ndjson")
 	require.Equal(t, 0, res.code, res.stderr)
 	bl := filepath.Join(out, "from-report.txt")
-	res = run(t, "", "report", "--stdout", "md", "--export-blocklist", bl, "--blocklist-min", "suspicious", filepath.Join(out, "s.json"))
+	res = run(t, "", "report", "--stdout", "md", "--export-blocklist", bl, "--blocklist-min", "suspicious", "--blocklist-format", "annotated", filepath.Join(out, "s.json"))
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.True(t, strings.HasPrefix(res.stdout, "## verdict: 5 alerts triaged"), res.stdout)
 	b, err := os.ReadFile(bl)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), "192.9.135.73 # ipv4", "a SUSPICIOUS alert's IOC, with --blocklist-min suspicious")
+	assert.Regexp(t, `(?m)^# ipv4: listed in .*\n192\.9\.135\.73$`, string(b), "a SUSPICIOUS alert's IOC, with --blocklist-min suspicious")
 	assert.Contains(t, string(b), "SUSPICIOUS or worse")
 }
