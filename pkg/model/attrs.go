@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -155,4 +156,72 @@ func (r *Result) attrNumber(field string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// AttrWords renders attrs for people, sorted by key: "key value", lists
+// joined by ", ", maps as key=value pairs. Reports and prompts show a new
+// provider's facts this way without knowing its fields.
+func AttrWords(attrs map[string]any) []string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		if !knownKeys[strings.ToLower(k)] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if v := attrText(attrs[k]); v != "" {
+			out = append(out, strings.ReplaceAll(k, "_", " ")+" "+v)
+		}
+	}
+	return out
+}
+
+func attrText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []any:
+		s := make([]string, 0, len(x))
+		for _, e := range x {
+			if t := attrText(e); t != "" {
+				s = append(s, t)
+			}
+		}
+		return strings.Join(s, ", ")
+	case []string:
+		return strings.Join(x, ", ")
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		s := make([]string, 0, len(keys))
+		for _, k := range keys {
+			s = append(s, k+"="+attrText(x[k]))
+		}
+		return strings.Join(s, " ")
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+		s := make([]string, 0, rv.Len())
+		for i := range rv.Len() {
+			s = append(s, attrText(rv.Index(i).Interface()))
+		}
+		return strings.Join(s, ", ")
+	}
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return ""
+		}
+		return attrText(rv.Elem().Interface())
+	}
+	return fmt.Sprint(v)
 }

@@ -138,3 +138,21 @@ func TestAttrsNeverShadowCommonFieldsWhateverTheCase(t *testing.T) {
 		t.Errorf("got %s, want %s", raw, want)
 	}
 }
+
+func TestAttrWords(t *testing.T) {
+	t.Parallel()
+	got := AttrWords(map[string]any{"fake_score": 87, "ports": []any{json.Number("22"), json.Number("443")}, "label": "scanner", "empty": nil, "malicious": 3, "geo": map[string]any{"cc": "NL", "asn": 1}})
+	want := []string{"fake score 87", "geo asn=1 cc=NL", "label scanner", "ports 22, 443"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("got %q, want %q", got, want)
+			break
+		}
+	}
+	if AttrWords(nil) != nil {
+		t.Error("no attrs, no words")
+	}
+}

@@ -30,57 +30,38 @@ func ind(t ioc.Type, v string, res map[string]*model.Result) Indicator {
 	return Indicator{IOC: ioc.IOC{Type: t, Value: v}, Results: res}
 }
 
-func TestScoreDefaultTable(t *testing.T) {
+// The CONTRACT.md table is composed from the provider registrations: see
+// TestDefaultScoringTable in pkg/intel/all. Here, the local-feed part.
+func TestScoreFeedOnlyDefault(t *testing.T) {
 	t.Parallel()
 	s, err := New(Default())
 	require.NoError(t, err)
-	ip := "185.220.101.45"
-	tests := []struct {
-		name        string
-		inds        []Indicator
-		wantScore   int
-		wantVerdict model.Verdict
-		wantFactors []string
-	}{
-		{name: "no indicators", wantScore: 0, wantVerdict: model.Clean, wantFactors: nil},
-		{name: "IP with one VT detection", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(1)})},
-			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"IP 185.220.101.45: 1 VirusTotal malicious detection (+40)"}},
-		{name: "IP with zero VT detections scores nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(0)})},
-			wantScore: 0, wantVerdict: model.Clean},
-		{name: "hash with VT detections", inds: []Indicator{ind(ioc.SHA256, "aa", map[string]*model.Result{"virustotal": vt(15)})},
-			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"SHA-256 aa: 15 VirusTotal malicious detections (+40)"}},
-		{name: "domain with VT detections", inds: []Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"virustotal": vt(3)})},
-			wantScore: 25, wantVerdict: model.PotentiallySuspicious},
-		{name: "URL with VT detections", inds: []Indicator{ind(ioc.URL, "http://evil.com/", map[string]*model.Result{"virustotal": vt(3)})},
-			wantScore: 25, wantVerdict: model.PotentiallySuspicious},
-		{name: "AbuseIPDB 75 is high", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(75)})}, wantScore: 30, wantVerdict: model.PotentiallySuspicious},
-		{name: "AbuseIPDB 74 is medium", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(74)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
-		{name: "AbuseIPDB 25 is medium", inds: []Indicator{ind(ioc.IPv6, "2001:4860::1", map[string]*model.Result{"abuseipdb": abuse(25)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
-		{name: "AbuseIPDB 24 is nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(24)})}, wantScore: 0, wantVerdict: model.Clean},
-		{name: "feed hit", inds: []Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"feeds": feedHit("a.txt", "b.csv")})},
-			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"domain evil.com: listed in local feed a.txt, b.csv (+40)"}},
-		{name: "VT, AbuseIPDB and feed add up to MALICIOUS", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100), "feeds": feedHit("tor.txt")})},
-			wantScore: 100, wantVerdict: model.Malicious},
-		{name: "sum is capped at 100", inds: []Indicator{
-			ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100)}),
-			ind(ioc.SHA256, "bb", map[string]*model.Result{"virustotal": vt(30), "feeds": feedHit("mb.csv")}),
-		}, wantScore: 100, wantVerdict: model.Malicious},
-		{name: "not_found and errors score nothing", inds: []Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{
-			"virustotal": {Status: model.StatusNotFound}, "abuseipdb": {Status: model.StatusError, AbuseConfidenceScore: model.Int(100)}})},
-			wantScore: 0, wantVerdict: model.Clean},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := s.Score(tt.inds)
-			assert.Equal(t, tt.wantScore, r.Score)
-			assert.Equal(t, tt.wantVerdict, r.Verdict)
-			if tt.wantFactors != nil {
-				assert.Equal(t, tt.wantFactors, r.Factors)
-			}
-			assert.NotNil(t, r.Factors, "factors is [] not null in JSON")
-		})
-	}
+	r := s.Score([]Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"feeds": feedHit("a.txt", "b.csv"), "virustotal": vt(50)})})
+	assert.Equal(t, 40, r.Score, "without provider rules only the feed scores")
+	assert.Equal(t, []string{"domain evil.com: listed in local feed a.txt, b.csv (+40)"}, r.Factors)
+}
+
+func TestDefaultComposesProviderRulesFirst(t *testing.T) {
+	t.Parallel()
+	r := Default(Rule{Name: "x", Provider: "x", Types: []string{"ip"}, Points: 1})
+	require.Len(t, r.Rules, 2)
+	assert.Equal(t, "x", r.Rules[0].Name)
+	assert.Equal(t, "local-feed", r.Rules[1].Name)
+	assert.Equal(t, DefaultCap, r.Cap)
+	assert.Equal(t, DefaultBands(), r.Bands)
+}
+
+func TestRuleFieldsDeclaredByTheCaller(t *testing.T) {
+	t.Parallel()
+	r := Default(Rule{Name: "fake", Provider: "fakeintel", Types: []string{"ip"}, Field: "fake_score", Min: f(50), Points: 35, Description: "score {n}"})
+	require.ErrorContains(t, r.Validate(), `unknown field "fake_score"`)
+	r.Fields = []string{"fake_score"}
+	s, err := New(r)
+	require.NoError(t, err)
+	res := &model.Result{Status: model.StatusFound, Attrs: map[string]any{"fake_score": 87}}
+	risk := s.Score([]Indicator{ind(ioc.IPv4, "203.0.113.7", map[string]*model.Result{"fakeintel": res})})
+	assert.Equal(t, 35, risk.Score)
+	assert.Equal(t, []string{"IP 203.0.113.7: score 87 (+35)"}, risk.Factors)
 }
 
 func TestVerdictBands(t *testing.T) {

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -42,22 +43,6 @@ func (d *Deps) Close() error {
 		return d.Store.Close()
 	}
 	return nil
-}
-
-// remoteProviders are the configured REST providers, in report order.
-func remoteProviders(cfg *config.Config) []struct {
-	name   string
-	cfg    config.Provider
-	params map[string]string
-} {
-	return []struct {
-		name   string
-		cfg    config.Provider
-		params map[string]string
-	}{
-		{"virustotal", cfg.VirusTotal, nil},
-		{"abuseipdb", cfg.AbuseIPDB.Provider, map[string]string{"max_age_days": fmt.Sprint(cfg.AbuseIPDB.MaxAgeDays), "verbose": fmt.Sprint(cfg.AbuseIPDB.Verbose)}},
-	}
 }
 
 // NewHTTPClient is the client every REST provider uses: an explicit timeout,
@@ -110,32 +95,32 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 	}
 
 	client := NewHTTPClient(cfg.HTTP.Timeout)
-	for _, rp := range remoteProviders(cfg) {
-		reg, ok := intel.Registered(rp.name)
-		if !ok {
-			continue
+	for _, reg := range intel.Registrations() {
+		pc := cfg.Provider(reg.Name)
+		if pc == nil {
+			continue // registered after the configuration was loaded
 		}
-		p, err := reg.New(intel.Settings{APIKey: rp.cfg.APIKey.Reveal(), BaseURL: rp.cfg.BaseURL, HTTPClient: client, Params: rp.params, Logger: log})
+		p, err := reg.New(intel.Settings{APIKey: pc.APIKey.Reveal(), BaseURL: pc.BaseURL, HTTPClient: client, Params: pc.Params, Logger: log})
 		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("%s: %w", rp.name, err)
+			return nil, errors.Join(fmt.Errorf("build provider %s: %w", reg.Name, err), d.Close())
 		}
+		name := reg.Name
 		spec := intel.Spec{
 			Provider:    p,
-			Rate:        rp.cfg.Rate,
-			DailyQuota:  rp.cfg.DailyQuota,
-			Concurrency: rp.cfg.Concurrency,
-			TTL:         func(t ioc.Type) time.Duration { return cfg.Cache.TTLFor(rp.name, t) },
+			Rate:        pc.Rate,
+			DailyQuota:  pc.DailyQuota,
+			Concurrency: pc.Concurrency,
+			TTL:         func(t ioc.Type) time.Duration { return cfg.TTLFor(name, t) },
 			TTLNotFound: cfg.Cache.TTLNotFound,
 			MaxRetries:  cfg.HTTP.MaxRetries,
-			KeyHint:     fmt.Sprintf("%s.api_key (%s)", rp.name, config.EnvName(rp.name+".api_key")),
+			KeyHint:     fmt.Sprintf("%s.api_key (%s)", name, config.EnvName(name+".api_key")),
 		}
 		switch {
 		case o.Offline:
 			spec.Disabled = model.ReasonOffline
-		case rp.cfg.APIKey == "":
+		case reg.NeedsKey && pc.APIKey == "":
 			spec.Disabled = model.ReasonNoAPIKey
-			log.Info("no API key: provider answers only from the cache", "provider", rp.name, "key", spec.KeyHint)
+			log.Info("no API key: provider answers only from the cache", "provider", name, "key", spec.KeyHint)
 		}
 		specs = append(specs, spec)
 	}

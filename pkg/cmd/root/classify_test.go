@@ -145,7 +145,7 @@ func TestClassifyDryRun(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Empty(t, g.Requests(), "a dry run spends nothing")
 	assert.Contains(t, res.stderr, "5 alerts in 5 distinct requests")
-	assert.Contains(t, res.stderr, "gemini-2.5-flash")
+	assert.Contains(t, res.stderr, "gemini-3.5-flash-lite")
 }
 
 func TestGeminiKeyNeverLeaks(t *testing.T) {

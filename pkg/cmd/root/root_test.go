@@ -28,7 +28,14 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // working directory so sample paths are stable in reports.
 func sandbox(t testing.TB) (root, out string) {
 	t.Helper()
-	for _, k := range config.Keys {
+	for _, kv := range os.Environ() {
+		// Unknown VERDICT_* variables are an error: start from none.
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VERDICT_") && !strings.HasPrefix(name, "VERDICT_TEST_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	for _, k := range config.AllKeys() {
 		t.Setenv(config.EnvName(k.Name), "")
 		os.Unsetenv(config.EnvName(k.Name))
 		for _, a := range k.Env {
