@@ -153,7 +153,7 @@ func ExitCode(err error) int {
 		return cmdutil.ExitOK
 	case errors.As(err, &ec):
 		return ec.Code
-	case errors.As(err, &fe), errors.Is(err, triage.ErrInput), errors.Is(err, config.ErrConfigFile), isUsage(err):
+	case errors.As(err, &fe), errors.Is(err, triage.ErrInput), errors.Is(err, config.ErrConfigFile), errors.Is(err, config.ErrUnknownKey), isUsage(err):
 		return cmdutil.ExitUsage
 	}
 	return cmdutil.ExitError
