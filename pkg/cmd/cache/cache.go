@@ -4,6 +4,7 @@ package cache
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -80,7 +81,15 @@ func newCmdPrune(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func pruneRun(ctx context.Context, o *Options) error {
+// closeInto closes the cache and joins a failure (unflushed counters) into
+// the command's error instead of dropping it.
+func closeInto(c *cache.SQLite, err *error) {
+	if cerr := c.Close(); cerr != nil {
+		*err = errors.Join(*err, fmt.Errorf("close cache: %w", cerr))
+	}
+}
+
+func pruneRun(ctx context.Context, o *Options) (err error) {
 	if o.OlderThan < 0 {
 		return cmdutil.FlagErrorf("--older-than must be positive")
 	}
@@ -88,7 +97,7 @@ func pruneRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeInto(c, &err)
 	n, err := c.Prune(ctx, o.OlderThan)
 	if err != nil {
 		return err
@@ -110,12 +119,12 @@ func newCmdStats(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func statsRun(ctx context.Context, o *Options) error {
+func statsRun(ctx context.Context, o *Options) (err error) {
 	c, err := open(o)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeInto(c, &err)
 	st, err := c.Stats(ctx)
 	if err != nil {
 		return err
@@ -172,21 +181,23 @@ func newCmdClear(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Empty the cache (answers, classifications and hit counters; today's quota count stays)",
 		Example: "  verdict cache clear",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := open(o)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			st, err := c.Stats(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := c.Clear(cmd.Context()); err != nil {
-				return err
-			}
-			fmt.Fprintf(o.IO.ErrOut, "cleared %d entries from %s\n", st.Entries, c.Path())
-			return nil
-		},
+		RunE:    func(cmd *cobra.Command, args []string) error { return clearRun(cmd.Context(), o) },
 	}
+}
+
+func clearRun(ctx context.Context, o *Options) (err error) {
+	c, err := open(o)
+	if err != nil {
+		return err
+	}
+	defer closeInto(c, &err)
+	st, err := c.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.Clear(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "cleared %d entries from %s\n", st.Entries, c.Path())
+	return nil
 }

@@ -1,8 +1,7 @@
-package enrich
+package cmdutil
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,10 +9,10 @@ import (
 	"time"
 
 	"github.com/verdict-dev/verdict/pkg/cache"
-	"github.com/verdict-dev/verdict/pkg/cmdutil"
+	"github.com/verdict-dev/verdict/pkg/classify"
+	"github.com/verdict-dev/verdict/pkg/classify/gemini"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/intel"
-	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the built-in providers
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -26,23 +25,19 @@ type EngineOptions struct {
 	Refresh  bool
 	Logger   *slog.Logger
 	Progress intel.Progress
+	// Store is the on-disk cache and quota store; nil when it could not be
+	// opened (answers are then not reused and the quota is counted for
+	// this run only).
+	Store *cache.SQLite
 }
 
-// Deps is everything a run needs to look indicators up.
+// Deps is everything a run needs to look indicators up. The store it uses
+// belongs to whoever opened it (the Factory), which closes it.
 type Deps struct {
 	Engine *intel.Engine
 	Cache  cache.Cache
 	Quota  cache.Quota
-	Store  *cache.SQLite // nil when the database could not be opened
 	Feeds  *feed.Set
-}
-
-// Close flushes and closes the cache.
-func (d *Deps) Close() error {
-	if d.Store != nil {
-		return d.Store.Close()
-	}
-	return nil
 }
 
 // NewHTTPClient is the client every REST provider uses: an explicit timeout,
@@ -73,22 +68,18 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 	if len(cfg.Feeds.Dirs) > 0 {
 		fs, err := feed.Load(cfg.Feeds.Dirs, feed.WithLogger(log))
 		if err != nil {
-			return nil, cmdutil.InputError(fmt.Errorf("load feeds: %w", err))
+			return nil, InputError(fmt.Errorf("load feeds: %w", err))
 		}
 		d.Feeds = fs
 		specs = append(specs, intel.Spec{Provider: fs})
 	}
 
-	store, err := cache.Open(cfg.Cache.Dir)
-	if err != nil {
-		log.Warn("cache unavailable: answers will not be reused and the daily quota is counted for this run only", "error", err.Error())
-		mem := cache.NewMemory(nil)
-		d.Quota = mem
+	if o.Store == nil {
+		d.Quota = cache.NewMemory(nil)
 		d.Cache = cache.Nop{}
 	} else {
-		d.Store = store
-		d.Quota = store
-		d.Cache = store
+		d.Quota = o.Store
+		d.Cache = o.Store
 	}
 	if o.NoCache {
 		d.Cache = cache.Nop{}
@@ -102,7 +93,7 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		}
 		p, err := reg.New(intel.Settings{APIKey: pc.APIKey.Reveal(), BaseURL: pc.BaseURL, HTTPClient: client, Params: pc.Params, Logger: log})
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("build provider %s: %w", reg.Name, err), d.Close())
+			return nil, fmt.Errorf("build provider %s: %w", reg.Name, err)
 		}
 		name := reg.Name
 		spec := intel.Spec{
@@ -129,4 +120,59 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		BackoffBase: cfg.HTTP.RetryBackoff,
 	})
 	return d, nil
+}
+
+// ClassifierOptions are the run flags that shape the classifier.
+type ClassifierOptions struct {
+	Offline bool
+	NoCache bool
+	Logger  *slog.Logger
+	// Store caches classifications; nil when it could not be opened.
+	Store *cache.SQLite
+}
+
+// BuildClassifier builds the classification runner from the config:
+// Gemini when a key is set and the run is online, the heuristic otherwise.
+func BuildClassifier(ctx context.Context, cfg *config.Config, o ClassifierOptions) (*classify.Runner, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var c cache.Cache = cache.Nop{}
+	if o.Store != nil && !o.NoCache {
+		c = o.Store
+	}
+	g := cfg.Gemini
+	keyHint := "gemini.api_key (" + config.EnvName("gemini.api_key") + ", GEMINI_API_KEY or GOOGLE_API_KEY)"
+	ro := classify.Options{
+		Prompt: gemini.PromptFunc, PromptVersion: gemini.PromptVersion, Cache: c, Rate: g.Rate,
+		Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, Redact: g.Redact, MaxRetries: cfg.HTTP.MaxRetries,
+		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint,
+	}
+	price, known := classify.ListPrices[g.Model]
+	if g.PriceInput != nil {
+		price.InputPerMTok, known = *g.PriceInput, known || g.PriceOutput != nil
+	}
+	if g.PriceOutput != nil {
+		price.OutputPerMTok = *g.PriceOutput
+	}
+	ro.Price = price
+	switch {
+	case o.Offline:
+		ro.Why = classify.WhyOffline
+	case g.APIKey == "":
+		ro.Why = classify.WhyNoKey
+		log.Info("no Gemini API key: classifications come from the heuristic", "key", keyHint)
+	default:
+		if !known {
+			log.Warn("no price for this model: costs are reported as 0; set gemini.price_input_per_mtok and gemini.price_output_per_mtok", "model", g.Model)
+		}
+		gen, err := gemini.New(ctx, gemini.Options{APIKey: g.APIKey.Reveal(), BaseURL: g.BaseURL, Model: g.Model,
+			Timeout: g.Timeout, ThinkingBudget: g.ThinkingBudget, MaxOutputTokens: g.MaxOutputTokens})
+		if err != nil {
+			return nil, fmt.Errorf("build gemini client: %w", err)
+		}
+		ro.Generator = gen
+	}
+	return classify.NewRunner(ro), nil
 }
