@@ -47,7 +47,7 @@ Several verdict processes can use it at once.`),
 		},
 	}
 	cmd.PersistentFlags().String("cache-dir", "", "cache directory (config cache.dir; default $XDG_CACHE_HOME/verdict)")
-	cmd.AddCommand(newCmdPrune(f), newCmdStats(f), newCmdClear(f))
+	cmd.AddCommand(NewCmdPrune(f, nil), NewCmdStats(f, nil), NewCmdClear(f, nil))
 	return cmd
 }
 
@@ -63,7 +63,9 @@ func open(o *Options) (*cache.SQLite, error) {
 	return cache.Open(cfg.Cache.Dir)
 }
 
-func newCmdPrune(f *cmdutil.Factory) *cobra.Command {
+// NewCmdPrune builds `verdict cache prune`; runF, when set, receives the
+// options instead of the command running (tests).
+func NewCmdPrune(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := options(f)
 	cmd := &cobra.Command{
 		Use:   "prune",
@@ -75,7 +77,15 @@ func newCmdPrune(f *cmdutil.Factory) *cobra.Command {
   # Also drop anything fetched more than 30 days ago
   verdict cache prune --older-than 720h`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return pruneRun(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.OlderThan < 0 {
+				return cmdutil.FlagErrorf("--older-than must be positive")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return pruneRun(cmd.Context(), o)
+		},
 	}
 	cmd.Flags().DurationVar(&o.OlderThan, "older-than", 0, "also drop entries fetched longer ago than this (e.g. 72h)")
 	return cmd
@@ -90,9 +100,6 @@ func closeInto(c *cache.SQLite, err *error) {
 }
 
 func pruneRun(ctx context.Context, o *Options) (err error) {
-	if o.OlderThan < 0 {
-		return cmdutil.FlagErrorf("--older-than must be positive")
-	}
 	c, err := open(o)
 	if err != nil {
 		return err
@@ -106,14 +113,20 @@ func pruneRun(ctx context.Context, o *Options) (err error) {
 	return nil
 }
 
-func newCmdStats(f *cmdutil.Factory) *cobra.Command {
+// NewCmdStats builds `verdict cache stats`; runF as for NewCmdPrune.
+func NewCmdStats(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := options(f)
 	cmd := &cobra.Command{
 		Use:     "stats",
 		Short:   "Show entries, size on disk, hit/miss counters and today's quota, per provider and IOC type",
 		Example: "  verdict cache stats\n  verdict cache stats --json | jq .entries",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return statsRun(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return statsRun(cmd.Context(), o)
+		},
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON on standard output")
 	return cmd
@@ -174,14 +187,20 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func newCmdClear(f *cmdutil.Factory) *cobra.Command {
+// NewCmdClear builds `verdict cache clear`; runF as for NewCmdPrune.
+func NewCmdClear(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := options(f)
 	return &cobra.Command{
 		Use:     "clear",
 		Short:   "Empty the cache (answers, classifications and hit counters; today's quota count stays)",
 		Example: "  verdict cache clear",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return clearRun(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return clearRun(cmd.Context(), o)
+		},
 	}
 }
 

@@ -83,7 +83,7 @@ scoring rules do the job, and the reports say what was skipped.`),
 	cmd.AddCommand(classifyCmd.NewCmdClassify(f, nil))
 	cmd.AddCommand(reportCmd.NewCmdReport(f, nil))
 	cmd.AddCommand(cacheCmd.NewCmdCache(f))
-	cmd.AddCommand(versionCmd.NewCmdVersion(f))
+	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
 	return cmd
 }
 
