@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // resultFields is a Result without its methods, for the default encoding.
@@ -65,34 +66,42 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	return append(out, '}'), nil
 }
 
+// encoder is a reusable buffer with a non-escaping encoder writing to it.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
 func encodeNoEscape(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := encoders.Get().(*encoder)
+	defer encoders.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	b := bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'})
+	return append(make([]byte, 0, len(b)+16), b...), nil
 }
 
 // UnmarshalJSON reads the common fields, and every other key into Attrs
 // (numbers as json.Number, so they re-encode digit for digit). An answer
-// with no unknown key is decoded in one pass.
+// whose keys are all common fields (every answer of the built-in
+// providers) costs one plain decode and a scan of its top-level keys.
 func (r *Result) UnmarshalJSON(data []byte) error {
 	var f resultFields
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&f)
-	if err == nil {
-		*r = Result(f)
-		return nil
-	}
-	if !strings.Contains(err.Error(), "unknown field") {
-		return err
-	}
-	f = resultFields{}
 	if err := json.Unmarshal(data, &f); err != nil {
 		return err
+	}
+	if onlyKnownKeys(data) {
+		*r = Result(f)
+		return nil
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
@@ -224,4 +233,40 @@ func attrText(v any) string {
 		return attrText(rv.Elem().Interface())
 	}
 	return fmt.Sprint(v)
+}
+
+// onlyKnownKeys reports whether every top-level key of a JSON object (valid,
+// as encoding/json has already checked) is exactly a common field's name.
+// A key with an escape, or in another case, says false: the slow path
+// decides.
+func onlyKnownKeys(data []byte) bool {
+	depth := 0
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			depth++
+			expectKey = c == '{' && depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			start := i + 1
+			escaped := false
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					escaped = true
+					i++
+				}
+			}
+			if expectKey {
+				if escaped || !knownKeys[string(data[start:i])] {
+					return false
+				}
+				expectKey = false
+			}
+		}
+	}
+	return true
 }
