@@ -13,7 +13,10 @@ FUZZTIME ?= 200000x
 # Executions per fuzz target inside `make test` (a smoke run; `make fuzz` runs longer). Counts, not
 # durations: a timed -fuzztime can end in a spurious "context deadline exceeded" (golang/go#75804).
 TEST_FUZZTIME ?= 2000x
-GOLDEN_PKGS := ./pkg/report/... ./pkg/cmd/... ./pkg/classify/...
+# The packages whose tests define -update (go test fails in one that does not).
+# GOLDEN_RUN narrows the tests (CI checks the target with '^$$': every package takes -update).
+GOLDEN_RUN ?= .
+GOLDEN_PKGS = $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.go' 'flag.Bool."update"' pkg cmd))))
 FEEDS    := samples/feeds
 ALERTS   := $(wildcard samples/alerts/*)
 
@@ -71,6 +74,11 @@ bench: build ## Go benchmarks, then enrich 100k and 1M generated alerts offline 
 eval: build ## measure the classifier on the labelled set samples/eval: the heuristic offline, and Gemini too when GEMINI_API_KEY is set
 	$(GO) run ./cmd/eval -verdict $(BIN) -set samples/eval -feeds $(FEEDS)
 
+.PHONY: cross
+cross: ## go build ./... for Windows and macOS (as CI does)
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+
 .PHONY: lint
 lint: ## go vet, gofmt, and golangci-lint when installed
 	$(GO) vet ./...
@@ -86,8 +94,8 @@ tidy: ## go mod tidy (CI fails if this leaves a diff)
 	$(GO) mod tidy
 
 .PHONY: update-golden
-update-golden: ## rewrite golden files after reviewing the change
-	$(GO) test $(GOLDEN_PKGS) -update
+update-golden: ## rewrite golden files (and samples/verdict.example.yaml) after reviewing the change
+	$(GO) test -count=1 -run '$(GOLDEN_RUN)' $(GOLDEN_PKGS) -update
 
 .PHONY: example
 example: build ## regenerate reports/example/ (the committed sample report) with a fixed clock

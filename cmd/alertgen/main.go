@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command alertgen supports `make bench`: it writes large, realistic alert
 // exports and measures a command's wall time and peak memory.
 //
@@ -18,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -178,7 +181,10 @@ func measure(args []string) error {
 	wall := time.Since(start)
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss // KiB on Linux
+		rss = int64(ru.Maxrss) // KiB on Linux and the BSDs
+		if runtime.GOOS == "darwin" {
+			rss /= 1024 // bytes on macOS
+		}
 	}
 	fmt.Printf("wall_seconds=%.3f peak_rss_mib=%.1f exit=%d\n", wall.Seconds(), float64(rss)/1024, cmd.ProcessState.ExitCode())
 	if err != nil {

@@ -229,6 +229,7 @@ func resultWords(r *model.Result) string {
 	if r.ThreatLabel != "" {
 		w = append(w, "label "+r.ThreatLabel)
 	}
+	w = append(w, model.AttrWords(r.Attrs)...)
 	for _, m := range r.Matches {
 		s := "listed in " + m.Feed
 		if m.Info != "" {

@@ -69,8 +69,9 @@ type Price struct {
 	OutputPerMTok float64
 }
 
-// ListPrices are the paid-tier list prices (reference/apis.md 3.5).
+// ListPrices are the paid-tier list prices (reference/apis.md 3.5, 3.7).
 var ListPrices = map[string]Price{
+	"gemini-3.5-flash-lite": {InputPerMTok: 0.30, OutputPerMTok: 2.50}, // the default model
 	"gemini-2.5-flash":      {InputPerMTok: 0.30, OutputPerMTok: 2.50},
 	"gemini-2.5-flash-lite": {InputPerMTok: 0.10, OutputPerMTok: 0.40},
 }

@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/verdict-dev/verdict/pkg/cache"
+	"github.com/verdict-dev/verdict/pkg/classify"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 )
@@ -23,6 +27,18 @@ type Factory struct {
 	once   sync.Once
 	cfg    *config.Config
 	cfgErr error
+
+	storeOnce sync.Once
+	store     *cache.SQLite
+	storeErr  error
+
+	engineOnce sync.Once
+	deps       *Deps
+	depsErr    error
+
+	classifierOnce sync.Once
+	classifier     *classify.Runner
+	classifierErr  error
 }
 
 // NewFactory returns a factory with a fresh viper instance.
@@ -50,4 +66,80 @@ func Clock() func() time.Time {
 func (f *Factory) Config() (*config.Config, error) {
 	f.once.Do(func() { f.cfg, f.cfgErr = config.Load(f.Viper) })
 	return f.cfg, f.cfgErr
+}
+
+// Store opens the on-disk cache once per run; the lookup engine and the
+// classifier share it. When it cannot be opened the run goes on without
+// it, after one warning, and Store returns the error each time.
+func (f *Factory) Store() (*cache.SQLite, error) {
+	f.storeOnce.Do(func() {
+		cfg, err := f.Config()
+		if err != nil {
+			f.storeErr = err
+			return
+		}
+		f.store, f.storeErr = cache.Open(cfg.Cache.Dir)
+		if f.storeErr != nil {
+			f.logger().Warn("cache unavailable: answers and classifications will not be reused and the daily quota is counted for this run only", "error", f.storeErr.Error())
+		}
+	})
+	return f.store, f.storeErr
+}
+
+// Engine builds the lookup engine (feeds, cache, quota, every registered
+// provider) once per run; the options of the first call win.
+func (f *Factory) Engine(ctx context.Context, o EngineOptions) (*Deps, error) {
+	f.engineOnce.Do(func() {
+		cfg, err := f.Config()
+		if err != nil {
+			f.depsErr = InputError(err)
+			return
+		}
+		o.Store, _ = f.Store() // a missing cache is a warning, not a failure
+		if o.Logger == nil {
+			o.Logger = f.logger()
+		}
+		f.deps, f.depsErr = BuildEngine(ctx, cfg, o)
+	})
+	return f.deps, f.depsErr
+}
+
+// Classifier builds the classification runner once per run; the options
+// of the first call win.
+func (f *Factory) Classifier(ctx context.Context, o ClassifierOptions) (*classify.Runner, error) {
+	f.classifierOnce.Do(func() {
+		cfg, err := f.Config()
+		if err != nil {
+			f.classifierErr = InputError(err)
+			return
+		}
+		if !o.NoCache {
+			o.Store, _ = f.Store()
+		}
+		if o.Logger == nil {
+			o.Logger = f.logger()
+		}
+		f.classifier, f.classifierErr = BuildClassifier(ctx, cfg, o)
+	})
+	return f.classifier, f.classifierErr
+}
+
+// Close flushes and closes what the factory opened (the cache store).
+func (f *Factory) Close() error {
+	if f.store == nil {
+		return nil
+	}
+	err := f.store.Close()
+	f.store = nil
+	if err != nil {
+		return fmt.Errorf("close cache: %w", err)
+	}
+	return nil
+}
+
+func (f *Factory) logger() *slog.Logger {
+	if f.Logger != nil {
+		return f.Logger
+	}
+	return slog.Default()
 }

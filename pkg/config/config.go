@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
 	"github.com/verdict-dev/verdict/pkg/score"
@@ -50,20 +52,22 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // Reveal returns the key itself, for the one place that puts it in a header.
 func (s Secret) Reveal() string { return string(s) }
 
-// Provider is the configuration shared by the REST threat-intel providers.
+// Provider is one threat-intel provider's configuration: the keys every
+// provider has (<name>.api_key, .base_url, .rate, .daily_quota,
+// .concurrency, .ttl) and its own (Params), all generated from its
+// registration in pkg/intel.
 type Provider struct {
-	APIKey      Secret         `mapstructure:"api_key"`
-	BaseURL     string         `mapstructure:"base_url"`
-	Rate        ratelimit.Rate `mapstructure:"rate"`
-	DailyQuota  int            `mapstructure:"daily_quota"`
-	Concurrency int            `mapstructure:"concurrency"`
-}
-
-// AbuseIPDB adds the parameters that change AbuseIPDB's answers.
-type AbuseIPDB struct {
-	Provider   `mapstructure:",squash"`
-	MaxAgeDays int  `mapstructure:"max_age_days"`
-	Verbose    bool `mapstructure:"verbose"`
+	Name        string
+	APIKey      Secret
+	BaseURL     string
+	Rate        ratelimit.Rate
+	DailyQuota  int
+	Concurrency int
+	// TTL is the provider's own freshness for found answers; 0 means
+	// cache.ttl. See Config.TTLFor for how it combines with cache.ttl_by.
+	TTL time.Duration
+	// Params are the provider's own keys by name, canonical ("90", "true").
+	Params map[string]string
 }
 
 // Gemini configures the classifier.
@@ -75,21 +79,31 @@ type Gemini struct {
 	PriceInput      *float64       `mapstructure:"price_input_per_mtok"`
 	PriceOutput     *float64       `mapstructure:"price_output_per_mtok"`
 	MaxCostUSD      float64        `mapstructure:"max_cost_usd"`
-	ThinkingBudget  int            `mapstructure:"thinking_budget"`
+	ThinkingLevel   string         `mapstructure:"thinking_level"`  // minimal, low, medium or high
+	ThinkingBudget  int            `mapstructure:"thinking_budget"` // 0 off, -1 dynamic
+	ServiceTier     string         `mapstructure:"service_tier"`    // standard or flex
 	Timeout         time.Duration  `mapstructure:"timeout"`
 	Redact          bool           `mapstructure:"redact"`
 	Concurrency     int            `mapstructure:"concurrency"`
 	MaxOutputTokens int            `mapstructure:"max_output_tokens"`
 }
 
-// Feeds lists local blocklist locations.
+// Feeds configures local blocklists.
 type Feeds struct {
 	Dirs []string `mapstructure:"dirs"`
+	// Categories maps a feed file name or glob (lower case; matched
+	// case-insensitively) to its category, one of FeedCategories. Use
+	// CategoryFor rather than reading it directly.
+	Categories map[string]string `mapstructure:"-"`
+	// MaxAge is the age past which a feed file is stale.
+	MaxAge time.Duration `mapstructure:"max_age"`
 }
 
-// Cache configures the on-disk lookup cache.
+// Cache configures the lookup cache.
 type Cache struct {
-	Dir         string        `mapstructure:"dir"`
+	Dir string `mapstructure:"dir"`
+	// URL, when set, selects a PostgreSQL cache instead of SQLite in Dir.
+	URL         DSN           `mapstructure:"url"`
 	TTL         time.Duration `mapstructure:"ttl"`
 	TTLNotFound time.Duration `mapstructure:"ttl_not_found"`
 	// TTLBy overrides TTL per provider and IOC type. In the file it is a map
@@ -111,91 +125,50 @@ type HTTP struct {
 	RetryBackoff time.Duration `mapstructure:"retry_backoff"`
 }
 
+// Input tunes alert loading.
+type Input struct {
+	// IDFields are the fields holding an alert's id, first match wins.
+	IDFields []string `mapstructure:"id_fields"`
+	// MaxBytes bounds standard input and pipes spooled to disk.
+	MaxBytes ByteSize `mapstructure:"max_bytes"`
+}
+
+// IOC tunes extraction.
+type IOC struct {
+	// InternalDomains are the organisation's own domains (lower case,
+	// without a leading dot): their names are skipped as internal.
+	InternalDomains []string `mapstructure:"internal_domains"`
+}
+
 // Config is the whole validated configuration of one run.
 type Config struct {
-	VirusTotal Provider    `mapstructure:"virustotal"`
-	AbuseIPDB  AbuseIPDB   `mapstructure:"abuseipdb"`
-	Gemini     Gemini      `mapstructure:"gemini"`
-	Feeds      Feeds       `mapstructure:"feeds"`
-	Cache      Cache       `mapstructure:"cache"`
-	HTTP       HTTP        `mapstructure:"http"`
-	Report     Report      `mapstructure:"report"`
-	Allowlist  []string    `mapstructure:"allowlist"`
-	Scoring    score.Rules `mapstructure:"-"`
+	// Providers are the registered threat-intel providers, in report order.
+	Providers []Provider `mapstructure:"-"`
+	Gemini    Gemini     `mapstructure:"gemini"`
+	Input     Input      `mapstructure:"input"`
+	IOC       IOC        `mapstructure:"ioc"`
+	Feeds     Feeds      `mapstructure:"feeds"`
+	Cache     Cache      `mapstructure:"cache"`
+	HTTP      HTTP       `mapstructure:"http"`
+	Report    Report     `mapstructure:"report"`
+	Allowlist []string   `mapstructure:"allowlist"`
+	// Scoring is the risk table: the registered providers' rules and the
+	// local-feed rules, or the config's `scoring`.
+	Scoring score.Rules `mapstructure:"-"`
 
 	// File is the config file that was read, or "" if none.
 	File string `mapstructure:"-"`
 }
 
-// Key describes one configuration key: its default, extra environment
-// variable names, and the help line written into verdict.example.yaml.
-type Key struct {
-	Name    string
-	Default any
-	Env     []string // accepted besides VERDICT_<NAME>
-	Help    string
-}
-
-// Keys is every configuration key; the single source for defaults, env
-// bindings and the documented example config.
-var Keys = []Key{
-	{"virustotal.api_key", "", []string{"VIRUSTOTAL_API_KEY"}, "VirusTotal API key (sent only in the x-apikey header)"},
-	{"virustotal.base_url", "https://www.virustotal.com/api/v3", nil, "VirusTotal API base URL (a proxy, mirror or test server)"},
-	{"virustotal.rate", "4/m", nil, "at most N requests per s, m, h or d; 0 = no limit"},
-	{"virustotal.daily_quota", 500, nil, "requests per UTC day, counted across runs and processes; 0 = no quota"},
-	{"virustotal.concurrency", 4, nil, "lookups in flight at once"},
-	{"abuseipdb.api_key", "", []string{"ABUSEIPDB_API_KEY"}, "AbuseIPDB API key (sent only in the Key header)"},
-	{"abuseipdb.base_url", "https://api.abuseipdb.com/api/v2", nil, "AbuseIPDB API base URL"},
-	{"abuseipdb.rate", "1/s", nil, "at most N requests per s, m, h or d; 0 = no limit"},
-	{"abuseipdb.daily_quota", 1000, nil, "requests per UTC day; 0 = no quota"},
-	{"abuseipdb.max_age_days", 90, nil, "only reports newer than this count (1-365)"},
-	{"abuseipdb.verbose", false, nil, "ask for the verbose answer (country name, individual reports): larger answers"},
-	{"abuseipdb.concurrency", 4, nil, "lookups in flight at once"},
-	{"gemini.api_key", "", []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, "Gemini API key"},
-	{"gemini.base_url", "", nil, "Gemini API base URL without the API version (empty: the SDK's own)"},
-	{"gemini.model", "gemini-2.5-flash", nil, "model id"},
-	{"gemini.rate", "10/m", nil, "at most N requests per s, m, h or d; 0 = no limit"},
-	{"gemini.price_input_per_mtok", nil, nil, "USD per million prompt tokens (empty: the model's list price)"},
-	{"gemini.price_output_per_mtok", nil, nil, "USD per million output tokens, thinking included (empty: the model's list price)"},
-	{"gemini.max_cost_usd", 0.0, nil, "stop asking the model past this spend per run; 0 = no cap"},
-	{"gemini.thinking_budget", 0, nil, "thinking tokens per request (0 = off, -1 = dynamic)"},
-	{"gemini.timeout", "120s", nil, "HTTP timeout of one Gemini request"},
-	{"gemini.redact", false, nil, "replace user names, internal hosts, e-mail local parts and non-global IPs before prompting"},
-	{"gemini.concurrency", 2, nil, "requests in flight at once"},
-	{"gemini.max_output_tokens", 2048, nil, "output token cap per request (thinking shares it)"},
-	{"feeds.dirs", []string{}, nil, "local blocklist directories or files (also --feeds)"},
-	{"cache.dir", "", nil, "cache directory (default $XDG_CACHE_HOME/verdict; also --cache-dir)"},
-	{"cache.ttl", "24h", nil, "how long a found answer stays fresh"},
-	{"cache.ttl_not_found", "6h", nil, "how long a not-found answer stays fresh (errors and 429s are never cached)"},
-	{"cache.ttl_by", map[string]any{}, nil, "per provider and IOC type TTLs, e.g. {virustotal: {sha256: 720h}, abuseipdb: 12h}"},
-	{"http.timeout", "30s", nil, "HTTP timeout of one provider request"},
-	{"http.max_retries", 3, nil, "retries of a 5xx, timeout or garbage answer before status error"},
-	{"http.retry_backoff", "1s", nil, "first retry delay; doubled per retry, plus random jitter"},
-	{"report.max_details", 200, nil, "alerts (most severe first) with a detail section in txt/html/md"},
-	{"report.max_rows", 2000, nil, "rows in the HTML alert table (the JSON report always has every alert)"},
-	{"allowlist", []string{}, nil, "IPs, CIDRs and domains (with their subdomains) never looked up: skipped: allowlisted"},
-	{"scoring", map[string]any{}, nil, "replacement risk rules (rules, bands, cap); empty = the built-in table"},
-}
-
-// Defaults registers every key's default, so that environment variables
-// are seen by Unmarshal even for keys absent from the file (spf13/viper#761),
-// and binds the VERDICT_* and alias environment variables.
-func Defaults(v *viper.Viper) {
-	v.SetEnvPrefix("VERDICT")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
-	v.AutomaticEnv()
-	for _, k := range Keys {
-		if k.Default != nil {
-			v.SetDefault(k.Name, k.Default)
+// Provider returns a provider's configuration, or nil when no provider of
+// that name is registered.
+func (c *Config) Provider(name string) *Provider {
+	for i := range c.Providers {
+		if c.Providers[i].Name == name {
+			return &c.Providers[i]
 		}
-		names := append([]string{EnvName(k.Name)}, k.Env...)
-		_ = v.BindEnv(append([]string{k.Name}, names...)...)
 	}
-}
-
-// EnvName is the VERDICT_* variable of a key.
-func EnvName(key string) string {
-	return "VERDICT_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+	return nil
 }
 
 // ErrConfigFile wraps problems reading the config file.
@@ -230,36 +203,130 @@ func ReadFile(v *viper.Viper, explicit string) (string, error) {
 	return path, nil
 }
 
-// Load unmarshals and validates the configuration.
+// reservedNames cannot be provider names: they are the configuration's
+// own sections, or the local feeds' name in reports and rules.
+func reservedNames() []string {
+	names := []string{score.FeedProvider, "verdict"}
+	for _, k := range Keys {
+		sec, _, _ := strings.Cut(k.Name, ".")
+		names = append(names, sec)
+	}
+	return names
+}
+
+var decodeHook = mapstructure.ComposeDecodeHookFunc(
+	rateHook,
+	durationHook,
+	byteSizeHook,
+	listHook,
+	floatPtrHook,
+)
+
+// decodeValue decodes one raw value (file, environment, flag or default)
+// into out with the same hooks as the whole configuration.
+func decodeValue(raw, out any) error {
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{Result: out, WeaklyTypedInput: true, DecodeHook: decodeHook})
+	if err != nil {
+		return err
+	}
+	return dec.Decode(raw)
+}
+
+// Load checks for unknown keys and variables, then unmarshals and
+// validates the configuration.
 func Load(v *viper.Viper) (*Config, error) {
+	if err := intel.CheckRegistrations(reservedNames()...); err != nil {
+		return nil, err
+	}
+	if err := CheckUnknown(v, os.Environ()); err != nil {
+		return nil, err
+	}
 	var c Config
-	hook := mapstructure.ComposeDecodeHookFunc(
-		rateHook,
-		mapstructure.StringToTimeDurationHookFunc(),
-		listHook,
-		floatPtrHook,
-	)
-	if err := v.Unmarshal(&c, viper.DecodeHook(hook)); err != nil {
+	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook)); err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
 	c.File = v.ConfigFileUsed()
-	ttlBy, err := parseTTLBy(v.Get("cache.ttl_by"))
-	if err != nil {
+	var errs []error
+	for _, r := range intel.Registrations() {
+		p, err := loadProvider(v, r)
+		errs = append(errs, err)
+		c.Providers = append(c.Providers, p)
+	}
+	var err error
+	if c.Cache.TTLBy, err = parseTTLBy(v.Get("cache.ttl_by")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Feeds.Categories, err = parseCategories(v.Get("feeds.categories")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Scoring, err = parseScoring(v.Get("scoring"), intel.DefaultScoring()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	c.Cache.TTLBy = ttlBy
-	rules, err := parseScoring(v.Get("scoring"))
-	if err != nil {
-		return nil, err
-	}
-	c.Scoring = rules
 	if c.Cache.Dir == "" {
 		c.Cache.Dir = DefaultCacheDir()
 	}
+	c.normalise()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// loadProvider reads one provider's keys, each decoded on its own so an
+// error names the key and its variable.
+func loadProvider(v *viper.Viper, r intel.Registration) (Provider, error) {
+	p := Provider{Name: r.Name, Params: map[string]string{}}
+	var errs []error
+	get := func(key string, out any) {
+		full := r.Name + "." + key
+		if err := decodeValue(v.Get(full), out); err != nil {
+			errs = append(errs, keyError(full, "%v", unwrapDecode(err)))
+		}
+	}
+	var key string
+	get("api_key", &key)
+	p.APIKey = Secret(key)
+	get("base_url", &p.BaseURL)
+	get("rate", &p.Rate)
+	get("daily_quota", &p.DailyQuota)
+	get("concurrency", &p.Concurrency)
+	get("ttl", &p.TTL)
+	for _, prm := range r.Params {
+		full := r.Name + "." + prm.Name
+		canon, err := intel.CanonicalParam(prm, strings.TrimSpace(v.GetString(full)))
+		if err != nil {
+			errs = append(errs, keyError(full, "%v", err))
+			continue
+		}
+		p.Params[prm.Name] = canon
+	}
+	return p, errors.Join(errs...)
+}
+
+// unwrapDecode drops mapstructure's "” expected type" preamble where the
+// hook's own error says it better.
+func unwrapDecode(err error) error {
+	var de *mapstructure.DecodeError
+	if errors.As(err, &de) {
+		return de.Unwrap()
+	}
+	return err
+}
+
+func keyError(key, format string, args ...any) error {
+	return fmt.Errorf("%s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...))
+}
+
+// normalise puts list values into the form consumers compare against.
+func (c *Config) normalise() {
+	for i, d := range c.IOC.InternalDomains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		d = strings.TrimPrefix(strings.TrimPrefix(d, "*."), ".")
+		c.IOC.InternalDomains[i] = strings.TrimSuffix(d, ".")
+	}
 }
 
 // DefaultCacheDir is $XDG_CACHE_HOME/verdict (os.UserCacheDir honours XDG).
@@ -274,24 +341,21 @@ func DefaultCacheDir() string {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...)))
+		errs = append(errs, keyError(key, format, args...))
 	}
-	for _, p := range []struct {
-		name string
-		cfg  Provider
-	}{{"virustotal", c.VirusTotal}, {"abuseipdb", c.AbuseIPDB.Provider}} {
-		if p.cfg.DailyQuota < 0 {
-			bad(p.name+".daily_quota", "must be 0 or more, got %d", p.cfg.DailyQuota)
+	for _, p := range c.Providers {
+		if p.DailyQuota < 0 {
+			bad(p.Name+".daily_quota", "must be 0 or more, got %d", p.DailyQuota)
 		}
-		if p.cfg.Concurrency < 1 {
-			bad(p.name+".concurrency", "must be at least 1, got %d", p.cfg.Concurrency)
+		if p.Concurrency < 1 {
+			bad(p.Name+".concurrency", "must be at least 1, got %d", p.Concurrency)
 		}
-		if p.cfg.BaseURL == "" || !(strings.HasPrefix(p.cfg.BaseURL, "https://") || strings.HasPrefix(p.cfg.BaseURL, "http://")) {
-			bad(p.name+".base_url", "must be an http(s) URL, got %q", p.cfg.BaseURL)
+		if p.TTL < 0 {
+			bad(p.Name+".ttl", "must not be negative")
 		}
-	}
-	if d := c.AbuseIPDB.MaxAgeDays; d < 1 || d > 365 {
-		bad("abuseipdb.max_age_days", "must be 1-365, got %d", d)
+		if p.BaseURL == "" || !(strings.HasPrefix(p.BaseURL, "https://") || strings.HasPrefix(p.BaseURL, "http://")) {
+			bad(p.Name+".base_url", "must be an http(s) URL, got %q", p.BaseURL)
+		}
 	}
 	if c.Gemini.MaxCostUSD < 0 {
 		bad("gemini.max_cost_usd", "must be 0 or more")
@@ -301,6 +365,40 @@ func (c *Config) Validate() error {
 	}
 	if c.Gemini.Model == "" {
 		bad("gemini.model", "must not be empty")
+	}
+	if !slices.Contains(ThinkingLevels, c.Gemini.ThinkingLevel) {
+		bad("gemini.thinking_level", "must be one of %s, got %q", strings.Join(ThinkingLevels, ", "), c.Gemini.ThinkingLevel)
+	}
+	if c.Gemini.ThinkingBudget < -1 {
+		bad("gemini.thinking_budget", "must be -1 (dynamic), 0 (off) or a number of tokens, got %d", c.Gemini.ThinkingBudget)
+	}
+	if !slices.Contains(ServiceTiers, c.Gemini.ServiceTier) {
+		bad("gemini.service_tier", "must be one of %s, got %q", strings.Join(ServiceTiers, ", "), c.Gemini.ServiceTier)
+	}
+	if c.Gemini.Timeout <= 0 {
+		bad("gemini.timeout", "must be positive")
+	}
+	if c.Gemini.MaxOutputTokens < 1 {
+		bad("gemini.max_output_tokens", "must be at least 1")
+	}
+	for i, f := range c.Input.IDFields {
+		if strings.TrimSpace(f) == "" {
+			bad("input.id_fields", "entry %d is empty", i+1)
+		}
+	}
+	if c.Input.MaxBytes <= 0 {
+		bad("input.max_bytes", "must be positive")
+	}
+	for _, d := range c.IOC.InternalDomains {
+		if !validDomainName(d) {
+			bad("ioc.internal_domains", "%q is not a domain name", d)
+		}
+	}
+	if c.Feeds.MaxAge <= 0 {
+		bad("feeds.max_age", "must be positive")
+	}
+	if err := c.Cache.URL.Validate(); err != nil {
+		bad("cache.url", "%v", err)
 	}
 	for _, p := range []struct {
 		key string
@@ -331,6 +429,12 @@ func (c *Config) Validate() error {
 	if err := c.Scoring.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	known := append(intel.RegisteredNames(), score.FeedProvider)
+	for i, r := range c.Scoring.Rules {
+		if r.Provider != "" && !slices.Contains(known, r.Provider) {
+			errs = append(errs, fmt.Errorf("scoring.rules[%d]: unknown provider %q%s", i, r.Provider, suggest(r.Provider, known)))
+		}
+	}
 	for _, a := range c.Allowlist {
 		if _, err := ioc.ParseAllowlist([]string{a}); err != nil {
 			bad("allowlist", "%v", err)
@@ -339,23 +443,114 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// TTLFor returns the cache TTL of found answers for a provider and type.
+// TTLFor returns the cache TTL of found answers for a provider and type:
+// cache.ttl_by for the type, else cache.ttl_by for the provider, else
+// cache.ttl. Config.TTLFor adds the provider's own <provider>.ttl.
 func (c *Cache) TTLFor(provider string, t ioc.Type) time.Duration {
-	if m, ok := c.TTLBy[provider]; ok {
-		if d, ok := m[string(t)]; ok {
-			return d
-		}
-		if d, ok := m["*"]; ok {
-			return d
-		}
+	if d, ok := c.ttlBy(provider, t); ok {
+		return d
 	}
 	return c.TTL
+}
+
+func (c *Cache) ttlBy(provider string, t ioc.Type) (time.Duration, bool) {
+	if m, ok := c.TTLBy[provider]; ok {
+		if d, ok := m[string(t)]; ok {
+			return d, true
+		}
+		if d, ok := m["*"]; ok {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// TTLFor returns how long a provider's found answer about an indicator of
+// type t stays fresh. The most specific setting wins:
+//
+//  1. cache.ttl_by.<provider>.<type>
+//  2. cache.ttl_by.<provider> (every type)
+//  3. <provider>.ttl (whose default is the provider's own, usually empty)
+//  4. cache.ttl
+//
+// So cache.ttl_by stays the one place to override anything, and a provider
+// whose data changes at its own pace (a domain's age) can default to its
+// own TTL without the user repeating it.
+func (c *Config) TTLFor(provider string, t ioc.Type) time.Duration {
+	if d, ok := c.Cache.ttlBy(provider, t); ok {
+		return d
+	}
+	if p := c.Provider(provider); p != nil && p.TTL > 0 {
+		return p.TTL
+	}
+	return c.Cache.TTL
+}
+
+// CategoryFor returns the category feeds.categories gives a feed file: an
+// exact file name first, then the longest matching glob (then the first
+// in sort order). A pattern with a / is matched against the whole path,
+// others against the file name; case does not matter.
+func (f *Feeds) CategoryFor(path string) (string, bool) {
+	if len(f.Categories) == 0 {
+		return "", false
+	}
+	full := strings.ToLower(filepath.ToSlash(path))
+	base := full[strings.LastIndex(full, "/")+1:]
+	if c, ok := f.Categories[base]; ok {
+		return c, true
+	}
+	best, cat := "", ""
+	for pat, c := range f.Categories {
+		target := base
+		if strings.Contains(pat, "/") {
+			target = full
+		}
+		if ok, _ := filepath.Match(pat, target); !ok {
+			continue
+		}
+		if len(pat) > len(best) || (len(pat) == len(best) && pat < best) {
+			best, cat = pat, c
+		}
+	}
+	return cat, best != ""
 }
 
 var (
 	rateType     = reflect.TypeOf(ratelimit.Rate{})
 	floatPtrType = reflect.TypeOf((*float64)(nil))
+	durationType = reflect.TypeOf(time.Duration(0))
+	byteSizeType = reflect.TypeOf(ByteSize(0))
 )
+
+// durationHook reads Go durations ("90m", "24h") and days ("7d"); an
+// empty string is 0 (unset).
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	if s, ok := data.(string); ok {
+		return ParseDuration(s)
+	}
+	return data, nil
+}
+
+// byteSizeHook reads sizes like "512MiB".
+func byteSizeHook(from, to reflect.Type, data any) (any, error) {
+	if to != byteSizeType {
+		return data, nil
+	}
+	switch d := data.(type) {
+	case string:
+		return ParseByteSize(d)
+	case int:
+		return ByteSize(d), nil
+	case int64:
+		return ByteSize(d), nil
+	case float64:
+		return ByteSize(d), nil
+	}
+	return data, nil
+}
 
 // rateHook decodes "4/m" into a ratelimit.Rate.
 func rateHook(from, to reflect.Type, data any) (any, error) {
@@ -409,7 +604,7 @@ func parseTTLBy(raw any) (map[string]map[string]time.Duration, error) {
 		return fmt.Errorf("cache.ttl_by (%s): %s", EnvName("cache.ttl_by"), fmt.Sprintf(format, args...))
 	}
 	set := func(provider, typ, dur string) error {
-		d, err := time.ParseDuration(strings.TrimSpace(dur))
+		d, err := ParseDuration(strings.TrimSpace(dur))
 		if err != nil || d <= 0 {
 			return fail("%q is not a positive duration", dur)
 		}
@@ -419,6 +614,9 @@ func parseTTLBy(raw any) (map[string]map[string]time.Duration, error) {
 			}
 		}
 		p := strings.ToLower(strings.TrimSpace(provider))
+		if known := intel.RegisteredNames(); !slices.Contains(known, p) {
+			return fail("unknown provider %q%s", p, suggest(p, known))
+		}
 		if out[p] == nil {
 			out[p] = map[string]time.Duration{}
 		}
@@ -468,8 +666,7 @@ func parseTTLBy(raw any) (map[string]map[string]time.Duration, error) {
 // parseScoring reads `scoring` from a map (file) or a YAML/JSON string
 // (env). An empty value means the built-in CONTRACT.md table; a partial one
 // keeps the defaults for the parts it leaves out (rules, bands, cap).
-func parseScoring(raw any) (score.Rules, error) {
-	def := score.Default()
+func parseScoring(raw any, def score.Rules) (score.Rules, error) {
 	if s, ok := raw.(string); ok {
 		if strings.TrimSpace(s) == "" {
 			return def, nil
@@ -503,5 +700,6 @@ func parseScoring(raw any) (score.Rules, error) {
 	if _, ok := m["cap"]; !ok {
 		r.Cap = def.Cap
 	}
+	r.Fields = def.Fields
 	return r, nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,14 +17,26 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/verdict-dev/verdict/pkg/intel"
+	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the built-in providers
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
-	"github.com/verdict-dev/verdict/pkg/score"
 )
+
+var update = flag.Bool("update", false, "rewrite samples/verdict.example.yaml")
+
+func vt(c *Config) *Provider    { return c.Provider("virustotal") }
+func abuse(c *Config) *Provider { return c.Provider("abuseipdb") }
 
 // clearEnv hides every variable config reads, so tests see only what they set.
 func clearEnv(t *testing.T) {
-	for _, k := range Keys {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VERDICT_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	for _, k := range AllKeys() {
 		t.Setenv(EnvName(k.Name), "")
 		os.Unsetenv(EnvName(k.Name))
 		for _, alias := range k.Env {
@@ -65,14 +78,24 @@ func TestDefaults(t *testing.T) {
 	clearEnv(t)
 	c, err := load(t, "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, "https://www.virustotal.com/api/v3", c.VirusTotal.BaseURL)
-	assert.Equal(t, ratelimit.Rate{N: 4, Per: time.Minute}, c.VirusTotal.Rate)
-	assert.Equal(t, 500, c.VirusTotal.DailyQuota)
-	assert.Equal(t, "https://api.abuseipdb.com/api/v2", c.AbuseIPDB.BaseURL)
-	assert.Equal(t, ratelimit.Rate{N: 1, Per: time.Second}, c.AbuseIPDB.Rate)
-	assert.Equal(t, 1000, c.AbuseIPDB.DailyQuota)
-	assert.Equal(t, 90, c.AbuseIPDB.MaxAgeDays)
-	assert.Equal(t, "gemini-2.5-flash", c.Gemini.Model)
+	assert.Equal(t, "https://www.virustotal.com/api/v3", vt(c).BaseURL)
+	assert.Equal(t, ratelimit.Rate{N: 4, Per: time.Minute}, vt(c).Rate)
+	assert.Equal(t, 500, vt(c).DailyQuota)
+	assert.Equal(t, "https://api.abuseipdb.com/api/v2", abuse(c).BaseURL)
+	assert.Equal(t, ratelimit.Rate{N: 1, Per: time.Second}, abuse(c).Rate)
+	assert.Equal(t, 1000, abuse(c).DailyQuota)
+	assert.Equal(t, "90", abuse(c).Params["max_age_days"])
+	assert.Equal(t, "false", abuse(c).Params["verbose"])
+	assert.Equal(t, "gemini-3.5-flash-lite", c.Gemini.Model)
+	assert.Equal(t, "low", c.Gemini.ThinkingLevel)
+	assert.Equal(t, "standard", c.Gemini.ServiceTier)
+	assert.Equal(t, DefaultIDFields, c.Input.IDFields)
+	assert.Equal(t, ByteSize(4<<30), c.Input.MaxBytes)
+	assert.Empty(t, c.IOC.InternalDomains)
+	assert.Empty(t, c.Feeds.Categories)
+	assert.Equal(t, 7*24*time.Hour, c.Feeds.MaxAge)
+	assert.Empty(t, c.Cache.URL)
+	assert.Zero(t, vt(c).TTL, "no provider TTL: cache.ttl applies")
 	assert.Equal(t, ratelimit.Rate{N: 10, Per: time.Minute}, c.Gemini.Rate)
 	assert.Nil(t, c.Gemini.PriceInput)
 	assert.Zero(t, c.Gemini.MaxCostUSD)
@@ -80,7 +103,8 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, c.Cache.TTL)
 	assert.Equal(t, 6*time.Hour, c.Cache.TTLNotFound)
 	assert.Equal(t, DefaultCacheDir(), c.Cache.Dir)
-	assert.Len(t, c.Scoring.Rules, len(score.Default().Rules))
+	assert.Len(t, c.Scoring.Rules, len(intel.DefaultScoring().Rules))
+	assert.Equal(t, []string{"virustotal", "abuseipdb"}, []string{c.Providers[0].Name, c.Providers[1].Name}, "report order")
 }
 
 func TestPrecedence(t *testing.T) {
@@ -106,10 +130,10 @@ func TestPrecedence(t *testing.T) {
 			}
 			c, err := load(t, file, tt.flags)
 			require.NoError(t, err)
-			assert.Equal(t, tt.wantVT, c.VirusTotal.Rate.String())
-			assert.Equal(t, tt.wantQuota, c.VirusTotal.DailyQuota)
+			assert.Equal(t, tt.wantVT, vt(c).Rate.String())
+			assert.Equal(t, tt.wantQuota, vt(c).DailyQuota)
 			assert.Equal(t, tt.wantModel, c.Gemini.Model)
-			assert.Equal(t, "5/s", c.AbuseIPDB.Rate.String())
+			assert.Equal(t, "5/s", abuse(c).Rate.String())
 		})
 	}
 }
@@ -128,9 +152,14 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"feeds.dirs": "/a,/b", "cache.dir": "/tmp/vcache", "cache.ttl": "48h", "cache.ttl_not_found": "1h",
 		"cache.ttl_by": "virustotal.sha256=720h,abuseipdb=12h", "http.timeout": "5s", "http.max_retries": "1", "http.retry_backoff": "250ms",
 		"report.max_details": "10", "report.max_rows": "20", "allowlist": "8.8.8.8,10.0.0.0/8",
-		"scoring": "{cap: 50}",
+		"scoring":        "{cap: 50}",
+		"virustotal.ttl": "2d", "abuseipdb.ttl": "",
+		"gemini.thinking_level": "high", "gemini.service_tier": "flex",
+		"input.id_fields": "event_uid,_id", "input.max_bytes": "512MiB", "ioc.internal_domains": "Corp.Example.com,.lab.example.org",
+		"feeds.categories": "feodo*.csv=c2,Tor-*.txt=anonymizer", "feeds.max_age": "36h",
+		"cache.url": "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
 	}
-	for _, k := range Keys {
+	for _, k := range AllKeys() {
 		_, ok := values[k.Name]
 		require.True(t, ok, "test has no value for key %s: add one", k.Name)
 	}
@@ -140,16 +169,16 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	}
 	c, err := load(t, "", nil)
 	require.NoError(t, err)
-	assert.Equal(t, "k1", c.VirusTotal.APIKey.Reveal())
-	assert.Equal(t, "http://vt.test/api/v3", c.VirusTotal.BaseURL)
-	assert.Equal(t, "9/h", c.VirusTotal.Rate.String())
-	assert.Equal(t, 11, c.VirusTotal.DailyQuota)
-	assert.Equal(t, 2, c.VirusTotal.Concurrency)
-	assert.Equal(t, "k2", c.AbuseIPDB.APIKey.Reveal())
-	assert.Equal(t, "8/d", c.AbuseIPDB.Rate.String())
-	assert.Equal(t, 30, c.AbuseIPDB.MaxAgeDays)
-	assert.True(t, c.AbuseIPDB.Verbose)
-	assert.Equal(t, 3, c.AbuseIPDB.Concurrency)
+	assert.Equal(t, "k1", vt(c).APIKey.Reveal())
+	assert.Equal(t, "http://vt.test/api/v3", vt(c).BaseURL)
+	assert.Equal(t, "9/h", vt(c).Rate.String())
+	assert.Equal(t, 11, vt(c).DailyQuota)
+	assert.Equal(t, 2, vt(c).Concurrency)
+	assert.Equal(t, "k2", abuse(c).APIKey.Reveal())
+	assert.Equal(t, "8/d", abuse(c).Rate.String())
+	assert.Equal(t, "30", abuse(c).Params["max_age_days"])
+	assert.Equal(t, "true", abuse(c).Params["verbose"])
+	assert.Equal(t, 3, abuse(c).Concurrency)
 	assert.Equal(t, "k3", c.Gemini.APIKey.Reveal())
 	assert.Equal(t, "http://gm.test/", c.Gemini.BaseURL)
 	assert.Equal(t, "gemini-2.5-flash-lite", c.Gemini.Model)
@@ -175,7 +204,20 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, 20, c.Report.MaxRows)
 	assert.Equal(t, []string{"8.8.8.8", "10.0.0.0/8"}, c.Allowlist)
 	assert.Equal(t, 50, c.Scoring.Cap)
-	assert.Len(t, c.Scoring.Rules, len(score.Default().Rules), "a partial scoring keeps the default rules")
+	assert.Len(t, c.Scoring.Rules, len(intel.DefaultScoring().Rules), "a partial scoring keeps the default rules")
+	assert.Equal(t, 48*time.Hour, vt(c).TTL)
+	assert.Equal(t, 720*time.Hour, c.TTLFor("virustotal", "sha256"), "cache.ttl_by wins over <provider>.ttl")
+	assert.Equal(t, 48*time.Hour, c.TTLFor("virustotal", "ipv4"), "<provider>.ttl wins over cache.ttl")
+	assert.Equal(t, 12*time.Hour, c.TTLFor("abuseipdb", "ipv6"))
+	assert.Equal(t, "high", c.Gemini.ThinkingLevel)
+	assert.Equal(t, "flex", c.Gemini.ServiceTier)
+	assert.Equal(t, []string{"event_uid", "_id"}, c.Input.IDFields)
+	assert.Equal(t, ByteSize(512<<20), c.Input.MaxBytes)
+	assert.Equal(t, []string{"corp.example.com", "lab.example.org"}, c.IOC.InternalDomains)
+	assert.Equal(t, map[string]string{"feodo*.csv": "c2", "tor-*.txt": "anonymizer"}, c.Feeds.Categories)
+	assert.Equal(t, 36*time.Hour, c.Feeds.MaxAge)
+	assert.Equal(t, "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require", c.Cache.URL.Reveal())
+	assert.NotContains(t, fmt.Sprint(c.Cache.URL), "s3cret", "the password never prints")
 }
 
 func TestAPIKeyAliases(t *testing.T) {
@@ -197,7 +239,7 @@ func TestAPIKeyAliases(t *testing.T) {
 			}
 			c, err := load(t, "", nil)
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, [3]string{c.VirusTotal.APIKey.Reveal(), c.AbuseIPDB.APIKey.Reveal(), c.Gemini.APIKey.Reveal()})
+			assert.Equal(t, tt.want, [3]string{vt(c).APIKey.Reveal(), abuse(c).APIKey.Reveal(), c.Gemini.APIKey.Reveal()})
 		})
 	}
 }
@@ -279,15 +321,22 @@ func TestSecretNeverPrints(t *testing.T) {
 	assert.Equal(t, "sk-super-secret-123", s.Reveal())
 }
 
-// samples/verdict.example.yaml must document every key, and load cleanly.
-func TestExampleConfigDocumentsEveryKey(t *testing.T) {
+// samples/verdict.example.yaml is generated from the key table and the
+// registrations: it must be exactly what Example renders (-update rewrites
+// it), document every key, and load cleanly.
+func TestExampleConfig(t *testing.T) {
 	clearEnv(t)
 	path := filepath.Join(testutil.RepoRoot(t), "samples", "verdict.example.yaml")
+	got := Example()
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
+	assert.Equal(t, string(raw), got, "samples/verdict.example.yaml is stale: run go test ./pkg/config -run TestExampleConfig -update")
 	var doc map[string]any
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
-	for _, k := range Keys {
+	for _, k := range AllKeys() {
 		parts := strings.Split(k.Name, ".")
 		var cur any = doc
 		for _, p := range parts {
@@ -299,4 +348,7 @@ func TestExampleConfigDocumentsEveryKey(t *testing.T) {
 	}
 	_, err = load(t, path, nil)
 	require.NoError(t, err)
+	for _, want := range []string{"VIRUSTOTAL_API_KEY", "max_age_days: 90", "virustotal-ip", "thinking_level: low", "abuse_confidence_score"} {
+		assert.Contains(t, got, want)
+	}
 }

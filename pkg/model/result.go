@@ -79,6 +79,16 @@ type Result struct {
 
 	// Local feeds
 	Matches []FeedMatch `json:"matches,omitempty"`
+
+	// Attrs holds a provider's normalised facts that the fields above do
+	// not cover, so that a new provider needs no change to this package.
+	// In JSON they are flattened into the provider's object beside the
+	// common fields (never under a key of their own), and UnmarshalJSON
+	// reads every key it does not know back into Attrs. Values should be
+	// JSON scalars, lists or maps (a struct comes back as a map). A key that
+	// names a common field is dropped: the common field wins. Number reads
+	// numeric and boolean attrs, so scoring rules can use them.
+	Attrs map[string]any `json:"-"`
 }
 
 // FeedMatch says which local feed listed an indicator.
@@ -162,7 +172,7 @@ func (r *Result) Number(field string) (v float64, ok bool) {
 	case "matches":
 		return float64(len(r.Matches)), true
 	}
-	return 0, false
+	return r.attrNumber(field)
 }
 
 // NumberFields lists the names Number understands (for config validation).

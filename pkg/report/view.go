@@ -518,6 +518,7 @@ func resultView(provider string, r *model.Result) ResultView {
 		if len(r.Tags) > 0 {
 			add("tags: %s", strings.Join(r.Tags, ", "))
 		}
+		parts = append(parts, model.AttrWords(r.Attrs)...)
 		for _, m := range r.Matches {
 			rv.Hit = true
 			s := "listed in " + m.Feed

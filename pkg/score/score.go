@@ -58,46 +58,56 @@ type Rules struct {
 	Rules []Rule `mapstructure:"rules" json:"rules" yaml:"rules"`
 	Bands []Band `mapstructure:"bands" json:"bands" yaml:"bands"`
 	Cap   int    `mapstructure:"cap" json:"cap" yaml:"cap"`
+	// Fields are the result fields rules may read besides the common ones
+	// of model.Result (model.NumberFields): the providers' own, which this
+	// package cannot know (it imports no provider). The caller that
+	// composes the table fills it; it is not configuration.
+	Fields []string `mapstructure:"-" json:"-" yaml:"-"`
 }
 
 func f(v float64) *float64 { return &v }
 
-// Default returns the CONTRACT.md scoring table.
-func Default() Rules {
-	return Rules{
-		Cap: 100,
-		Rules: []Rule{
-			{Name: "virustotal-ip", Types: []string{"ip"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 40,
-				Description: "{n} VirusTotal malicious detection{s}"},
-			{Name: "virustotal-hash", Types: []string{"hash"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 40,
-				Description: "{n} VirusTotal malicious detection{s}"},
-			{Name: "abuseipdb-high", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(75), Points: 30,
-				Description: "AbuseIPDB confidence {n}"},
-			{Name: "virustotal-domain", Types: []string{"domain"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 25,
-				Description: "{n} VirusTotal malicious detection{s}"},
-			{Name: "virustotal-url", Types: []string{"url"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 25,
-				Description: "{n} VirusTotal malicious detection{s}"},
-			{Name: "abuseipdb-medium", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(25), Max: f(74), Points: 15,
-				Description: "AbuseIPDB confidence {n}"},
-			// Local feeds, by what a listing means. One group: an artifact
-			// listed by several feeds counts its highest feed signal once.
-			{Name: "feed-c2-malware-phishing", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 70,
-				Categories:  []string{model.CategoryC2, model.CategoryMalware, model.CategoryPhishing},
-				Description: "listed in {feeds}"},
-			{Name: "feed-drop", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 50,
-				Categories: []string{model.CategoryDrop}, Description: "listed in {feeds}"},
-			{Name: "feed-compromised", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 40,
-				Categories: []string{model.CategoryCompromised, model.CategoryListed}, Description: "listed in {feeds}"},
-			{Name: "feed-anonymizer", Types: []string{"any"}, Provider: "feeds", Group: "feeds", Points: 20,
-				Categories: []string{model.CategoryAnonymizer}, Description: "listed in {feeds}"},
-		},
-		Bands: []Band{
-			{Min: 0, Verdict: model.Clean},
-			{Min: 10, Verdict: model.PotentiallySuspicious},
-			{Min: 40, Verdict: model.Suspicious},
-			{Min: 70, Verdict: model.Malicious},
-		},
+// DefaultCap is the highest risk score (CONTRACT.md).
+const DefaultCap = 100
+
+// DefaultBands map scores to verdicts (CONTRACT.md "Risk score").
+func DefaultBands() []Band {
+	return []Band{
+		{Min: 0, Verdict: model.Clean},
+		{Min: 10, Verdict: model.PotentiallySuspicious},
+		{Min: 40, Verdict: model.Suspicious},
+		{Min: 70, Verdict: model.Malicious},
 	}
+}
+
+// FeedProvider is the name the local feeds answer under.
+const FeedProvider = "feeds"
+
+// FeedRules are the default rules for indicators listed in local feeds, by
+// what a listing means (CONTRACT.md "Risk score"). They form one group: an
+// artifact listed by several feeds counts its highest feed signal once.
+func FeedRules() []Rule {
+	return []Rule{
+		{Name: "feed-c2-malware-phishing", Types: []string{"any"}, Provider: FeedProvider, Group: "feeds", Points: 70,
+			Categories:  []string{model.CategoryC2, model.CategoryMalware, model.CategoryPhishing},
+			Description: "listed in {feeds}"},
+		{Name: "feed-drop", Types: []string{"any"}, Provider: FeedProvider, Group: "feeds", Points: 50,
+			Categories: []string{model.CategoryDrop}, Description: "listed in {feeds}"},
+		{Name: "feed-compromised", Types: []string{"any"}, Provider: FeedProvider, Group: "feeds", Points: 40,
+			Categories: []string{model.CategoryCompromised, model.CategoryListed}, Description: "listed in {feeds}"},
+		{Name: "feed-anonymizer", Types: []string{"any"}, Provider: FeedProvider, Group: "feeds", Points: 20,
+			Categories: []string{model.CategoryAnonymizer}, Description: "listed in {feeds}"},
+	}
+}
+
+// Default composes the built-in table: the given provider rules (each
+// provider registers its own; the caller passes them in report order),
+// then the local-feed rules, with the default bands and cap.
+func Default(providerRules ...Rule) Rules {
+	rules := make([]Rule, 0, len(providerRules)+len(FeedRules()))
+	rules = append(rules, providerRules...)
+	rules = append(rules, FeedRules()...)
+	return Rules{Cap: DefaultCap, Rules: rules, Bands: DefaultBands()}
 }
 
 // Indicator is one of an alert's unique, non-skipped indicators with every
@@ -188,7 +198,8 @@ func (r Rules) Validate() error {
 		return fmt.Errorf("scoring.bands: no band starts at 0, so low scores would have no verdict")
 	}
 	fieldOK := map[string]bool{}
-	for _, n := range model.NumberFields {
+	fields := append(append([]string(nil), model.NumberFields...), r.Fields...)
+	for _, n := range fields {
 		fieldOK[n] = true
 	}
 	for i, rule := range r.Rules {
@@ -206,7 +217,7 @@ func (r Rules) Validate() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		if rule.Field != "" && !fieldOK[rule.Field] {
-			return fmt.Errorf("%s: unknown field %q (want one of %s)", where, rule.Field, strings.Join(model.NumberFields, ", "))
+			return fmt.Errorf("%s: unknown field %q (want one of %s)", where, rule.Field, strings.Join(fields, ", "))
 		}
 		if rule.Field == "" && (rule.Min != nil || rule.Max != nil) {
 			return fmt.Errorf("%s: min/max need a field", where)

@@ -38,9 +38,61 @@ func ind(t ioc.Type, v string, res map[string]*model.Result) Indicator {
 	return Indicator{IOC: ioc.IOC{Type: t, Value: v}, Results: res}
 }
 
-func TestScoreDefaultTable(t *testing.T) {
+// contractTable is CONTRACT.md's whole default table: the rules VirusTotal
+// and AbuseIPDB register (copied here: pkg/score must not import the
+// providers; pkg/intel/all checks the real composition), then the feeds.
+func contractTable() Rules {
+	return Default(
+		Rule{Name: "virustotal-ip", Types: []string{"ip"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 40,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		Rule{Name: "virustotal-hash", Types: []string{"hash"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 40,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		Rule{Name: "abuseipdb-high", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(75), Points: 30,
+			Description: "AbuseIPDB confidence {n}"},
+		Rule{Name: "virustotal-domain", Types: []string{"domain"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 25,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		Rule{Name: "virustotal-url", Types: []string{"url"}, Provider: "virustotal", Field: "malicious", Min: f(1), Points: 25,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		Rule{Name: "abuseipdb-medium", Types: []string{"ip"}, Provider: "abuseipdb", Field: "abuse_confidence_score", Min: f(25), Max: f(74), Points: 15,
+			Description: "AbuseIPDB confidence {n}"},
+	)
+}
+
+func TestScoreFeedOnlyDefault(t *testing.T) {
 	t.Parallel()
 	s, err := New(Default())
+	require.NoError(t, err)
+	r := s.Score([]Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"feeds": feedHit("a.txt", "b.csv"), "virustotal": vt(50)})})
+	assert.Equal(t, 40, r.Score, "without provider rules only the feed scores")
+	assert.Equal(t, []string{"domain evil.com: listed in a.txt (listed), b.csv (listed) (+40)"}, r.Factors)
+}
+
+func TestDefaultComposesProviderRulesFirst(t *testing.T) {
+	t.Parallel()
+	r := Default(Rule{Name: "x", Provider: "x", Types: []string{"ip"}, Points: 1})
+	require.Len(t, r.Rules, 1+len(FeedRules()))
+	assert.Equal(t, "x", r.Rules[0].Name)
+	assert.Equal(t, FeedRules()[0].Name, r.Rules[1].Name)
+	assert.Equal(t, DefaultCap, r.Cap)
+	assert.Equal(t, DefaultBands(), r.Bands)
+}
+
+func TestRuleFieldsDeclaredByTheCaller(t *testing.T) {
+	t.Parallel()
+	r := Default(Rule{Name: "fake", Provider: "fakeintel", Types: []string{"ip"}, Field: "fake_score", Min: f(50), Points: 35, Description: "score {n}"})
+	require.ErrorContains(t, r.Validate(), `unknown field "fake_score"`)
+	r.Fields = []string{"fake_score"}
+	s, err := New(r)
+	require.NoError(t, err)
+	res := &model.Result{Status: model.StatusFound, Attrs: map[string]any{"fake_score": 87}}
+	risk := s.Score([]Indicator{ind(ioc.IPv4, "203.0.113.7", map[string]*model.Result{"fakeintel": res})})
+	assert.Equal(t, 35, risk.Score)
+	assert.Equal(t, []string{"IP 203.0.113.7: score 87 (+35)"}, risk.Factors)
+}
+
+func TestScoreDefaultTable(t *testing.T) {
+	t.Parallel()
+	s, err := New(contractTable())
 	require.NoError(t, err)
 	ip := "185.220.101.45"
 	tests := []struct {
@@ -95,7 +147,7 @@ func TestScoreDefaultTable(t *testing.T) {
 // and its category, and lands in the band its points say.
 func TestScoreFeedCategories(t *testing.T) {
 	t.Parallel()
-	s, err := New(Default())
+	s, err := New(contractTable())
 	require.NoError(t, err)
 	for _, tt := range []struct {
 		cat    string
@@ -133,7 +185,7 @@ func TestScoreFeedCategories(t *testing.T) {
 
 func TestScoreArtifacts(t *testing.T) {
 	t.Parallel()
-	s, err := New(Default())
+	s, err := New(contractTable())
 	require.NoError(t, err)
 	const (
 		h256 = "1d233362395405a19be5da8fc1f3fba060e658fb30718a47eedc0925a7226e52"
@@ -174,7 +226,7 @@ func TestScoreArtifacts(t *testing.T) {
 		})
 	}
 	// Uncapped, the counting shows: one file, one feed signal and one VT signal.
-	uncapped := Default()
+	uncapped := contractTable()
 	uncapped.Cap = 1000
 	su, err := New(uncapped)
 	require.NoError(t, err)
@@ -192,7 +244,7 @@ func TestScoreArtifacts(t *testing.T) {
 // different artifacts add up.
 func TestScoreFeedGroup(t *testing.T) {
 	t.Parallel()
-	s, err := New(Default())
+	s, err := New(contractTable())
 	require.NoError(t, err)
 	ip := func(v string, feeds ...string) Indicator {
 		return ind(ioc.IPv4, v, map[string]*model.Result{"feeds": feedHit(feeds...)})
@@ -235,7 +287,7 @@ func TestScoreFeedGroup(t *testing.T) {
 // Boundaries of the bands, reached with real signals.
 func TestScoreBoundaries(t *testing.T) {
 	t.Parallel()
-	s, err := New(Default())
+	s, err := New(contractTable())
 	require.NoError(t, err)
 	tor := func(v string) Indicator {
 		return ind(ioc.IPv4, v, map[string]*model.Result{"feeds": feedHit("tor.txt:anonymizer")})
@@ -289,7 +341,7 @@ func TestCategoryRules(t *testing.T) {
 
 func TestVerdictBands(t *testing.T) {
 	t.Parallel()
-	s, err := New(Default())
+	s, err := New(contractTable())
 	require.NoError(t, err)
 	for _, tt := range []struct {
 		score int
@@ -383,7 +435,7 @@ func TestParseVerdict(t *testing.T) {
 // hit, three clean) as the batch does: contributions computed once,
 // combined per alert.
 func BenchmarkCombine(b *testing.B) {
-	s, err := New(Default())
+	s, err := New(contractTable())
 	if err != nil {
 		b.Fatal(err)
 	}

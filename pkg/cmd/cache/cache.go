@@ -26,9 +26,6 @@ import (
 type Options struct {
 	IO     *iostreams.IOStreams
 	Config func() (*config.Config, error)
-	// CacheURL is cache.url (--cache-url, VERDICT_CACHE_URL): a PostgreSQL
-	// URL or libpq connection string; empty means SQLite in cache.dir.
-	CacheURL func() string
 	// Logger gets the store's warnings (a healed corrupt file, a read-only
 	// cache); a func because root builds the logger after the commands.
 	Logger func() *slog.Logger
@@ -74,7 +71,7 @@ password is never printed.`),
 	}
 	cmd.PersistentFlags().String("cache-dir", "", "cache directory (config cache.dir; default $XDG_CACHE_HOME/verdict)")
 	cmd.PersistentFlags().String("cache-url", "", "PostgreSQL cache shared by several hosts: postgres://... or \"host=... dbname=...\" (config cache.url)")
-	cmd.AddCommand(newCmdPrune(f), newCmdStats(f), newCmdClear(f), newCmdMigrate(f))
+	cmd.AddCommand(NewCmdPrune(f, nil), NewCmdStats(f, nil), NewCmdClear(f, nil), newCmdMigrate(f))
 	return cmd
 }
 
@@ -82,11 +79,7 @@ func options(f *cmdutil.Factory) *Options {
 	return &Options{
 		IO:     f.IOStreams,
 		Config: f.Config,
-		// TODO(coordinator): read cfg.Cache.URL once pkg/config has the
-		// cache.url key (issue 12); viper already sees the flag and
-		// VERDICT_CACHE_URL under this key.
-		CacheURL: func() string { return f.Viper.GetString("cache.url") },
-		Logger:   func() *slog.Logger { return f.Logger },
+		Logger: func() *slog.Logger { return f.Logger },
 	}
 }
 
@@ -103,18 +96,16 @@ func open(ctx context.Context, o *Options) (cache.Store, error) {
 	if err != nil {
 		return nil, cmdutil.InputError(err)
 	}
-	var url string
-	if o.CacheURL != nil {
-		url = o.CacheURL()
-	}
-	s, err := cache.OpenStore(ctx, cache.StoreOptions{URL: url, Dir: cfg.Cache.Dir, Logger: o.logger()})
+	s, err := cache.OpenStore(ctx, cache.StoreOptions{URL: cfg.Cache.URL.Reveal(), Dir: cfg.Cache.Dir, Logger: o.logger()})
 	if errors.Is(err, cache.ErrBadURL) {
 		return nil, cmdutil.InputError(err)
 	}
 	return s, err
 }
 
-func newCmdPrune(f *cmdutil.Factory) *cobra.Command {
+// NewCmdPrune builds `verdict cache prune`; runF, when set, receives the
+// options instead of the command running (tests).
+func NewCmdPrune(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := options(f)
 	cmd := &cobra.Command{
 		Use:   "prune",
@@ -126,7 +117,15 @@ func newCmdPrune(f *cmdutil.Factory) *cobra.Command {
   # Also drop anything fetched more than 30 days ago
   verdict cache prune --older-than 720h`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return pruneRun(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.OlderThan < 0 {
+				return cmdutil.FlagErrorf("--older-than must be positive")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return pruneRun(cmd.Context(), o)
+		},
 	}
 	cmd.Flags().DurationVar(&o.OlderThan, "older-than", 0, "also drop entries fetched longer ago than this (e.g. 72h)")
 	return cmd
@@ -149,14 +148,20 @@ func pruneRun(ctx context.Context, o *Options) (err error) {
 	return nil
 }
 
-func newCmdStats(f *cmdutil.Factory) *cobra.Command {
+// NewCmdStats builds `verdict cache stats`; runF as for NewCmdPrune.
+func NewCmdStats(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := options(f)
 	cmd := &cobra.Command{
 		Use:     "stats",
 		Short:   "Show entries, size, hit/miss counters and today's quota, per provider and IOC type",
 		Example: "  verdict cache stats\n  verdict cache stats --json | jq .entries",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return statsRun(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return statsRun(cmd.Context(), o)
+		},
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON on standard output")
 	return cmd
@@ -224,14 +229,20 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func newCmdClear(f *cmdutil.Factory) *cobra.Command {
+// NewCmdClear builds `verdict cache clear`; runF as for NewCmdPrune.
+func NewCmdClear(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := options(f)
 	return &cobra.Command{
 		Use:     "clear",
 		Short:   "Empty the cache (answers, classifications and hit counters; today's quota count stays)",
 		Example: "  verdict cache clear",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return clearRun(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return clearRun(cmd.Context(), o)
+		},
 	}
 }
 

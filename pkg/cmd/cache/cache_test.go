@@ -38,10 +38,11 @@ func newRun(dir, url string) *testRun {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	return &testRun{
 		o: &Options{
-			IO:       ios,
-			Config:   func() (*config.Config, error) { return &config.Config{Cache: config.Cache{Dir: dir}}, nil },
-			CacheURL: func() string { return url },
-			Logger:   func() *slog.Logger { return log },
+			IO: ios,
+			Config: func() (*config.Config, error) {
+				return &config.Config{Cache: config.Cache{Dir: dir, URL: config.DSN(url)}}, nil
+			},
+			Logger: func() *slog.Logger { return log },
 		},
 		out: out, errOut: errOut, logs: logs,
 	}

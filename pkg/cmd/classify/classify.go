@@ -1,36 +1,23 @@
 // Package classify implements `verdict classify`: everything enrich does,
 // plus a classification per alert from Gemini (or, with no key, offline, or
 // past the budget, from deterministic heuristics). Given a JSON report
-// written by enrich, it only adds classifications and makes no lookup.
+// written by enrich, it only adds classifications and makes no lookup. It
+// is enrich's command with the pipeline's classification stage.
 package classify
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/verdict-dev/verdict/pkg/cache"
-	"github.com/verdict-dev/verdict/pkg/classify"
-	"github.com/verdict-dev/verdict/pkg/classify/gemini"
 	enrichCmd "github.com/verdict-dev/verdict/pkg/cmd/enrich"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
-	"github.com/verdict-dev/verdict/pkg/config"
-	"github.com/verdict-dev/verdict/pkg/model"
-	"github.com/verdict-dev/verdict/pkg/report"
-	"github.com/verdict-dev/verdict/pkg/triage"
 )
 
 // NewCmdClassify builds `verdict classify`.
 func NewCmdClassify(f *cmdutil.Factory, runF func(context.Context, *enrichCmd.Options) error) *cobra.Command {
-	opts := &enrichCmd.Options{}
+	opts := &enrichCmd.Options{Classify: true}
 	cmd := &cobra.Command{
 		Use:   "classify FILE...",
 		Short: "Enrich and add a Gemini verdict (TRUE_POSITIVE, FALSE_POSITIVE, NEEDS_REVIEW) per alert",
@@ -66,253 +53,7 @@ no lookup is made.`),
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.BindFlags(f, cmd.Flags(), enrichCmd.FlagKeys); err != nil {
-				return err
-			}
-			opts.Files = args
-			if err := opts.Complete(f); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return Run(cmd.Context(), opts)
-		},
 	}
-	enrichCmd.AddFlags(cmd, opts)
+	enrichCmd.Wire(cmd, f, opts, runF)
 	return cmd
-}
-
-// Run classifies alert files (the whole pipeline) or a JSON report.
-func Run(ctx context.Context, o *enrichCmd.Options) error {
-	cfg, err := o.Config()
-	if err != nil {
-		return cmdutil.InputError(err)
-	}
-	if len(o.Files) == 1 && isReport(o.Files[0]) {
-		return runOnReport(ctx, o, cfg)
-	}
-	st := &stage{o: o, cfg: cfg}
-	o.Stage = st
-	defer st.close()
-	return enrichCmd.Run(ctx, o)
-}
-
-// isReport sniffs a verdict JSON report: an object whose first key is
-// schema_version.
-func isReport(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	dec := json.NewDecoder(io.LimitReader(f, 4096))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return false
-	}
-	t, err := dec.Token()
-	return err == nil && t == "schema_version"
-}
-
-// newRunner builds the classification runner from the config: Gemini when
-// a key is set and the run is online, the heuristic otherwise.
-func newRunner(ctx context.Context, o *enrichCmd.Options, cfg *config.Config, c cache.Cache) (*classify.Runner, error) {
-	log := o.Logger
-	g := cfg.Gemini
-	keyHint := "gemini.api_key (" + config.EnvName("gemini.api_key") + ", GEMINI_API_KEY or GOOGLE_API_KEY)"
-	ro := classify.Options{
-		Prompt: gemini.PromptFunc, PromptVersion: gemini.PromptVersion, Cache: c, Rate: g.Rate,
-		Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, Redact: g.Redact, MaxRetries: cfg.HTTP.MaxRetries,
-		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint,
-	}
-	price, known := classify.ListPrices[g.Model]
-	if g.PriceInput != nil {
-		price.InputPerMTok, known = *g.PriceInput, known || g.PriceOutput != nil
-	}
-	if g.PriceOutput != nil {
-		price.OutputPerMTok = *g.PriceOutput
-	}
-	ro.Price = price
-	switch {
-	case o.Offline:
-		ro.Why = classify.WhyOffline
-	case g.APIKey == "":
-		ro.Why = classify.WhyNoKey
-		log.Info("no Gemini API key: classifications come from the heuristic", "key", keyHint)
-	default:
-		if !known {
-			log.Warn("no price for this model: costs are reported as 0; set gemini.price_input_per_mtok and gemini.price_output_per_mtok", "model", g.Model)
-		}
-		gen, err := gemini.New(ctx, gemini.Options{APIKey: g.APIKey.Reveal(), BaseURL: g.BaseURL, Model: g.Model,
-			Timeout: g.Timeout, ThinkingBudget: g.ThinkingBudget, MaxOutputTokens: g.MaxOutputTokens})
-		if err != nil {
-			return nil, err
-		}
-		ro.Generator = gen
-	}
-	return classify.NewRunner(ro), nil
-}
-
-// stage plugs classification into the enrich pipeline.
-type stage struct {
-	o      *enrichCmd.Options
-	cfg    *config.Config
-	runner *classify.Runner
-	store  *cache.SQLite
-	bc     model.ByClassification
-}
-
-func (s *stage) close() {
-	if s.store != nil {
-		s.store.Close()
-	}
-}
-
-func (s *stage) openCache() cache.Cache {
-	if s.o.NoCache {
-		return cache.Nop{}
-	}
-	st, err := cache.Open(s.cfg.Cache.Dir)
-	if err != nil {
-		s.o.Logger.Warn("cache unavailable: classifications will not be reused", "error", err.Error())
-		return cache.Nop{}
-	}
-	s.store = st
-	return st
-}
-
-// Prepare implements enrich.Stage: group the alerts, then classify.
-func (s *stage) Prepare(ctx context.Context, b *triage.Batch, dryRun bool) error {
-	r, err := newRunner(ctx, s.o, s.cfg, s.openCache())
-	if err != nil {
-		return err
-	}
-	s.runner = r
-	if err := b.EachAlert(ctx, func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
-		return err
-	}
-	if dryRun {
-		printEstimate(s.o.IO.ErrOut, r.Estimate(ctx, s.cfg.Gemini.ThinkingBudget), s.cfg)
-		return nil
-	}
-	if err := r.Run(ctx); err != nil {
-		return fmt.Errorf("classification interrupted: %w", err)
-	}
-	return b.EachAlert(ctx, func(a *model.Alert) error { r.Tally(classify.FromAlert(a), &s.bc); return nil })
-}
-
-// Hook implements enrich.Stage.
-func (s *stage) Hook() triage.AlertHook {
-	return func(_ context.Context, a *model.Alert) error {
-		a.Classification = s.runner.Result(classify.FromAlert(a))
-		return nil
-	}
-}
-
-// Summarise implements enrich.Stage.
-func (s *stage) Summarise(h *model.Report) {
-	summarise(h, s.runner, s.bc)
-}
-
-func summarise(h *model.Report, r *classify.Runner, bc model.ByClassification) {
-	st := r.Stats()
-	h.Summary.ByClassification = &bc
-	h.Summary.Classification = &st
-	h.Summary.Notes = append(h.Summary.Notes, r.Notes()...)
-}
-
-func printEstimate(w io.Writer, e classify.Estimate, cfg *config.Config) {
-	fmt.Fprintf(w, "\nclassification: %d alerts in %d distinct requests (alerts identical but for ids and timestamps share one)\n", e.Alerts, e.Groups)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tCACHED\tREQUESTS\tPROMPT TOKENS\tOUTPUT TOKENS\tTHINKING\tCOST (USD)\tTIME\t")
-	fmt.Fprintf(tw, "%s\t%d\t%d\t~%d\t~%d\t~%d\t~%.4f\t%s\t\n", cfg.Gemini.Model, e.Cached, e.Requests, e.PromptTokens, e.OutputTokens, e.Think, e.CostUSD,
-		cfg.Gemini.Rate.Duration(e.Requests).Round(time.Second))
-	tw.Flush()
-	if cfg.Gemini.MaxCostUSD > 0 && e.CostUSD > cfg.Gemini.MaxCostUSD {
-		fmt.Fprintf(w, "note: the estimate exceeds gemini.max_cost_usd ($%.4f); alerts past it would get heuristic classifications\n", cfg.Gemini.MaxCostUSD)
-	}
-}
-
-// runOnReport adds classifications to an existing JSON report: two streaming
-// reads, no lookups.
-func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) error {
-	path := o.Files[0]
-	s := &stage{o: o, cfg: cfg}
-	defer s.close()
-	r, err := newRunner(ctx, o, cfg, s.openCache())
-	if err != nil {
-		return err
-	}
-	readAlerts := func(fn func(*model.Alert) error) (*model.Report, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, cmdutil.InputError(err)
-		}
-		defer f.Close()
-		var header *model.Report
-		_, err = report.Decode(f, func(h *model.Report) error { header = h; return nil }, fn)
-		if err != nil {
-			return nil, cmdutil.InputError(fmt.Errorf("%s: %w", path, err))
-		}
-		return header, nil
-	}
-	if _, err := readAlerts(func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
-		return err
-	}
-	if o.DryRun {
-		printEstimate(o.IO.ErrOut, r.Estimate(ctx, cfg.Gemini.ThinkingBudget), cfg)
-		return nil
-	}
-	if err := r.Run(ctx); err != nil {
-		return fmt.Errorf("classification interrupted: %w", err)
-	}
-	var bc model.ByClassification
-	header, err := readAlerts(func(a *model.Alert) error { r.Tally(classify.FromAlert(a), &bc); return nil })
-	if err != nil {
-		return err
-	}
-	summarise(header, r, bc)
-	name := o.Output.Name
-	if name == "" {
-		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + "-classified"
-	}
-	out, err := report.NewOutput(o.Output.OutputOptions(name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}))
-	if err != nil {
-		return cmdutil.InputError(err)
-	}
-	sink := out.Sink()
-	if err := sink.Begin(header); err != nil {
-		out.Abort()
-		return err
-	}
-	if _, err := readAlerts(func(a *model.Alert) error {
-		a.Classification = r.Result(classify.FromAlert(a))
-		return sink.Alert(a)
-	}); err != nil {
-		out.Abort()
-		return err
-	}
-	if err := sink.End(header); err != nil {
-		out.Abort()
-		return err
-	}
-	paths, err := out.Commit()
-	if err != nil {
-		return err
-	}
-	if !o.IO.Quiet() {
-		for _, p := range paths {
-			fmt.Fprintf(o.IO.ErrOut, "wrote %s\n", p)
-		}
-	}
-	if o.FailOn != "" {
-		min, _ := model.ParseVerdict(o.FailOn)
-		for _, v := range model.AllVerdicts {
-			if v.AtLeast(min) && header.Summary.ByVerdict.Get(v) > 0 {
-				return &cmdutil.ExitCodeError{Code: cmdutil.ExitFailOn, Err: fmt.Errorf("alerts are %s or worse (--fail-on %s)", min, min)}
-			}
-		}
-	}
-	return nil
 }

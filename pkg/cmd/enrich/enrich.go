@@ -1,9 +1,12 @@
 // Package enrich implements `verdict enrich`: load alerts, extract IOCs,
-// look them up, score, write reports. `verdict classify` reuses it.
+// look them up, score, write reports. The pipeline itself is triage.Run;
+// this package parses flags, builds its options and prints. `verdict
+// classify` is the same command with a classification stage (Wire).
 package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-dev/verdict/pkg/alert"
+	"github.com/verdict-dev/verdict/pkg/classify"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/ioc"
@@ -25,36 +29,32 @@ import (
 	"github.com/verdict-dev/verdict/pkg/version"
 )
 
-// Options holds everything `enrich` (and `classify`) run with.
+// Options holds everything `enrich` (and `classify`) run with: the
+// factory's lazy dependencies, then the flags.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Config func() (*config.Config, error)
-	Logger *slog.Logger
-	Now    func() time.Time
+	IO         *iostreams.IOStreams
+	Config     func() (*config.Config, error)
+	Logger     *slog.Logger
+	Now        func() time.Time
+	Engine     func(context.Context, cmdutil.EngineOptions) (*cmdutil.Deps, error)
+	Classifier func(context.Context, cmdutil.ClassifierOptions) (*classify.Runner, error)
+	// Close releases what Engine and Classifier opened (the cache).
+	Close func() error
 
-	Files       []string
-	InputFormat string
-	Output      cmdutil.OutputFlags
-	FailOn      string
-	Strict      bool
-	Offline     bool
-	NoCache     bool
-	Refresh     bool
-	DryRun      bool
+	Files           []string
+	InputFormat     string
+	Output          cmdutil.OutputFlags
+	FailOn          string
+	FailOnUnchecked bool
+	Strict          bool
+	Offline         bool
+	NoCache         bool
+	Refresh         bool
+	DryRun          bool
 
-	// Stage, when set, runs after the lookups and before the report is
-	// written (classify adds its verdicts here).
-	Stage Stage
-}
-
-// Stage is a pipeline step between lookups and report writing.
-type Stage interface {
-	// Prepare runs once with the loaded, looked-up batch (dry runs too).
-	Prepare(ctx context.Context, b *triage.Batch, dryRun bool) error
-	// Hook adds to each alert as it is written.
-	Hook() triage.AlertHook
-	// Summarise adds the stage's totals to the report header.
-	Summarise(h *model.Report)
+	// Classify adds a classification to every alert (verdict classify);
+	// given a single JSON report, the run only adds classifications.
+	Classify bool
 }
 
 // FlagKeys are the enrich flags that set config keys.
@@ -97,22 +97,29 @@ Several files are one batch. Malformed records are reported and skipped.`),
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.BindFlags(f, cmd.Flags(), FlagKeys); err != nil {
-				return err
-			}
-			opts.Files = args
-			if err := opts.Complete(f); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return Run(cmd.Context(), opts)
-		},
+	}
+	Wire(cmd, f, opts, runF)
+	return cmd
+}
+
+// Wire gives a pipeline command (enrich, classify) its shared flags and
+// RunE: bind the flags that set config keys, validate, then run (or hand
+// the options to runF, for tests).
+func Wire(cmd *cobra.Command, f *cmdutil.Factory, opts *Options, runF func(context.Context, *Options) error) {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := cmdutil.BindFlags(f, cmd.Flags(), FlagKeys); err != nil {
+			return err
+		}
+		opts.Files = args
+		if err := opts.Complete(f); err != nil {
+			return err
+		}
+		if runF != nil {
+			return runF(cmd.Context(), opts)
+		}
+		return Run(cmd.Context(), opts)
 	}
 	AddFlags(cmd, opts)
-	return cmd
 }
 
 // AddFlags defines the flags enrich and classify share.
@@ -121,6 +128,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	cmdutil.StringEnumFlag(cmd, &opts.InputFormat, "input-format", "", "auto", []string{"auto", "json", "ndjson", "csv"}, "input format (default: from extension and content)")
 	cmdutil.AddOutputFlags(cmd, &opts.Output, "json,txt,html", "report file name without extension (default verdict-YYYYMMDD-HHMMSS, UTC)")
 	fl.StringVar(&opts.FailOn, "fail-on", "", "exit 3 if any alert's risk verdict is this or worse: "+model.VerdictNames())
+	fl.BoolVar(&opts.FailOnUnchecked, "fail-on-unchecked", false, "exit 3 if any alert is UNCHECKED (it has indicators and no source answered for any)")
 	fl.BoolVar(&opts.Strict, "strict", false, "treat any malformed record as fatal (exit 2)")
 	fl.BoolVar(&opts.Offline, "offline", false, "no network at all: answer from the cache and local feeds only")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the lookup cache")
@@ -136,6 +144,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 // Complete validates flag values and fills defaults from the factory.
 func (o *Options) Complete(f *cmdutil.Factory) error {
 	o.IO, o.Config, o.Logger, o.Now = f.IOStreams, f.Config, f.Logger, f.Now
+	o.Engine, o.Classifier, o.Close = f.Engine, f.Classifier, f.Close
 	if _, err := alert.ParseFormat(o.InputFormat); err != nil {
 		return cmdutil.FlagErrorf("--input-format: %v", err)
 	}
@@ -158,19 +167,18 @@ func (o *Options) Complete(f *cmdutil.Factory) error {
 	return nil
 }
 
-// Run is the enrich pipeline.
-func Run(ctx context.Context, o *Options) error {
+// Run builds the pipeline's options from the flags and the config, runs
+// it (triage.Run) and prints the outcome. A *triage.FailOnError comes back
+// after the summary is printed; root maps it to exit status 3.
+func Run(ctx context.Context, o *Options) (err error) {
+	if o.Close != nil {
+		defer func() {
+			if cerr := o.Close(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}()
+	}
 	cfg, err := o.Config()
-	if err != nil {
-		return cmdutil.InputError(err)
-	}
-	log := o.Logger
-	now := o.Now()
-	scorer, err := score.New(cfg.Scoring)
-	if err != nil {
-		return cmdutil.InputError(err)
-	}
-	allow, err := ioc.ParseAllowlist(cfg.Allowlist)
 	if err != nil {
 		return cmdutil.InputError(err)
 	}
@@ -179,105 +187,71 @@ func Run(ctx context.Context, o *Options) error {
 			return cmdutil.InputError(err)
 		}
 	}
-	deps, err := BuildEngine(ctx, cfg, EngineOptions{
-		Offline: o.Offline, NoCache: o.NoCache, Refresh: o.Refresh, Logger: log, Progress: newProgress(o.IO, log),
-	})
-	if err != nil {
+	ro := triage.RunOptions{
+		Strict: o.Strict, DryRun: o.DryRun, Now: o.Now(), Version: versionString(),
+		FailOn: model.Verdict(o.FailOn), FailOnUnchecked: o.FailOnUnchecked,
+		Output: o.Output.OutputOptions(o.Output.Name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}),
+	}
+	if o.Classify && len(o.Files) == 1 && triage.IsReport(o.Files[0]) {
+		ro.Report = o.Files[0] // classify REPORT.json: no loading, no lookups
+	} else if ro.Options, err = o.pipelineOptions(ctx, cfg); err != nil {
 		return err
 	}
-	defer deps.Close()
-
-	batch, err := triage.Load(ctx, triage.Options{
-		Inputs: o.Files, Stdin: o.IO.In, Format: alert.Format(strings.TrimPrefix(o.InputFormat, "auto")),
-		Allowlist: allow, Engine: deps.Engine, Scorer: scorer, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	defer batch.Close()
-	if n := len(batch.InputErrors()); n > 0 && o.Strict {
-		return &cmdutil.ExitCodeError{Code: cmdutil.ExitUsage, Err: fmt.Errorf("%d malformed record(s) and --strict is set", n)}
-	}
-	if o.DryRun {
-		if err := dryRun(ctx, o, batch, deps); err != nil {
+	var stage *triage.ClassifyStage
+	if o.Classify {
+		r, err := o.Classifier(ctx, cmdutil.ClassifierOptions{Offline: o.Offline, NoCache: o.NoCache, Logger: o.Logger})
+		if err != nil {
 			return err
 		}
-		if o.Stage != nil {
-			return o.Stage.Prepare(ctx, batch, true)
-		}
-		return nil
+		stage = triage.NewClassifyStage(r, cfg.Gemini.ThinkingBudget)
+		ro.Stage = stage
 	}
-
-	lookupErr := batch.Lookup(ctx)
-	if lookupErr != nil {
-		// Everything answered so far is in the cache; a rerun resumes.
-		return fmt.Errorf("lookups interrupted: %w", lookupErr)
-	}
-	if o.Stage != nil {
-		if err := o.Stage.Prepare(ctx, batch, false); err != nil {
-			return err
-		}
-	}
-	header, err := batch.Summary(ctx, now, versionString())
-	if err != nil {
+	res, err := triage.Run(ctx, ro)
+	if res == nil {
 		return err
 	}
-	if o.Stage != nil {
-		o.Stage.Summarise(header)
-	}
-	paths, view, err := o.write(ctx, batch, header, cfg, now)
-	if err != nil {
-		return err
-	}
-	if !o.IO.Quiet() {
-		printSummary(o.IO.ErrOut, view, header, paths)
-	}
-	if o.FailOn != "" {
-		min, _ := model.ParseVerdict(o.FailOn)
-		for _, v := range model.AllVerdicts {
-			if v.AtLeast(min) && header.Summary.ByVerdict.Get(v) > 0 {
-				return &cmdutil.ExitCodeError{Code: cmdutil.ExitFailOn, Err: fmt.Errorf("%d alert(s) are %s or worse (--fail-on %s)", countAtLeast(header, min), min, min)}
+	switch {
+	case res.DryRun:
+		if len(res.Plan) > 0 || ro.Report == "" {
+			if perr := printPlan(o.IO.ErrOut, res); perr != nil {
+				return errors.Join(err, perr)
 			}
 		}
+		if stage != nil && stage.Estimate != nil {
+			printEstimate(o.IO.ErrOut, *stage.Estimate, cfg)
+		}
+	case !o.IO.Quiet():
+		printSummary(o.IO.ErrOut, res.View, res.Header, res.Paths)
 	}
-	return nil
+	return err
 }
 
-func countAtLeast(h *model.Report, min model.Verdict) int {
-	n := 0
-	for _, v := range model.AllVerdicts {
-		if v.AtLeast(min) {
-			n += h.Summary.ByVerdict.Get(v)
-		}
+// pipelineOptions turns the config and flags into what loading, lookups
+// and scoring need.
+func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (triage.Options, error) {
+	scorer, err := score.New(cfg.Scoring)
+	if err != nil {
+		return triage.Options{}, cmdutil.InputError(err)
 	}
-	return n
+	allow, err := ioc.ParseAllowlist(cfg.Allowlist)
+	if err != nil {
+		return triage.Options{}, cmdutil.InputError(err)
+	}
+	deps, err := o.Engine(ctx, cmdutil.EngineOptions{
+		Offline: o.Offline, NoCache: o.NoCache, Refresh: o.Refresh, Logger: o.Logger, Progress: newProgress(o.IO, o.Logger),
+	})
+	if err != nil {
+		return triage.Options{}, err
+	}
+	return triage.Options{
+		Inputs: o.Files, Stdin: o.IO.In, Format: alert.Format(strings.TrimPrefix(o.InputFormat, "auto")),
+		Allowlist: allow, Engine: deps.Engine, Scorer: scorer, Logger: o.Logger,
+	}, nil
 }
 
 func versionString() string {
 	v, _, _ := version.Info()
 	return v
-}
-
-// write streams pass 2 into every requested output.
-func (o *Options) write(ctx context.Context, batch *triage.Batch, header *model.Report, cfg *config.Config, now time.Time) ([]string, *report.View, error) {
-	name := o.Output.Name
-	if name == "" {
-		name = report.DefaultName(now.UTC().Format("20060102-150405"))
-	}
-	out, err := report.NewOutput(o.Output.OutputOptions(name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}))
-	if err != nil {
-		return nil, nil, err
-	}
-	var hooks []triage.AlertHook
-	if o.Stage != nil {
-		hooks = append(hooks, o.Stage.Hook())
-	}
-	if err := batch.Emit(ctx, header, out.Sink(), hooks...); err != nil {
-		out.Abort()
-		return nil, nil, err
-	}
-	paths, err := out.Commit()
-	return paths, out.View, err
 }
 
 // printSummary is the terminal summary: the most severe alerts, then where
@@ -328,18 +302,14 @@ func printSummary(w io.Writer, v *report.View, h *model.Report, paths []string) 
 	}
 }
 
-// dryRun prints the plan: per provider, lookups after cache hits, quota
-// left and time at the configured rate.
-func dryRun(ctx context.Context, o *Options, batch *triage.Batch, deps *Deps) error {
-	plan, err := deps.Engine.Plan(ctx, batch.Lookable())
-	if err != nil {
-		return err
-	}
-	w := o.IO.ErrOut
-	fmt.Fprintf(w, "dry run: %d alerts, %d indicators to look up; nothing will be sent\n\n", batch.Alerts(), len(batch.Lookable()))
+// printPlan prints a dry run: per provider, lookups after cache hits,
+// quota left and time at the configured rate.
+func printPlan(w io.Writer, res *triage.Result) error {
+	fmt.Fprintf(w, "dry run: %d alerts, %d indicators to look up; nothing will be sent\n\n", res.Alerts, res.Lookable)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROVIDER\tTAKES\tCACHED\tLOOKUPS\tQUOTA LEFT TODAY\tRATE\tTIME\t")
-	for _, p := range plan {
+	var notes []string
+	for _, p := range res.Plan {
 		quota := "unlimited"
 		if p.QuotaLimit > 0 {
 			quota = fmt.Sprintf("%d of %d", max(p.QuotaLimit-p.QuotaUsed, 0), p.QuotaLimit)
@@ -353,9 +323,29 @@ func dryRun(ctx context.Context, o *Options, batch *triage.Batch, deps *Deps) er
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", p.Provider, p.Supported, p.CacheHits, lookups, quota, rate, dur)
 		if !p.Local && p.Disabled == "" && p.QuotaLimit > 0 && p.Needed > p.QuotaLimit-p.QuotaUsed {
-			defer fmt.Fprintf(w, "note: %s needs %d lookups but only %d remain in today's quota; the rest would be skipped: quota_exhausted\n",
-				p.Provider, p.Needed, max(p.QuotaLimit-p.QuotaUsed, 0))
+			notes = append(notes, fmt.Sprintf("note: %s needs %d lookups but only %d remain in today's quota; the rest would be skipped: quota_exhausted",
+				p.Provider, p.Needed, max(p.QuotaLimit-p.QuotaUsed, 0)))
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print plan: %w", err)
+	}
+	// Last-in first-out, as the deferred prints before this function did.
+	for i := len(notes) - 1; i >= 0; i-- {
+		fmt.Fprintln(w, notes[i])
+	}
+	return nil
+}
+
+// printEstimate prints a classification dry run.
+func printEstimate(w io.Writer, e classify.Estimate, cfg *config.Config) {
+	fmt.Fprintf(w, "\nclassification: %d alerts in %d distinct requests (alerts identical but for ids and timestamps share one)\n", e.Alerts, e.Groups)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tCACHED\tREQUESTS\tPROMPT TOKENS\tOUTPUT TOKENS\tTHINKING\tCOST (USD)\tTIME\t")
+	fmt.Fprintf(tw, "%s\t%d\t%d\t~%d\t~%d\t~%d\t~%.4f\t%s\t\n", cfg.Gemini.Model, e.Cached, e.Requests, e.PromptTokens, e.OutputTokens, e.Think, e.CostUSD,
+		cfg.Gemini.Rate.Duration(e.Requests).Round(time.Second))
+	_ = tw.Flush() // a terminal write error has nowhere better to go
+	if cfg.Gemini.MaxCostUSD > 0 && e.CostUSD > cfg.Gemini.MaxCostUSD {
+		fmt.Fprintf(w, "note: the estimate exceeds gemini.max_cost_usd ($%.4f); alerts past it would get heuristic classifications\n", cfg.Gemini.MaxCostUSD)
+	}
 }

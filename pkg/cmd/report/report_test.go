@@ -55,6 +55,19 @@ func TestNewCmdReport(t *testing.T) {
 		{name: "sad path: unknown blocklist type", args: []string{"--export-blocklist", "b", "--blocklist-types", "ip4", "r.json"}, wantErr: `unknown IOC type "ip4"`},
 		{name: "sad path: blocklist options without a blocklist", args: []string{"--blocklist-types", "ipv4", "r.json"}, wantErr: "need --export-blocklist FILE"},
 		{name: "sad path: two reports", args: []string{"a.json", "b.json"}, wantErr: "give exactly one JSON report"},
+		{name: "template to stdout", args: []string{"--template", "t.md.tmpl", "--stdout", "template", "r.json"}, check: func(t *testing.T, o *Options) {
+			assert.Equal(t, "template", o.Output.Stdout)
+			assert.Equal(t, "t.md.tmpl", o.Output.Template)
+		}},
+		{name: "formats and names", args: []string{"-f", "csv,md", "-o", "out", "--output-name", "x", "r.json"}, check: func(t *testing.T, o *Options) {
+			assert.Equal(t, []report.Format{report.FormatCSV, report.FormatMarkdown}, o.Output.Formats)
+			assert.Equal(t, "out", o.Output.Dir)
+			assert.Equal(t, "x", o.Output.Name)
+		}},
+		{name: "sad path: no report", args: nil, wantErr: "give exactly one JSON report"},
+		{name: "sad path: bad format", args: []string{"-f", "pdf", "r.json"}, wantErr: `--format: unknown format "pdf"`},
+		{name: "sad path: template without a file", args: []string{"--stdout", "template", "r.json"}, wantErr: "--stdout template needs --template FILE"},
+		{name: "sad path: unknown flag", args: []string{"--offline", "r.json"}, wantErr: "unknown flag: --offline"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

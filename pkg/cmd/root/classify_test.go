@@ -145,7 +145,33 @@ func TestClassifyDryRun(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Empty(t, g.Requests(), "a dry run spends nothing")
 	assert.Contains(t, res.stderr, "5 alerts in 5 distinct requests")
-	assert.Contains(t, res.stderr, "gemini-2.5-flash")
+	assert.Contains(t, res.stderr, "gemini-3.5-flash-lite")
+}
+
+// classify REPORT.json --dry-run estimates the classification only: no
+// lookups to plan, nothing sent, nothing written.
+func TestClassifyDryRunOnAReport(t *testing.T) {
+	_, out := sandbox(t)
+	g := geminiFake(t)
+	res := run(t, "", "enrich", "--offline", "--feeds", "samples/feeds", "-o", out, "--output-name", "e", "-f", "json", "samples/alerts/suricata-eve.ndjson")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = run(t, "", "classify", "--dry-run", "-o", out, filepath.Join(out, "e.json"))
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Empty(t, g.Requests())
+	assert.Contains(t, res.stderr, "classification: 5 alerts in 5 distinct requests")
+	assert.NotContains(t, res.stderr, "PROVIDER", "no lookups to plan")
+	assert.NoFileExists(t, filepath.Join(out, "e-classified.json"))
+}
+
+// --fail-on works the same on a report as on alert files.
+func TestClassifyAReportFailsOn(t *testing.T) {
+	_, out := sandbox(t)
+	res := run(t, "", "enrich", "--offline", "--feeds", "samples/feeds", "-o", out, "--output-name", "e", "-f", "json", "samples/alerts/suricata-eve.ndjson")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = run(t, "", "classify", "--offline", "--fail-on", "MALICIOUS", "-o", out, "-f", "json", filepath.Join(out, "e.json"))
+	assert.Equal(t, 3, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "--fail-on MALICIOUS")
+	assert.FileExists(t, filepath.Join(out, "e-classified.json"), "the report is written before exit 3")
 }
 
 func TestGeminiKeyNeverLeaks(t *testing.T) {

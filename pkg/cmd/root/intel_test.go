@@ -28,9 +28,9 @@ const (
 )
 
 // TestMain lets a test start verdict as a separate process: the test binary
-// itself, running Main with the arguments in VERDICT_CHILD_ARGS.
+// itself, running Main with the arguments in VERDICT_TEST_CHILD_ARGS.
 func TestMain(m *testing.M) {
-	if args := os.Getenv("VERDICT_CHILD_ARGS"); args != "" {
+	if args := os.Getenv("VERDICT_TEST_CHILD_ARGS"); args != "" {
 		var argv []string
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
@@ -238,7 +238,7 @@ func child(t *testing.T, args []string) string {
 	t.Helper()
 	argv, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "VERDICT_CHILD_ARGS="+string(argv))
+	cmd.Env = append(os.Environ(), "VERDICT_TEST_CHILD_ARGS="+string(argv))
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", b)
 	return string(b)
@@ -256,7 +256,7 @@ func TestKill9KeepsCompletedLookups(t *testing.T) {
 	file := alertsFile(t, 150, 8)
 	argv, _ := json.Marshal([]string{"enrich", "-o", out, "-f", "json", file})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "VERDICT_CHILD_ARGS="+string(argv))
+	cmd.Env = append(os.Environ(), "VERDICT_TEST_CHILD_ARGS="+string(argv))
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(20 * time.Second)
 	for len(vt.Requests()) < 60 && time.Now().Before(deadline) {
@@ -342,7 +342,7 @@ func TestInterruptKeepsAnswersAndResumes(t *testing.T) {
 	file := alertsFile(t, 100, 12)
 	argv, _ := json.Marshal([]string{"enrich", "-o", out, "-f", "json", file})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "VERDICT_CHILD_ARGS="+string(argv))
+	cmd.Env = append(os.Environ(), "VERDICT_TEST_CHILD_ARGS="+string(argv))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())

@@ -19,6 +19,7 @@ import (
 	versionCmd "github.com/verdict-dev/verdict/pkg/cmd/version"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
+	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the built-in providers
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/report"
 	"github.com/verdict-dev/verdict/pkg/triage"
@@ -83,7 +84,7 @@ scoring rules do the job, and the reports say what was skipped.`),
 	cmd.AddCommand(classifyCmd.NewCmdClassify(f, nil))
 	cmd.AddCommand(reportCmd.NewCmdReport(f, nil))
 	cmd.AddCommand(cacheCmd.NewCmdCache(f))
-	cmd.AddCommand(versionCmd.NewCmdVersion(f))
+	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
 	return cmd
 }
 
@@ -149,12 +150,15 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 func ExitCode(err error) int {
 	var ec *cmdutil.ExitCodeError
 	var fe *cmdutil.FlagError
+	var fo *triage.FailOnError
 	switch {
 	case err == nil:
 		return cmdutil.ExitOK
 	case errors.As(err, &ec):
 		return ec.Code
-	case errors.As(err, &fe), errors.Is(err, triage.ErrInput), errors.Is(err, config.ErrConfigFile), isUsage(err):
+	case errors.As(err, &fo):
+		return cmdutil.ExitFailOn
+	case errors.As(err, &fe), errors.Is(err, triage.ErrInput), errors.Is(err, config.ErrConfigFile), errors.Is(err, config.ErrUnknownKey), isUsage(err):
 		return cmdutil.ExitUsage
 	}
 	return cmdutil.ExitError

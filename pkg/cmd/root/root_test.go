@@ -28,7 +28,14 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // working directory so sample paths are stable in reports.
 func sandbox(t testing.TB) (root, out string) {
 	t.Helper()
-	for _, k := range config.Keys {
+	for _, kv := range os.Environ() {
+		// Unknown VERDICT_* variables are an error: start from none.
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "VERDICT_") && !strings.HasPrefix(name, "VERDICT_TEST_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	for _, k := range config.AllKeys() {
 		t.Setenv(config.EnvName(k.Name), "")
 		os.Unsetenv(config.EnvName(k.Name))
 		for _, a := range k.Env {
@@ -155,6 +162,7 @@ func TestExitCodesAndBadInput(t *testing.T) {
 	tests := []struct {
 		name       string
 		args       []string
+		env        map[string]string
 		stdin      string
 		files      map[string]string // name -> content, substituted for @name in args
 		wantExit   int
@@ -228,6 +236,14 @@ func TestExitCodesAndBadInput(t *testing.T) {
 		{name: "sad path: explicit config file missing", args: []string{"--config", "/no/such/verdict.yaml", "enrich", "x"}, wantExit: 2, wantStderr: []string{"/no/such/verdict.yaml"}},
 		{name: "sad path: invalid config value", files: map[string]string{"bad.yaml": "virustotal:\n  rate: lots\n"}, args: []string{"--config", "@bad.yaml", "enrich", "--offline", "samples/alerts/suricata-eve.ndjson"}, wantExit: 2,
 			wantStderr: []string{"virustotal"}},
+		{name: "sad path: unknown config key names the key, the file and the nearest key", files: map[string]string{"typo.yaml": "feeds:\n  dir: samples/feeds\n"},
+			args: []string{"--config", "@typo.yaml", "enrich", "--offline", "samples/alerts/suricata-eve.ndjson"}, wantExit: 2,
+			wantStderr: []string{`unknown configuration key "feeds.dir"`, "typo.yaml", "did you mean feeds.dirs?"}},
+		{name: "sad path: unknown VERDICT_ variable", env: map[string]string{"VERDICT_VIRUSTOTAL_RAET": "4/m"},
+			args: []string{"enrich", "--offline", "samples/alerts/suricata-eve.ndjson"}, wantExit: 2,
+			wantStderr: []string{"unknown environment variable VERDICT_VIRUSTOTAL_RAET; did you mean VERDICT_VIRUSTOTAL_RATE?"}},
+		{name: "happy path: CI switches are not configuration", env: map[string]string{"VERDICT_REQUIRE_BROWSER": "1", "VERDICT_REQUIRE_POSTGRES": "1"},
+			args: []string{"enrich", "--offline", "-f", "json", "samples/alerts/suricata-eve.ndjson"}, wantExit: 0},
 		{name: "sad path: report of a non-report", files: map[string]string{"n.json": `[1,2]`}, args: []string{"report", "@n.json"}, wantExit: 2, wantStderr: []string{"not a verdict JSON report"}},
 		{name: "happy path: version", args: []string{"version"}, wantExit: 0, check: func(t *testing.T, out string, res result) {
 			assert.Contains(t, res.stdout, "verdict ")
@@ -237,6 +253,9 @@ func TestExitCodesAndBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, out := sandbox(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
 			dir := t.TempDir()
 			args := []string{}
 			for _, a := range tt.args {

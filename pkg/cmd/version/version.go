@@ -2,8 +2,10 @@
 package version
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -12,26 +14,40 @@ import (
 	"github.com/verdict-dev/verdict/pkg/version"
 )
 
-// NewCmdVersion builds `verdict version`.
-func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
-	var asJSON bool
+// Options holds `verdict version`'s inputs.
+type Options struct {
+	Out  io.Writer
+	JSON bool
+}
+
+// NewCmdVersion builds `verdict version`; runF, when set, receives the
+// options instead of the command running (tests).
+func NewCmdVersion(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:     "version",
 		Short:   "Print the version, commit and build date",
 		Example: "  verdict version\n  verdict version --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, c, d := version.Info()
-			out := f.IOStreams.Out
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]string{"version": v, "commit": c, "date": d, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+			opts.Out = f.IOStreams.Out
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			fmt.Fprintf(out, "verdict %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
+			return versionRun(opts)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print as JSON")
 	return cmd
+}
+
+func versionRun(o *Options) error {
+	v, c, d := version.Info()
+	if o.JSON {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]string{"version": v, "commit": c, "date": d, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+	}
+	_, err := fmt.Fprintf(o.Out, "verdict %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
+	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/score"
 )
 
 // Name is the provider id in config, cache keys and reports.
@@ -63,8 +65,41 @@ func New(key string, opts ...Option) *Client {
 	return c
 }
 
-func init() {
-	intel.Register(intel.Registration{Name: Name, New: func(s intel.Settings) (intel.Provider, error) {
+// Registration is AbuseIPDB's entry in the provider registry: IP
+// addresses, a key users already have as ABUSEIPDB_API_KEY, the free plan's
+// 1000 checks a day, the two parameters that change its answers, and the
+// CONTRACT.md rules.
+var Registration = intel.Registration{
+	Name:     Name,
+	Title:    "AbuseIPDB",
+	Order:    20,
+	Types:    []ioc.Type{ioc.IPv4, ioc.IPv6},
+	NeedsKey: true,
+	KeyEnv:   []string{"ABUSEIPDB_API_KEY"},
+	KeyHelp:  "sent only in the Key header",
+	Defaults: intel.Defaults{
+		BaseURL:     DefaultBaseURL,
+		Rate:        ratelimit.Rate{N: 1, Per: time.Second},
+		DailyQuota:  1000,
+		Concurrency: 4,
+	},
+	Params: []intel.Param{
+		{Name: "max_age_days", Default: 90, Help: "only reports newer than this count (1-365)", Check: func(v string) error {
+			if d, _ := strconv.Atoi(v); d < 1 || d > 365 {
+				return fmt.Errorf("must be 1-365, got %s", v)
+			}
+			return nil
+		}},
+		{Name: "verbose", Default: false, Help: "ask for the verbose answer (country name, individual reports): larger answers"},
+	},
+	Rules: []score.Rule{
+		{Name: "abuseipdb-high", Types: []string{"ip"}, Provider: Name, Field: "abuse_confidence_score", Min: num(75), Points: 30,
+			Description: "AbuseIPDB confidence {n}"},
+		{Name: "abuseipdb-medium", Types: []string{"ip"}, Provider: Name, Field: "abuse_confidence_score", Min: num(25), Max: num(74), Points: 15,
+			Description: "AbuseIPDB confidence {n}"},
+	},
+	Fields: []string{"abuse_confidence_score", "total_reports", "num_distinct_users", "is_tor", "is_whitelisted"},
+	New: func(s intel.Settings) (intel.Provider, error) {
 		opts := []Option{}
 		if s.HTTPClient != nil {
 			opts = append(opts, WithHTTPClient(s.HTTPClient))
@@ -83,8 +118,12 @@ func init() {
 			opts = append(opts, WithVerbose(true))
 		}
 		return New(s.APIKey, opts...), nil
-	}})
+	},
 }
+
+func num(v float64) *float64 { return &v }
+
+func init() { intel.Register(Registration) }
 
 // Name implements intel.Provider.
 func (c *Client) Name() string { return Name }

@@ -18,6 +18,8 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
+	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/score"
 )
 
 // Name is the provider id in config, cache keys and reports.
@@ -54,21 +56,52 @@ func New(key string, opts ...Option) *Client {
 	return c
 }
 
-func init() {
-	intel.Register(intel.Registration{Name: Name, New: func(s intel.Settings) (intel.Provider, error) {
+// Registration is VirusTotal's entry in the provider registry: every
+// indicator type, a key users already have as VIRUSTOTAL_API_KEY, the public
+// API's limits (4 requests a minute, 500 a day) and the CONTRACT.md rules.
+var Registration = intel.Registration{
+	Name:     Name,
+	Title:    "VirusTotal",
+	Order:    10,
+	Types:    []ioc.Type{ioc.IPv4, ioc.IPv6, ioc.Domain, ioc.URL, ioc.MD5, ioc.SHA1, ioc.SHA256},
+	NeedsKey: true,
+	KeyEnv:   []string{"VIRUSTOTAL_API_KEY"},
+	KeyHelp:  "sent only in the x-apikey header",
+	Defaults: intel.Defaults{
+		BaseURL:     DefaultBaseURL,
+		Rate:        ratelimit.Rate{N: 4, Per: time.Minute},
+		DailyQuota:  500,
+		Concurrency: 4,
+	},
+	Rules: []score.Rule{
+		{Name: "virustotal-ip", Types: []string{"ip"}, Provider: Name, Field: "malicious", Min: one(), Points: 40,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		{Name: "virustotal-hash", Types: []string{"hash"}, Provider: Name, Field: "malicious", Min: one(), Points: 40,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		{Name: "virustotal-domain", Types: []string{"domain"}, Provider: Name, Field: "malicious", Min: one(), Points: 25,
+			Description: "{n} VirusTotal malicious detection{s}"},
+		{Name: "virustotal-url", Types: []string{"url"}, Provider: Name, Field: "malicious", Min: one(), Points: 25,
+			Description: "{n} VirusTotal malicious detection{s}"},
+	},
+	Fields: []string{"malicious", "suspicious", "harmless", "undetected", "reputation", "asn"},
+	New: func(s intel.Settings) (intel.Provider, error) {
 		opts := []Option{}
 		if s.HTTPClient != nil {
 			opts = append(opts, WithHTTPClient(s.HTTPClient))
 		}
 		if s.BaseURL != "" {
 			if _, err := url.Parse(s.BaseURL); err != nil {
-				return nil, fmt.Errorf("base_url: %w", err)
+				return nil, fmt.Errorf("parse base_url: %w", err)
 			}
 			opts = append(opts, WithBaseURL(s.BaseURL))
 		}
 		return New(s.APIKey, opts...), nil
-	}})
+	},
 }
+
+func one() *float64 { v := 1.0; return &v }
+
+func init() { intel.Register(Registration) }
 
 // Name implements intel.Provider.
 func (c *Client) Name() string { return Name }

@@ -1,4 +1,4 @@
-package enrich
+package cmdutil
 
 import (
 	"net/http"

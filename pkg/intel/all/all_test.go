@@ -1,0 +1,109 @@
+package all_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/verdict-dev/verdict/pkg/intel"
+	_ "github.com/verdict-dev/verdict/pkg/intel/all"
+	"github.com/verdict-dev/verdict/pkg/ioc"
+	"github.com/verdict-dev/verdict/pkg/model"
+	"github.com/verdict-dev/verdict/pkg/score"
+)
+
+func vt(malicious int) *model.Result {
+	return &model.Result{Status: model.StatusFound, Malicious: model.Int(malicious)}
+}
+
+func abuse(conf int) *model.Result {
+	return &model.Result{Status: model.StatusFound, AbuseConfidenceScore: model.Int(conf)}
+}
+
+func feedHit(names ...string) *model.Result {
+	r := &model.Result{Status: model.StatusFound}
+	for _, n := range names {
+		r.Matches = append(r.Matches, model.FeedMatch{Feed: n})
+	}
+	return r
+}
+
+func ind(t ioc.Type, v string, res map[string]*model.Result) score.Indicator {
+	return score.Indicator{IOC: ioc.IOC{Type: t, Value: v}, Results: res}
+}
+
+// The built-in providers register valid entries, and each provider takes
+// exactly the types its registration lists.
+func TestBuiltInRegistrations(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, intel.CheckRegistrations("feeds"))
+	regs := intel.Registrations()
+	require.GreaterOrEqual(t, len(regs), 2)
+	assert.Equal(t, "virustotal", regs[0].Name, "report order")
+	assert.Equal(t, "abuseipdb", regs[1].Name)
+	for _, r := range regs {
+		p, err := r.New(intel.Settings{APIKey: "k", BaseURL: r.Defaults.BaseURL, Params: map[string]string{}})
+		require.NoError(t, err, r.Name)
+		assert.Equal(t, r.Name, p.Name())
+		for _, typ := range ioc.AllTypes {
+			assert.Equal(t, r.Supports(typ), p.Supports(typ), "%s %s", r.Name, typ)
+		}
+		for _, rule := range r.Rules {
+			assert.Equal(t, r.Name, rule.Provider)
+		}
+	}
+}
+
+func TestDefaultScoringTable(t *testing.T) {
+	t.Parallel()
+	s, err := score.New(intel.DefaultScoring())
+	require.NoError(t, err)
+	ip := "185.220.101.45"
+	tests := []struct {
+		name        string
+		inds        []score.Indicator
+		wantScore   int
+		wantVerdict model.Verdict
+		wantFactors []string
+	}{
+		{name: "no indicators", wantScore: 0, wantVerdict: model.Clean, wantFactors: nil},
+		{name: "IP with one VT detection", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(1)})},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"IP 185.220.101.45: 1 VirusTotal malicious detection (+40)"}},
+		{name: "IP with zero VT detections scores nothing", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(0)})},
+			wantScore: 0, wantVerdict: model.Clean},
+		{name: "hash with VT detections", inds: []score.Indicator{ind(ioc.SHA256, "aa", map[string]*model.Result{"virustotal": vt(15)})},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"SHA-256 aa: 15 VirusTotal malicious detections (+40)"}},
+		{name: "domain with VT detections", inds: []score.Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"virustotal": vt(3)})},
+			wantScore: 25, wantVerdict: model.PotentiallySuspicious},
+		{name: "URL with VT detections", inds: []score.Indicator{ind(ioc.URL, "http://evil.com/", map[string]*model.Result{"virustotal": vt(3)})},
+			wantScore: 25, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 75 is high", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(75)})}, wantScore: 30, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 74 is medium", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(74)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 25 is medium", inds: []score.Indicator{ind(ioc.IPv6, "2001:4860::1", map[string]*model.Result{"abuseipdb": abuse(25)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
+		{name: "AbuseIPDB 24 is nothing", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(24)})}, wantScore: 0, wantVerdict: model.Clean},
+		{name: "feed hit", inds: []score.Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"feeds": feedHit("a.txt", "b.csv")})},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"domain evil.com: listed in local feed a.txt, b.csv (+40)"}},
+		{name: "VT, AbuseIPDB and feed add up to MALICIOUS", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100), "feeds": feedHit("tor.txt")})},
+			wantScore: 100, wantVerdict: model.Malicious},
+		{name: "sum is capped at 100", inds: []score.Indicator{
+			ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100)}),
+			ind(ioc.SHA256, "bb", map[string]*model.Result{"virustotal": vt(30), "feeds": feedHit("mb.csv")}),
+		}, wantScore: 100, wantVerdict: model.Malicious},
+		{name: "not_found and errors score nothing", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{
+			"virustotal": {Status: model.StatusNotFound}, "abuseipdb": {Status: model.StatusError, AbuseConfidenceScore: model.Int(100)}})},
+			wantScore: 0, wantVerdict: model.Clean},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := s.Score(tt.inds)
+			assert.Equal(t, tt.wantScore, r.Score)
+			assert.Equal(t, tt.wantVerdict, r.Verdict)
+			if tt.wantFactors != nil {
+				assert.Equal(t, tt.wantFactors, r.Factors)
+			}
+			assert.NotNil(t, r.Factors, "factors is [] not null in JSON")
+		})
+	}
+}

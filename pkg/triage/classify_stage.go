@@ -1,0 +1,62 @@
+package triage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/verdict-dev/verdict/pkg/classify"
+	"github.com/verdict-dev/verdict/pkg/model"
+)
+
+// ClassifyStage gives every alert a classification (verdict classify):
+// it groups the run's alerts, asks the model (or the cache, or the
+// heuristic) once per group, and adds the labels as the alerts are written.
+type ClassifyStage struct {
+	runner         *classify.Runner
+	thinkingBudget int
+	bc             model.ByClassification
+	// Estimate is set by a dry run: requests, tokens and cost.
+	Estimate *classify.Estimate
+}
+
+var _ Stage = (*ClassifyStage)(nil)
+
+// NewClassifyStage wraps a runner; thinkingBudget prices a dry run's
+// thinking tokens.
+func NewClassifyStage(r *classify.Runner, thinkingBudget int) *ClassifyStage {
+	return &ClassifyStage{runner: r, thinkingBudget: thinkingBudget}
+}
+
+// Prepare implements Stage: group, then classify (or estimate).
+func (s *ClassifyStage) Prepare(ctx context.Context, src Source, dryRun bool) error {
+	r := s.runner
+	if err := src.EachAlert(ctx, func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
+		return err
+	}
+	if dryRun {
+		e := r.Estimate(ctx, s.thinkingBudget)
+		s.Estimate = &e
+		return nil
+	}
+	if err := r.Run(ctx); err != nil {
+		return fmt.Errorf("classification interrupted: %w", err)
+	}
+	return src.EachAlert(ctx, func(a *model.Alert) error { r.Tally(classify.FromAlert(a), &s.bc); return nil })
+}
+
+// Hook implements Stage.
+func (s *ClassifyStage) Hook() AlertHook {
+	return func(_ context.Context, a *model.Alert) error {
+		a.Classification = s.runner.Result(classify.FromAlert(a))
+		return nil
+	}
+}
+
+// Summarise implements Stage.
+func (s *ClassifyStage) Summarise(h *model.Report) {
+	st := s.runner.Stats()
+	bc := s.bc
+	h.Summary.ByClassification = &bc
+	h.Summary.Classification = &st
+	h.Summary.Notes = append(h.Summary.Notes, s.runner.Notes()...)
+}
