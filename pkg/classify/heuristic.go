@@ -22,6 +22,7 @@ type signals struct {
 	benignRule   string // a rule name that names policy or housekeeping
 	failThenOK   bool   // failed logins and a success in one alert
 	offHours     string // "03:12 UTC" or "Saturday"
+	describing   []string // rule names, signatures, categories, techniques: for attack.Suggestions
 }
 
 var attackWords = []string{"malware", "trojan", "ransom", "c2", "cnc", "command and control", "beacon", "exploit",
@@ -63,6 +64,9 @@ func (c Case) signals() signals {
 	_ = alert.Walk(c.Raw, func(p *alert.Path, kind alert.Kind, v string) {
 		key := p.Normalized()
 		lv := strings.ToLower(v)
+		if kind == alert.KindString && v != "" && describesDetection(p) && len(s.describing) < 32 {
+			s.describing = append(s.describing, v)
+		}
 		switch {
 		case strings.HasSuffix(key, "severity") || strings.HasSuffix(key, "level") || strings.HasSuffix(key, "urgency") || strings.HasSuffix(key, "priority"):
 			s.rateSeverity(key, p.String(), lv)
@@ -146,7 +150,9 @@ func (s *signals) rateTime(v string) {
 // Heuristic classifies an alert with deterministic rules over its risk
 // verdict, feed and provider hits, and context (failed logins then a
 // success, off-hours, Tor, severity, rule names). why says why the model
-// was not used.
+// was not used. Its techniques are attack.Suggestions' for the alert's rule
+// names, signatures, categories and technique fields: a suggestion, not a
+// finding.
 func Heuristic(c Case, why string) *model.Classification {
 	s := c.signals()
 	var label string
@@ -220,5 +226,6 @@ func Heuristic(c Case, why string) *model.Classification {
 			add("Heuristic verdict: a model classification was not available (" + why + ").")
 		}
 	}
-	return &model.Classification{Label: label, Confidence: conf, Reasoning: reasons[:3], Source: SourceHeuristic, Why: why}
+	return &model.Classification{Label: label, Confidence: conf, Reasoning: reasons[:3], Source: SourceHeuristic, Why: why,
+		Techniques: suggestTechniques(s.describing)}
 }

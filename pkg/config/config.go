@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,9 @@ type Gemini struct {
 	PriceInput      *float64       `mapstructure:"price_input_per_mtok"`
 	PriceOutput     *float64       `mapstructure:"price_output_per_mtok"`
 	MaxCostUSD      float64        `mapstructure:"max_cost_usd"`
-	ThinkingBudget  int            `mapstructure:"thinking_budget"`
+	ThinkingLevel   string         `mapstructure:"thinking_level"`  // minimal, low, medium or high
+	ThinkingBudget  int            `mapstructure:"thinking_budget"` // 0 off, -1 dynamic
+	ServiceTier     string         `mapstructure:"service_tier"`    // standard or flex
 	Timeout         time.Duration  `mapstructure:"timeout"`
 	Redact          bool           `mapstructure:"redact"`
 	Concurrency     int            `mapstructure:"concurrency"`
@@ -127,6 +130,12 @@ type Config struct {
 	File string `mapstructure:"-"`
 }
 
+// ThinkingLevels are the values of gemini.thinking_level.
+var ThinkingLevels = []string{"minimal", "low", "medium", "high"}
+
+// ServiceTiers are the values of gemini.service_tier.
+var ServiceTiers = []string{"standard", "flex"}
+
 // Key describes one configuration key: its default, extra environment
 // variable names, and the help line written into verdict.example.yaml.
 type Key struct {
@@ -153,12 +162,14 @@ var Keys = []Key{
 	{"abuseipdb.concurrency", 4, nil, "lookups in flight at once"},
 	{"gemini.api_key", "", []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, "Gemini API key"},
 	{"gemini.base_url", "", nil, "Gemini API base URL without the API version (empty: the SDK's own)"},
-	{"gemini.model", "gemini-2.5-flash", nil, "model id"},
+	{"gemini.model", "gemini-3.5-flash-lite", nil, "model id"},
 	{"gemini.rate", "10/m", nil, "at most N requests per s, m, h or d; 0 = no limit"},
 	{"gemini.price_input_per_mtok", nil, nil, "USD per million prompt tokens (empty: the model's list price)"},
 	{"gemini.price_output_per_mtok", nil, nil, "USD per million output tokens, thinking included (empty: the model's list price)"},
 	{"gemini.max_cost_usd", 0.0, nil, "stop asking the model past this spend per run; 0 = no cap"},
-	{"gemini.thinking_budget", 0, nil, "thinking tokens per request (0 = off, -1 = dynamic)"},
+	{"gemini.thinking_level", "low", nil, "thinking of models that take a level (every 3.x and later): " + strings.Join(ThinkingLevels, ", ") + "; never sent with a budget"},
+	{"gemini.thinking_budget", 0, nil, "thinking tokens per request of models that take a budget (2.5): 0 = off, -1 = dynamic; never sent with a level"},
+	{"gemini.service_tier", "standard", nil, "standard, or flex: half price and may be slower (fine for nightly cron runs)"},
 	{"gemini.timeout", "120s", nil, "HTTP timeout of one Gemini request"},
 	{"gemini.redact", false, nil, "replace user names, internal hosts, e-mail local parts and non-global IPs before prompting"},
 	{"gemini.concurrency", 2, nil, "requests in flight at once"},
@@ -301,6 +312,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Gemini.Model == "" {
 		bad("gemini.model", "must not be empty")
+	}
+	if !slices.Contains(ThinkingLevels, c.Gemini.ThinkingLevel) {
+		bad("gemini.thinking_level", "must be one of %s, got %q", strings.Join(ThinkingLevels, ", "), c.Gemini.ThinkingLevel)
+	}
+	if c.Gemini.ThinkingBudget < -1 {
+		bad("gemini.thinking_budget", "must be -1 (dynamic), 0 (off) or a number of tokens, got %d", c.Gemini.ThinkingBudget)
+	}
+	if !slices.Contains(ServiceTiers, c.Gemini.ServiceTier) {
+		bad("gemini.service_tier", "must be one of %s, got %q", strings.Join(ServiceTiers, ", "), c.Gemini.ServiceTier)
 	}
 	for _, p := range []struct {
 		key string

@@ -71,7 +71,10 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, ratelimit.Rate{N: 1, Per: time.Second}, c.AbuseIPDB.Rate)
 	assert.Equal(t, 1000, c.AbuseIPDB.DailyQuota)
 	assert.Equal(t, 90, c.AbuseIPDB.MaxAgeDays)
-	assert.Equal(t, "gemini-2.5-flash", c.Gemini.Model)
+	assert.Equal(t, "gemini-3.5-flash-lite", c.Gemini.Model)
+	assert.Equal(t, "low", c.Gemini.ThinkingLevel)
+	assert.Zero(t, c.Gemini.ThinkingBudget)
+	assert.Equal(t, "standard", c.Gemini.ServiceTier)
 	assert.Equal(t, ratelimit.Rate{N: 10, Per: time.Minute}, c.Gemini.Rate)
 	assert.Nil(t, c.Gemini.PriceInput)
 	assert.Zero(t, c.Gemini.MaxCostUSD)
@@ -122,7 +125,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"abuseipdb.daily_quota": "12", "abuseipdb.max_age_days": "30", "abuseipdb.verbose": "true", "abuseipdb.concurrency": "3",
 		"gemini.api_key": "k3", "gemini.base_url": "http://gm.test/", "gemini.model": "gemini-2.5-flash-lite",
 		"gemini.rate": "5/m", "gemini.price_input_per_mtok": "0.1", "gemini.price_output_per_mtok": "0.4",
-		"gemini.max_cost_usd": "1.5", "gemini.thinking_budget": "512", "gemini.timeout": "45s", "gemini.redact": "true",
+		"gemini.max_cost_usd": "1.5", "gemini.thinking_budget": "512", "gemini.thinking_level": "high", "gemini.service_tier": "flex", "gemini.timeout": "45s", "gemini.redact": "true",
 		"gemini.concurrency": "3", "gemini.max_output_tokens": "1024",
 		"feeds.dirs": "/a,/b", "cache.dir": "/tmp/vcache", "cache.ttl": "48h", "cache.ttl_not_found": "1h",
 		"cache.ttl_by": "virustotal.sha256=720h,abuseipdb=12h", "http.timeout": "5s", "http.max_retries": "1", "http.retry_backoff": "250ms",
@@ -157,6 +160,8 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.InDelta(t, 0.4, *c.Gemini.PriceOutput, 1e-9)
 	assert.InDelta(t, 1.5, c.Gemini.MaxCostUSD, 1e-9)
 	assert.Equal(t, 512, c.Gemini.ThinkingBudget)
+	assert.Equal(t, "high", c.Gemini.ThinkingLevel)
+	assert.Equal(t, "flex", c.Gemini.ServiceTier)
 	assert.Equal(t, 45*time.Second, c.Gemini.Timeout)
 	assert.True(t, c.Gemini.Redact)
 	assert.Equal(t, 1024, c.Gemini.MaxOutputTokens)
@@ -248,6 +253,9 @@ func TestValidate(t *testing.T) {
 		{name: "sad path: band verdict", yaml: "scoring:\n  bands:\n    - {min: 0, verdict: FINE}\n", wantErr: `unknown verdict "FINE"`},
 		{name: "sad path: bad allowlist entry", yaml: "allowlist: [not an indicator]\n", wantErr: "allowlist"},
 		{name: "sad path: bad ttl_by type", yaml: "cache:\n  ttl_by:\n    virustotal:\n      md6: 1h\n", wantErr: "unknown IOC type"},
+		{name: "sad path: thinking level", yaml: "gemini:\n  thinking_level: extreme\n", wantErr: `gemini.thinking_level (VERDICT_GEMINI_THINKING_LEVEL): must be one of minimal, low, medium, high, got "extreme"`},
+		{name: "sad path: thinking budget", yaml: "gemini:\n  thinking_budget: -2\n", wantErr: "gemini.thinking_budget"},
+		{name: "sad path: service tier", yaml: "gemini:\n  service_tier: priority\n", wantErr: `gemini.service_tier (VERDICT_GEMINI_SERVICE_TIER): must be one of standard, flex, got "priority"`},
 		{name: "happy path: ttl_by map", yaml: "cache:\n  ttl_by:\n    virustotal:\n      sha256: 720h\n    abuseipdb: 2h\n"},
 		{name: "happy path: rate zero is unlimited", yaml: "virustotal:\n  rate: 0\n"},
 	}

@@ -7,6 +7,7 @@ package classify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,7 @@ import (
 // NewCmdClassify builds `verdict classify`.
 func NewCmdClassify(f *cmdutil.Factory, runF func(context.Context, *enrichCmd.Options) error) *cobra.Command {
 	opts := &enrichCmd.Options{}
+	var batch bool
 	cmd := &cobra.Command{
 		Use:   "classify FILE...",
 		Short: "Enrich and add a Gemini verdict (TRUE_POSITIVE, FALSE_POSITIVE, NEEDS_REVIEW) per alert",
@@ -58,6 +60,9 @@ no lookup is made.`),
   # What would it cost?
   verdict classify --dry-run alerts.ndjson
 
+  # Nightly, at half price: one Batch API job, answers within hours
+  verdict classify --batch --feeds /srv/feeds /var/log/alerts/today.ndjson
+
   # Heuristic classifications only, nothing leaves the machine
   verdict classify --offline --feeds samples/feeds samples/alerts/*`),
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -77,25 +82,42 @@ no lookup is made.`),
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return Run(cmd.Context(), opts)
+			return run(cmd.Context(), opts, batch)
 		},
 	}
 	enrichCmd.AddFlags(cmd, opts)
+	cmd.Flags().BoolVar(&batch, "batch", false, "send the model requests as one Gemini Batch API job: half price, answers within hours (the command waits)")
 	return cmd
 }
 
 // Run classifies alert files (the whole pipeline) or a JSON report.
-func Run(ctx context.Context, o *enrichCmd.Options) error {
+func Run(ctx context.Context, o *enrichCmd.Options) error { return run(ctx, o, false) }
+
+// run is Run, with the model's requests sent as one batch job when batch.
+// The classifier is built and the model checked before any lookup, so a
+// misconfigured model stops the run before it spends anything.
+func run(ctx context.Context, o *enrichCmd.Options, batch bool) error {
 	cfg, err := o.Config()
 	if err != nil {
 		return cmdutil.InputError(err)
 	}
-	if len(o.Files) == 1 && isReport(o.Files[0]) {
-		return runOnReport(ctx, o, cfg)
-	}
 	st := &stage{o: o, cfg: cfg}
-	o.Stage = st
 	defer st.close()
+	if st.runner, err = newRunner(ctx, o, cfg, st.openCache(), batch); err != nil {
+		return err
+	}
+	if !o.DryRun {
+		if err := st.runner.Check(ctx); err != nil {
+			if errors.Is(err, classify.ErrModelNotFound) {
+				return cmdutil.InputError(err)
+			}
+			return err
+		}
+	}
+	if len(o.Files) == 1 && isReport(o.Files[0]) {
+		return runOnReport(ctx, o, cfg, st.runner)
+	}
+	o.Stage = st
 	return enrichCmd.Run(ctx, o)
 }
 
@@ -116,24 +138,16 @@ func isReport(path string) bool {
 }
 
 // newRunner builds the classification runner from the config: Gemini when
-// a key is set and the run is online, the heuristic otherwise.
-func newRunner(ctx context.Context, o *enrichCmd.Options, cfg *config.Config, c cache.Cache) (*classify.Runner, error) {
+// a key is set and the run is online, the heuristic otherwise. A thinking or
+// tier value the model does not take is an input error naming the key.
+func newRunner(ctx context.Context, o *enrichCmd.Options, cfg *config.Config, c cache.Cache, batch bool) (*classify.Runner, error) {
 	log := o.Logger
 	g := cfg.Gemini
 	keyHint := "gemini.api_key (" + config.EnvName("gemini.api_key") + ", GEMINI_API_KEY or GOOGLE_API_KEY)"
 	ro := classify.Options{
-		Prompt: gemini.PromptFunc, PromptVersion: gemini.PromptVersion, Cache: c, Rate: g.Rate,
-		Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, Redact: g.Redact, MaxRetries: cfg.HTTP.MaxRetries,
-		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint,
+		Cache: c, Rate: g.Rate, Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, MaxRetries: cfg.HTTP.MaxRetries,
+		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint, Batch: batch,
 	}
-	price, known := classify.ListPrices[g.Model]
-	if g.PriceInput != nil {
-		price.InputPerMTok, known = *g.PriceInput, known || g.PriceOutput != nil
-	}
-	if g.PriceOutput != nil {
-		price.OutputPerMTok = *g.PriceOutput
-	}
-	ro.Price = price
 	switch {
 	case o.Offline:
 		ro.Why = classify.WhyOffline
@@ -141,15 +155,18 @@ func newRunner(ctx context.Context, o *enrichCmd.Options, cfg *config.Config, c 
 		ro.Why = classify.WhyNoKey
 		log.Info("no Gemini API key: classifications come from the heuristic", "key", keyHint)
 	default:
-		if !known {
-			log.Warn("no price for this model: costs are reported as 0; set gemini.price_input_per_mtok and gemini.price_output_per_mtok", "model", g.Model)
-		}
 		gen, err := gemini.New(ctx, gemini.Options{APIKey: g.APIKey.Reveal(), BaseURL: g.BaseURL, Model: g.Model,
-			Timeout: g.Timeout, ThinkingBudget: g.ThinkingBudget, MaxOutputTokens: g.MaxOutputTokens})
+			ThinkingLevel: g.ThinkingLevel, ThinkingBudget: g.ThinkingBudget, ServiceTier: g.ServiceTier,
+			PriceInput: g.PriceInput, PriceOutput: g.PriceOutput, Timeout: g.Timeout, MaxOutputTokens: g.MaxOutputTokens,
+			Redact: g.Redact, Cache: c, Logger: log})
 		if err != nil {
+			var se *gemini.SettingError
+			if errors.As(err, &se) {
+				return nil, cmdutil.InputError(fmt.Errorf("%w (%s)", err, config.EnvName(se.Key)))
+			}
 			return nil, err
 		}
-		ro.Generator = gen
+		ro.Classifier = gen
 	}
 	return classify.NewRunner(ro), nil
 }
@@ -184,16 +201,12 @@ func (s *stage) openCache() cache.Cache {
 
 // Prepare implements enrich.Stage: group the alerts, then classify.
 func (s *stage) Prepare(ctx context.Context, b *triage.Batch, dryRun bool) error {
-	r, err := newRunner(ctx, s.o, s.cfg, s.openCache())
-	if err != nil {
-		return err
-	}
-	s.runner = r
+	r := s.runner
 	if err := b.EachAlert(ctx, func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
 		return err
 	}
 	if dryRun {
-		printEstimate(s.o.IO.ErrOut, r.Estimate(ctx, s.cfg.Gemini.ThinkingBudget), s.cfg)
+		printEstimate(s.o.IO.ErrOut, r, r.Estimate(ctx), s.cfg)
 		return nil
 	}
 	if err := r.Run(ctx); err != nil {
@@ -222,12 +235,18 @@ func summarise(h *model.Report, r *classify.Runner, bc model.ByClassification) {
 	h.Summary.Notes = append(h.Summary.Notes, r.Notes()...)
 }
 
-func printEstimate(w io.Writer, e classify.Estimate, cfg *config.Config) {
+func printEstimate(w io.Writer, r *classify.Runner, e classify.Estimate, cfg *config.Config) {
 	fmt.Fprintf(w, "\nclassification: %d alerts in %d distinct requests (alerts identical but for ids and timestamps share one)\n", e.Alerts, e.Groups)
+	tier, thinking, took := cfg.Gemini.ServiceTier, "-", cfg.Gemini.Rate.Duration(e.Requests).Round(time.Second).String()
+	if g, ok := r.Classifier().(*gemini.Classifier); ok {
+		tier, thinking = string(g.Tier()), g.Thinking()
+		if r.Batch() {
+			tier, took = string(gemini.TierBatch), "within 24h"
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tCACHED\tREQUESTS\tPROMPT TOKENS\tOUTPUT TOKENS\tTHINKING\tCOST (USD)\tTIME\t")
-	fmt.Fprintf(tw, "%s\t%d\t%d\t~%d\t~%d\t~%d\t~%.4f\t%s\t\n", cfg.Gemini.Model, e.Cached, e.Requests, e.PromptTokens, e.OutputTokens, e.Think, e.CostUSD,
-		cfg.Gemini.Rate.Duration(e.Requests).Round(time.Second))
+	fmt.Fprintln(tw, "MODEL\tTHINKING\tTIER\tCACHED\tREQUESTS\tPROMPT TOKENS\tOUTPUT TOKENS\tTHINKING TOKENS\tCOST (USD)\tTIME\t")
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t~%d\t~%d\t~%d\t~%.4f\t%s\t\n", cfg.Gemini.Model, thinking, tier, e.Cached, e.Requests, e.PromptTokens, e.OutputTokens, e.Think, e.CostUSD, took)
 	tw.Flush()
 	if cfg.Gemini.MaxCostUSD > 0 && e.CostUSD > cfg.Gemini.MaxCostUSD {
 		fmt.Fprintf(w, "note: the estimate exceeds gemini.max_cost_usd ($%.4f); alerts past it would get heuristic classifications\n", cfg.Gemini.MaxCostUSD)
@@ -236,14 +255,8 @@ func printEstimate(w io.Writer, e classify.Estimate, cfg *config.Config) {
 
 // runOnReport adds classifications to an existing JSON report: two streaming
 // reads, no lookups.
-func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) error {
+func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config, r *classify.Runner) error {
 	path := o.Files[0]
-	s := &stage{o: o, cfg: cfg}
-	defer s.close()
-	r, err := newRunner(ctx, o, cfg, s.openCache())
-	if err != nil {
-		return err
-	}
 	readAlerts := func(fn func(*model.Alert) error) (*model.Report, error) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -261,7 +274,7 @@ func runOnReport(ctx context.Context, o *enrichCmd.Options, cfg *config.Config) 
 		return err
 	}
 	if o.DryRun {
-		printEstimate(o.IO.ErrOut, r.Estimate(ctx, cfg.Gemini.ThinkingBudget), cfg)
+		printEstimate(o.IO.ErrOut, r, r.Estimate(ctx), cfg)
 		return nil
 	}
 	if err := r.Run(ctx); err != nil {
