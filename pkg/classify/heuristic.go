@@ -18,10 +18,10 @@ type signals struct {
 	tor          bool
 	highSeverity string // why the source rated it severe
 	lowSeverity  bool
-	badRule      string // a rule name that names an attack
-	benignRule   string // a rule name that names policy or housekeeping
-	failThenOK   bool   // failed logins and a success in one alert
-	offHours     string // "03:12 UTC" or "Saturday"
+	badRule      string   // a rule name that names an attack
+	benignRule   string   // a rule name that names policy or housekeeping
+	failThenOK   bool     // failed logins and a success in one alert
+	offHours     string   // "03:12 UTC" or "Saturday"
 	describing   []string // rule names, signatures, categories, techniques: for attack.Suggestions
 }
 

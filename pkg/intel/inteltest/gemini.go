@@ -161,15 +161,21 @@ func (g *Gemini) handle(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// countRejected records a generateContent call made with a wrong key, so a
-// test can count what was sent.
+// countRejected records a generateContent or models.get call made with a
+// wrong key, so a test can count what was sent.
 func (g *Gemini) countRejected(r *http.Request) {
-	if !strings.HasSuffix(r.URL.Path, ":generateContent") {
+	model, ok := strings.CutPrefix(r.URL.Path, "/v1beta/models/")
+	if !ok {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.requests = append(g.requests, GeminiRequest{Model: strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1beta/models/"), ":generateContent"), Key: r.Header.Get("x-goog-api-key")})
+	switch {
+	case r.Method == http.MethodGet:
+		g.modelGets = append(g.modelGets, model)
+	case strings.HasSuffix(model, ":generateContent"):
+		g.requests = append(g.requests, GeminiRequest{Model: strings.TrimSuffix(model, ":generateContent"), Key: r.Header.Get("x-goog-api-key")})
+	}
 }
 
 // wireRequest is a generateContent body, direct or inline in a batch.
@@ -343,8 +349,8 @@ func (g *Gemini) modelGet(w http.ResponseWriter, model string) {
 	writeJSON(w, 200, map[string]any{
 		"name": "models/" + model, "version": "001", "displayName": model, "description": "fake " + model,
 		"inputTokenLimit": 1048576, "outputTokenLimit": 65536,
-		"supportedGenerationMethods": []string{"generateContent", "countTokens", "createCachedContent", "batchGenerateContent"},
 		"temperature": 1, "maxTemperature": 2, "topP": 0.95, "topK": 64, "thinking": true,
+		"supportedGenerationMethods": []string{"generateContent", "countTokens", "createCachedContent", "batchGenerateContent"},
 	})
 }
 
