@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/verdict-dev/verdict/pkg/attack"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
@@ -232,6 +233,12 @@ func TestExitCodesAndBadInput(t *testing.T) {
 		{name: "happy path: version", args: []string{"version"}, wantExit: 0, check: func(t *testing.T, out string, res result) {
 			assert.Contains(t, res.stdout, "verdict ")
 			assert.Contains(t, res.stdout, "commit:")
+			assert.Contains(t, res.stdout, "attack: MITRE ATT&CK® Enterprise v18.1. © 2025 The MITRE Corporation.", "the attribution MITRE's terms require")
+		}},
+		{name: "happy path: version as JSON", args: []string{"version", "--json"}, wantExit: 0, check: func(t *testing.T, out string, res result) {
+			var v map[string]string
+			require.NoError(t, json.Unmarshal([]byte(res.stdout), &v))
+			assert.Equal(t, attack.Attribution(), v["attack"])
 		}},
 	}
 	for _, tt := range tests {

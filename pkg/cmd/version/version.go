@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verdict-dev/verdict/pkg/attack"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/version"
 )
@@ -26,9 +27,13 @@ func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]string{"version": v, "commit": c, "date": d, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+				return enc.Encode(map[string]string{"version": v, "commit": c, "date": d, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH,
+					"attack": attack.Attribution()})
 			}
 			fmt.Fprintf(out, "verdict %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			// MITRE's terms ask for the copyright designation with any copy of
+			// ATT&CK, and the binary embeds one.
+			fmt.Fprintf(out, "attack: %s\n", attack.Attribution())
 			return nil
 		},
 	}

@@ -62,6 +62,9 @@ type Gemini struct {
 	// (default "BATCH_STATE_SUCCEEDED").
 	BatchPolls int
 	BatchEnd   string
+	// BatchDoneAtCreate ends every job as soon as it is created, so a test
+	// need not wait for the client's first poll.
+	BatchDoneAtCreate bool
 
 	mu        sync.Mutex
 	requests  []GeminiRequest
@@ -397,7 +400,10 @@ func (g *Gemini) batchCreate(w http.ResponseWriter, r *http.Request, model strin
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	writeJSON(w, 200, job.wire(false))
+	if g.BatchDoneAtCreate {
+		job.state = "BATCH_STATE_SUCCEEDED"
+	}
+	writeJSON(w, 200, job.wire(job.state == "BATCH_STATE_SUCCEEDED"))
 }
 
 // wire is the long-running operation the API returns for a batch: the
