@@ -252,7 +252,7 @@ func TestClassifyBatch(t *testing.T) {
 	require.NoError(t, err)
 	for _, want := range []string{
 		`<code>T1071.001</code> Application Layer Protocol: Web Protocols <span class="meta">(Command and Control)</span>`, // the name and the tactic
-		`MITRE ATT&amp;CK® Enterprise v18.1. © 2025 The MITRE Corporation.`, // and MITRE is credited
+		`MITRE ATT&amp;CK® Enterprise v18.1. © 2025 The MITRE Corporation.`,                                                // and MITRE is credited
 	} {
 		assert.True(t, strings.Contains(string(html), want), "the HTML report lacks %q", want)
 	}
