@@ -60,7 +60,7 @@ func (r *Runner) runBatch(ctx context.Context, bc BatchClassifier, todo []*group
 			r.keyRejected(err)
 		} else {
 			r.mu.Lock()
-			r.notes = append(r.notes, fmt.Sprintf("%s batch job failed (%v); its alerts got heuristic classifications", r.opts.Classifier.Name(), err))
+			r.notes = append(r.notes, fmt.Sprintf("%s batch job failed (%v); its alerts got heuristic classifications", r.name(), err))
 			r.mu.Unlock()
 			r.log.Warn("batch job failed", "error", err.Error())
 		}
@@ -103,7 +103,7 @@ func (r *Runner) budgetOut() {
 	defer r.mu.Unlock()
 	if r.stopped == "" {
 		r.stopped = WhyBudget
-		r.notes = append(r.notes, fmt.Sprintf("%s: the batch was cut to stay within gemini.max_cost_usd ($%.4f) by its estimated cost; the alerts left out get heuristic classifications", r.opts.Classifier.Name(), r.opts.MaxCostUSD))
+		r.notes = append(r.notes, fmt.Sprintf("%s: the batch was cut to stay within %s ($%.4f) by its estimated cost; the alerts left out get heuristic classifications", r.name(), r.budgetKey(), r.opts.MaxCostUSD))
 		r.log.Warn("batch cut to the cost cap", "max_cost_usd", r.opts.MaxCostUSD)
 	}
 }

@@ -30,6 +30,7 @@ type Options struct {
 	BackoffBase time.Duration
 	Logger      *slog.Logger
 	KeyHint     string // config key to check when the key is rejected
+	BudgetKey   string // config key of MaxCostUSD, for messages ("" is gemini.max_cost_usd)
 	// Batch sends the run's requests as batch jobs when the Classifier is a
 	// BatchClassifier (half price, answers within hours); otherwise it is
 	// ignored and requests go one by one.
@@ -200,6 +201,8 @@ func (r *Runner) cached(ctx context.Context, gr *group) *model.Classification {
 	}
 	c.Source = SourceCache
 	c.PromptTokens, c.OutputTokens, c.ThoughtTokens, c.CostUSD = 0, 0, 0, 0
+	// Checked again: the entry may predate the ATT&CK release built in.
+	c.Techniques, _ = Techniques(c.Techniques)
 	r.mu.Lock()
 	r.stats.CacheHits++
 	r.mu.Unlock()
@@ -344,8 +347,8 @@ func (r *Runner) stopReason() string {
 	}
 	if r.opts.MaxCostUSD > 0 && r.spent >= r.opts.MaxCostUSD {
 		r.stopped = WhyBudget
-		r.notes = append(r.notes, fmt.Sprintf("gemini: the cost cap of $%.4f (gemini.max_cost_usd) was reached; remaining alerts get heuristic classifications", r.opts.MaxCostUSD))
-		r.log.Warn("gemini cost cap reached", "max_cost_usd", r.opts.MaxCostUSD)
+		r.notes = append(r.notes, fmt.Sprintf("%s: the cost cap of $%.4f (%s) was reached; remaining alerts get heuristic classifications", r.name(), r.opts.MaxCostUSD, r.budgetKey()))
+		r.log.Warn("model cost cap reached", "classifier", r.name(), "max_cost_usd", r.opts.MaxCostUSD)
 		return r.stopped
 	}
 	return ""
@@ -357,13 +360,29 @@ func (r *Runner) stop(why, note string) {
 	if r.stopped == "" {
 		r.stopped = why
 		r.notes = append(r.notes, note)
-		r.log.Warn("gemini stopped for this run", "reason", why)
+		r.log.Warn("model stopped for this run", "classifier", r.name(), "reason", why)
 	}
+}
+
+// name is the classifier's name, for messages.
+func (r *Runner) name() string {
+	if r.opts.Classifier == nil {
+		return "model"
+	}
+	return r.opts.Classifier.Name()
+}
+
+// budgetKey is the configuration key of the cost cap, for messages.
+func (r *Runner) budgetKey() string {
+	if r.opts.BudgetKey != "" {
+		return r.opts.BudgetKey
+	}
+	return "gemini.max_cost_usd"
 }
 
 // keyRejected turns the model off for the run, naming the key to check.
 func (r *Runner) keyRejected(err error) {
-	name := r.opts.Classifier.Name()
+	name := r.name()
 	r.stop(fmt.Sprintf("%s: %v; check %s", WhyFailed, err, r.opts.KeyHint), fmt.Sprintf("%s rejected the API key; check %s. Remaining alerts get heuristic classifications.", name, r.opts.KeyHint))
 }
 
