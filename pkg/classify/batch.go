@@ -71,6 +71,9 @@ func (r *Runner) runBatch(ctx context.Context, bc BatchClassifier, todo []*group
 	}
 	for i, gr := range send {
 		o := outs[i]
+		if o.Err == nil {
+			o.Err = sane(o.Classification)
+		}
 		r.bill(o.Classification)
 		var spent usage
 		spent.add(o.Classification)

@@ -244,6 +244,9 @@ func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification 
 		c, err := r.ask(ctx, gr.c)
 		r.bill(c)
 		spent.add(c)
+		if err == nil {
+			err = sane(c)
+		}
 		var ae *AnswerError
 		switch {
 		case errors.As(err, &ae):
@@ -259,6 +262,21 @@ func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification 
 		return spent.onto(r.accept(ctx, gr, c))
 	}
 	return spent.onto(Heuristic(gr.c, WhyFailed+": "+lastProblem))
+}
+
+// sane holds any classifier to the report's schema: whatever a model
+// package let through, a label outside Labels or a confidence outside
+// 0-100 never reaches a report.
+func sane(c model.Classification) error {
+	switch {
+	case !validLabel(c.Label):
+		return &AnswerError{Problem: fmt.Sprintf("classification %q is not one of %s", clip(c.Label, 40), strings.Join(Labels, ", "))}
+	case c.Confidence < 0 || c.Confidence > 100:
+		return &AnswerError{Problem: fmt.Sprintf("confidence %d is not from 0 to 100", c.Confidence)}
+	case len(c.Reasoning) == 0:
+		return &AnswerError{Problem: "no reasons"}
+	}
+	return nil
 }
 
 // accept records a valid answer and caches it (without its cost: a cached

@@ -116,6 +116,11 @@ func TestRunnerWithAnyClassifier(t *testing.T) {
 			}
 			return good(3), nil
 		}, wantCalls: 2, wantSrc: "scripted", wantTok: 3},
+		{name: "a classifier's answer outside the schema is refused like a bad answer", answer: func(n int, _ Case) (model.Classification, error) {
+			c := good(4)
+			c.Label = "PROBABLY_FINE"
+			return c, nil
+		}, wantCalls: 2, wantSrc: SourceHeuristic, wantWhy: `model_failed: classification "PROBABLY_FINE" is not one of TRUE_POSITIVE, FALSE_POSITIVE, NEEDS_REVIEW`, wantTok: 8},
 		{name: "any other error falls back at once", answer: func(int, Case) (model.Classification, error) {
 			return model.Classification{}, errors.New("HTTP 400 INVALID_ARGUMENT")
 		}, wantCalls: 1, wantSrc: SourceHeuristic, wantWhy: "model_failed: HTTP 400 INVALID_ARGUMENT"},

@@ -457,7 +457,7 @@ func (c *Classifier) rate(version string, at time.Time) Rate {
 // noteVersion warns once per answering model that is not the one asked
 // for: Google re-routes retired models and bills the new one's rates.
 func (c *Classifier) noteVersion(v string) {
-	if v == "" || strings.HasPrefix(strings.TrimPrefix(v, "models/"), c.opts.Model) {
+	if v == "" || sameModel(c.opts.Model, v) {
 		return
 	}
 	c.mu.Lock()
@@ -479,6 +479,18 @@ func (c *Classifier) noteVersion(v string) {
 	}
 	c.note(fmt.Sprintf("gemini answered with model %s although %s was requested (Google re-routes retired models and bills them at the new model's rates); %s", v, c.opts.Model, priced))
 	c.log.Warn("gemini model differs from the one requested", "requested", c.opts.Model, "model_version", v)
+}
+
+// sameModel reports whether modelVersion names the requested model, or a
+// version of it ("gemini-3.8-flash-002"), and not another model whose id
+// merely starts the same ("gemini-2.5-flash-lite" is not 2.5 Flash).
+func sameModel(requested, version string) bool {
+	requested = strings.ToLower(strings.TrimPrefix(requested, "models/"))
+	version = strings.ToLower(strings.TrimPrefix(version, "models/"))
+	if b, ok := billedModel(version); ok {
+		return b.ID == requested
+	}
+	return version == requested || strings.HasPrefix(version, requested+"-")
 }
 
 // techniques keeps the model's ATT&CK ids that exist in the matrix, maps

@@ -349,6 +349,10 @@ func TestModelVersionRecordedWarnedAndBilled(t *testing.T) {
 			wantRate: [2]float64{2, 8}, wantNote: "configured gemini.price_* values"},
 		{name: "a version of the same model is no mismatch", model: "gemini-3.8-flash", version: "gemini-3.8-flash-002",
 			wantRate: [2]float64{0.75, 3.75}},
+		{name: "a model whose id merely starts the same is a mismatch", model: "gemini-2.5-flash", version: "gemini-2.5-flash-lite",
+			wantRate: [2]float64{0.10, 0.40}, wantNote: "gemini-2.5-flash-lite although gemini-2.5-flash was requested"},
+		{name: "an unknown model's own version is no mismatch", model: "gemini-9-ultra", version: "gemini-9-ultra-001",
+			prices: [2]float64{1, 1}, wantRate: [2]float64{1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
