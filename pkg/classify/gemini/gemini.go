@@ -246,8 +246,8 @@ func (c *Classifier) checkSettings() error {
 	if level == "" {
 		level = "low"
 	}
-	if !slices.Contains(Levels, level) {
-		return &SettingError{Key: "gemini.thinking_level", Value: o.ThinkingLevel, Allowed: strings.Join(Levels, ", ")}
+	if !slices.Contains(allLevels(), level) {
+		return &SettingError{Key: "gemini.thinking_level", Value: o.ThinkingLevel, Allowed: strings.Join(allLevels(), ", ")}
 	}
 	c.level = level
 	if !c.known {

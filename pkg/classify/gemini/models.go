@@ -35,8 +35,10 @@ const (
 )
 
 // Levels are the thinking levels, in increasing order, as gemini.thinking_level
-// spells them.
-var Levels = []string{"minimal", "low", "medium", "high"}
+// spells them. The table holds its own copies.
+var Levels = allLevels()
+
+func allLevels() []string { return []string{"minimal", "low", "medium", "high"} }
 
 // Rate is a list price in USD per million tokens, in effect from a date on.
 // Thinking tokens bill as output.
@@ -94,7 +96,7 @@ func date(s string) time.Time {
 // 2026-12-03). The current models come first, default first.
 var models = []Model{
 	{ID: "gemini-3.5-flash-lite", Status: StatusGA, Released: "2026-07-21",
-		Thinking: ThinkingLevel, Levels: Levels, DefaultLevel: "minimal",
+		Thinking: ThinkingLevel, Levels: allLevels(), DefaultLevel: "minimal",
 		Rates:  []Rate{{Input: 0.30, Output: 2.50}},
 		Source: "ai.google.dev 3.5 Flash-Lite model page; pricing page as transcribed 2026-10-07"},
 	{ID: "gemini-3.8-flash", Status: StatusGA, Released: "2026-09-02",
@@ -102,11 +104,11 @@ var models = []Model{
 		Rates:  []Rate{{Input: 0.75, Output: 3.75}, {From: date("2027-01-01"), Input: 1.50, Output: 7.50}},
 		Source: "pricing page as transcribed 2026-10-07; LiteLLM discussion #39357 (price change on 2027-01-01)"},
 	{ID: "gemini-3.6-flash", Status: StatusGA, Released: "2026-07-21",
-		Thinking: ThinkingLevel, Levels: Levels, DefaultLevel: "medium",
+		Thinking: ThinkingLevel, Levels: allLevels(), DefaultLevel: "medium",
 		Rates:  []Rate{{Input: 1.50, Output: 7.50}},
 		Source: "ai.google.dev \"What's new in Gemini 3.6\"; pricing page as transcribed 2026-10-07"},
 	{ID: "gemini-3.1-flash-lite", Status: StatusGA, Shutdown: "2027-05-07",
-		Thinking: ThinkingLevel, Levels: Levels, DefaultLevel: "minimal",
+		Thinking: ThinkingLevel, Levels: allLevels(), DefaultLevel: "minimal",
 		Rates:  []Rate{{Input: 0.25, Output: 1.50}},
 		Source: "deprecations page (es-419); prices from third-party listings"},
 	{ID: "gemini-2.5-flash-lite", Status: StatusGA, Released: "2025-07-22",
@@ -122,12 +124,19 @@ var models = []Model{
 // Models returns verdict's model table: current models first, the default
 // first of all, then retired ones.
 func Models() []Model {
-	out := slices.Clone(models)
-	for i := range out {
-		out[i].Levels = slices.Clone(out[i].Levels)
-		out[i].Rates = slices.Clone(out[i].Rates)
+	out := make([]Model, len(models))
+	for i, m := range models {
+		out[i] = m.clone()
 	}
 	return out
+}
+
+// clone returns m sharing no slice with the table, so callers cannot
+// change it.
+func (m Model) clone() Model {
+	m.Levels = slices.Clone(m.Levels)
+	m.Rates = slices.Clone(m.Rates)
+	return m
 }
 
 // LookupModel returns the table's row for a model id ("models/" prefix and
@@ -136,7 +145,7 @@ func LookupModel(id string) (Model, bool) {
 	id = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(id), "models/"))
 	for _, m := range models {
 		if m.ID == id {
-			return m, true
+			return m.clone(), true
 		}
 	}
 	return Model{}, false
