@@ -21,11 +21,12 @@ type signals struct {
 	tor          bool
 	highSeverity string // why the source rated it severe
 	lowSeverity  bool
-	badRule      string // a rule name that names an attack
-	benignRule   string // a rule name that names policy or housekeeping
-	failThenOK   bool   // failed logins and a success in one alert
-	encoded      string // an encoded or obfuscated command line ("powershell -enc")
-	offHours     string // "03:12 UTC" or "Saturday"
+	badRule      string   // a rule name that names an attack
+	benignRule   string   // a rule name that names policy or housekeeping
+	failThenOK   bool     // failed logins and a success in one alert
+	encoded      string   // an encoded or obfuscated command line ("powershell -enc")
+	offHours     string   // "03:12 UTC" or "Saturday"
+	describing   []string // rule names, signatures, categories, techniques: for attack.Suggestions
 }
 
 var attackWords = []string{"malware", "trojan", "ransom", "c2", "cnc", "command and control", "beacon", "exploit",
@@ -72,6 +73,9 @@ func (c Case) signals() signals {
 	_ = alert.Walk(c.Raw, func(p *alert.Path, kind alert.Kind, v string) {
 		key := p.Normalized()
 		lv := strings.ToLower(v)
+		if kind == alert.KindString && v != "" && describesDetection(p) && len(s.describing) < 32 {
+			s.describing = append(s.describing, v)
+		}
 		switch {
 		case strings.HasSuffix(key, "severity") || strings.HasSuffix(key, "level") || strings.HasSuffix(key, "urgency") || strings.HasSuffix(key, "priority"):
 			s.rateSeverity(key, p.String(), lv)
@@ -308,6 +312,9 @@ func (cv coverage) line() string {
 // which list known-bad values and clear nothing) it says FALSE_POSITIVE only
 // when the alert's context looks routine (a policy or informational rule,
 // low severity), and then with a lower confidence.
+//
+// Its techniques are attack.Suggestions' for the alert's rule names,
+// signatures, categories and technique fields: a suggestion, not a finding.
 func Heuristic(c Case, why string) *model.Classification {
 	s := c.signals()
 	cv := c.coverage()
@@ -315,7 +322,11 @@ func Heuristic(c Case, why string) *model.Classification {
 	var conf int
 	var reasons []string
 	add := func(r string) { reasons = append(reasons, r) }
-	concerning := s.failThenOK || s.highSeverity != "" || s.badRule != "" || s.encoded != ""
+	// An alert whose own description names an attack technique with some
+	// confidence (attack.Suggestions) is concerning context too: "Add
+	// delegated permission grant" is how an OAuth token theft looks.
+	technique := describedTechnique(s.describing)
+	concerning := s.failThenOK || s.highSeverity != "" || s.badRule != "" || s.encoded != "" || technique != ""
 	hit := len(s.feedHits) > 0 || s.vtHits > 0 || s.abuseHigh > 0
 	unchecked := c.Risk.Verdict == model.Unchecked || (cv.toCheck > 0 && cv.checked == 0 && !hit)
 	switch {
@@ -393,6 +404,7 @@ func Heuristic(c Case, why string) *model.Classification {
 		{s.tor, "Traffic involves a Tor exit node."},
 		{s.badRule != "", fmt.Sprintf("The rule or signature names an attack technique (%q).", s.badRule)},
 		{s.highSeverity != "", "The source rated it severe (" + s.highSeverity + ")."},
+		{s.badRule == "" && technique != "", "What the alert describes matches ATT&CK " + technique + "."},
 		{hit && cv.checked < cv.toCheck, fmt.Sprintf("Only %d of %d indicator(s) were checked; not checked: %s.", cv.checked, cv.toCheck, cv.gaps())},
 		{s.offHours != "" && label != FalsePositive, "It happened off-hours (" + s.offHours + ")."},
 		{s.benignRule != "" && label == FalsePositive, fmt.Sprintf("The rule describes policy or housekeeping (%q).", s.benignRule)},
@@ -411,5 +423,6 @@ func Heuristic(c Case, why string) *model.Classification {
 		}
 	}
 	conf = min(max(conf, 0), 100)
-	return &model.Classification{Label: label, Confidence: conf, Reasoning: reasons[:3], Source: SourceHeuristic, Why: why}
+	return &model.Classification{Label: label, Confidence: conf, Reasoning: reasons[:3], Source: SourceHeuristic, Why: why,
+		Techniques: suggestTechniques(s.describing)}
 }

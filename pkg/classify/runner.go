@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -19,107 +18,44 @@ import (
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
 )
 
-// Answer is one model response, before validation.
-type Answer struct {
-	Text          string
-	PromptTokens  int
-	OutputTokens  int
-	ThoughtTokens int
-	ModelVersion  string
-	FinishReason  string
-	Blocked       string // the prompt was blocked (promptFeedback.blockReason)
-}
-
-// Generator asks a model once.
-type Generator interface {
-	Generate(ctx context.Context, system, user string) (*Answer, error)
-	Model() string
-}
-
-// PromptBuilder renders the prompt of a case (the Gemini package's).
-type PromptBuilder func(c Case, r *Redactor) (system, user string, err error)
-
-// Errors a Generator returns.
-var (
-	// ErrKeyRejected: the API key is invalid; no request can succeed.
-	ErrKeyRejected = errors.New("API key rejected")
-)
-
-// RateLimitError is a 429; RetryAfter comes from RetryInfo (0 if absent).
-type RateLimitError struct {
-	RetryAfter time.Duration
-	Detail     string
-}
-
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("gemini: rate limited (429), retry after %s: %s", e.RetryAfter, e.Detail)
-}
-
-// TransientError is a 5xx (500 internal, 503 overloaded, 504 deadline).
-type TransientError struct {
-	Code   int
-	Detail string
-}
-
-func (e *TransientError) Error() string { return fmt.Sprintf("gemini: HTTP %d %s", e.Code, e.Detail) }
-
-// Price is USD per million tokens; thinking tokens bill as output.
-type Price struct {
-	InputPerMTok  float64
-	OutputPerMTok float64
-}
-
-// ListPrices are the paid-tier list prices (reference/apis.md 3.5, 3.7).
-var ListPrices = map[string]Price{
-	"gemini-3.5-flash-lite": {InputPerMTok: 0.30, OutputPerMTok: 2.50}, // the default model
-	"gemini-2.5-flash":      {InputPerMTok: 0.30, OutputPerMTok: 2.50},
-	"gemini-2.5-flash-lite": {InputPerMTok: 0.10, OutputPerMTok: 0.40},
-}
-
-// Cost prices one request's tokens.
-func (p Price) Cost(prompt, output, thought int) float64 {
-	return float64(prompt)*p.InputPerMTok/1e6 + float64(output+thought)*p.OutputPerMTok/1e6
-}
-
 // Options configures a Runner.
 type Options struct {
-	Generator     Generator // nil: every alert gets the heuristic, with Why
-	Why           string
-	Prompt        PromptBuilder
-	PromptVersion string
-	Cache         cache.Cache
-	Rate          ratelimit.Rate
-	Concurrency   int
-	MaxCostUSD    float64 // 0: no cap
-	Price         Price
-	Redact        bool
-	MaxRetries    int
-	BackoffBase   time.Duration
-	Logger        *slog.Logger
-	KeyHint       string // config key to check when the key is rejected
-
-	// InternalDomains are the organisation's domains (ioc.internal_domains):
-	// with Redact, every name equal to or under one is redacted too.
-	InternalDomains []string
+	Classifier  Classifier // nil: every alert gets the heuristic, with Why
+	Why         string
+	Cache       cache.Cache
+	Rate        ratelimit.Rate
+	Concurrency int
+	MaxCostUSD  float64 // 0: no cap
+	MaxRetries  int
+	BackoffBase time.Duration
+	Logger      *slog.Logger
+	KeyHint     string // config key to check when the key is rejected
+	BudgetKey   string // config key of MaxCostUSD, for messages ("" is gemini.max_cost_usd)
+	// Batch sends the run's requests as batch jobs when the Classifier is a
+	// BatchClassifier (half price, answers within hours); otherwise it is
+	// ignored and requests go one by one.
+	Batch bool
 }
 
 // Runner classifies a batch: it groups alerts by fingerprint and evidence,
 // asks the model (or the cache) once per group within rate, budget and
-// retry limits, and hands each alert its classification.
+// retry limits, and hands each alert its classification. It knows nothing
+// of any particular model: that is the Classifier's business.
 type Runner struct {
 	opts    Options
 	log     *slog.Logger
 	limiter interface{ Wait(context.Context) error }
 
-	mu       sync.Mutex
-	groups   map[string]*group
-	order    []string
-	stats    model.ClassificationStats
-	spent    float64
-	stopped  string // why the model is out for this run
-	warned   map[string]bool
-	notes    []string
-	versions map[string]bool
+	mu      sync.Mutex
+	groups  map[string]*group
+	order   []string
+	stats   model.ClassificationStats
+	spent   float64
+	stopped string // why the model is out for this run
+	notes   []string
+
+	checkOnce sync.Once
+	checkErr  error
 }
 
 type group struct {
@@ -144,11 +80,22 @@ func NewRunner(o Options) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runner{opts: o, log: log, limiter: o.Rate.Limiter(), groups: map[string]*group{}, warned: map[string]bool{}, versions: map[string]bool{}}
-	if o.Generator != nil {
-		r.stats.Model = o.Generator.Model()
+	r := &Runner{opts: o, log: log, limiter: o.Rate.Limiter(), groups: map[string]*group{}}
+	if o.Classifier != nil {
+		r.stats.Model = o.Classifier.Model()
 	}
 	return r
+}
+
+// Classifier returns the model classifier, nil when every alert gets the
+// heuristic.
+func (r *Runner) Classifier() Classifier { return r.opts.Classifier }
+
+// Batch reports whether the run's requests go as batch jobs: asked for, and
+// the classifier can.
+func (r *Runner) Batch() bool {
+	_, ok := r.opts.Classifier.(BatchClassifier)
+	return ok && r.opts.Batch
 }
 
 // Key is an alert's group: its fingerprint and the digest of its evidence.
@@ -173,24 +120,60 @@ func (r *Runner) Add(c Case) string {
 }
 
 func (r *Runner) cacheKey(k string) cache.Key {
-	params := r.stats.Model + "|" + r.opts.PromptVersion
-	if r.opts.Redact {
-		// v2: answers to prompts whose trusted facts the first redactor
-		// could rewrite are not reused.
-		params += "|redact-v2"
+	cl := r.opts.Classifier
+	return cache.Key{Provider: cl.Name(), Params: cl.CacheParams(), Type: "classification", Value: k}
+}
+
+// Check asks the classifier, once per run, whether it can work at all
+// before anything is spent (Checker). It returns an error only when the run
+// must stop (ErrModelNotFound); a rejected key turns the model off for the
+// run, and any other failure is logged and left to the requests to settle.
+// Run calls it before its first request; a command may call it earlier, to
+// fail before any lookup is made.
+func (r *Runner) Check(ctx context.Context) error {
+	ch, ok := r.opts.Classifier.(Checker)
+	if !ok {
+		return nil
 	}
-	return cache.Key{Provider: "gemini", Params: params, Type: "classification", Value: k}
+	r.checkOnce.Do(func() {
+		err := ch.Check(ctx)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrModelNotFound):
+			r.checkErr = err
+		case errors.Is(err, ErrKeyRejected):
+			r.keyRejected(err)
+		case ctx.Err() != nil:
+			r.checkErr = ctx.Err()
+		default:
+			r.log.Warn("could not check the model before classifying; going on", "model", r.stats.Model, "error", err.Error())
+		}
+	})
+	return r.checkErr
 }
 
 // Run classifies every group not yet classified.
 func (r *Runner) Run(ctx context.Context) error {
+	var todo []*group
+	for _, k := range r.order {
+		if gr := r.groups[k]; gr.result == nil {
+			todo = append(todo, gr)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if r.opts.Classifier != nil {
+		if err := r.Check(ctx); err != nil {
+			return err
+		}
+		if r.Batch() {
+			return r.runBatch(ctx, r.opts.Classifier.(BatchClassifier), todo)
+		}
+	}
 	g := errgroup.Group{}
 	g.SetLimit(r.opts.Concurrency)
-	for _, k := range r.order {
-		gr := r.groups[k]
-		if gr.result != nil {
-			continue
-		}
+	for _, gr := range todo {
 		if ctx.Err() != nil {
 			break
 		}
@@ -206,101 +189,130 @@ func (r *Runner) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// cached returns a group's cached classification, if any.
+func (r *Runner) cached(ctx context.Context, gr *group) *model.Classification {
+	e, ok, err := r.opts.Cache.Get(ctx, r.cacheKey(gr.key))
+	if err != nil || !ok {
+		return nil
+	}
+	var c model.Classification
+	if json.Unmarshal(e.Data, &c) != nil || !validLabel(c.Label) {
+		return nil
+	}
+	c.Source = SourceCache
+	c.PromptTokens, c.OutputTokens, c.ThoughtTokens, c.CostUSD = 0, 0, 0, 0
+	// Checked again: the entry may predate the ATT&CK release built in.
+	c.Techniques, _ = Techniques(c.Techniques)
+	r.mu.Lock()
+	r.stats.CacheHits++
+	r.mu.Unlock()
+	return &c
+}
+
+// usage sums what the attempts for one group billed.
+type usage struct {
+	prompt, output, thought int
+	cost                    float64
+}
+
+func (u *usage) add(c model.Classification) {
+	u.prompt += c.PromptTokens
+	u.output += c.OutputTokens
+	u.thought += c.ThoughtTokens
+	u.cost += c.CostUSD
+}
+
+func (u usage) onto(c *model.Classification) *model.Classification {
+	c.PromptTokens, c.OutputTokens, c.ThoughtTokens, c.CostUSD = u.prompt, u.output, u.thought, u.cost
+	return c
+}
+
 // classify settles one group: heuristic, cache or model.
 func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification {
-	if r.opts.Generator == nil {
+	if r.opts.Classifier == nil {
 		return Heuristic(gr.c, r.opts.Why)
 	}
-	ck := r.cacheKey(gr.key)
-	if e, ok, err := r.opts.Cache.Get(ctx, ck); err == nil && ok {
-		var c model.Classification
-		if json.Unmarshal(e.Data, &c) == nil && validLabel(c.Label) {
-			c.Source = SourceCache
-			c.PromptTokens, c.OutputTokens, c.ThoughtTokens, c.CostUSD = 0, 0, 0, 0
-			r.mu.Lock()
-			r.stats.CacheHits++
-			r.mu.Unlock()
-			return &c
-		}
+	if c := r.cached(ctx, gr); c != nil {
+		return c
 	}
 	if why := r.stopReason(); why != "" {
 		return Heuristic(gr.c, why)
 	}
-	var red *Redactor
-	if r.opts.Redact {
-		red = NewRedactor(gr.c, r.opts.InternalDomains)
-	}
-	system, user, err := r.opts.Prompt(gr.c, red)
-	if err != nil {
-		return Heuristic(gr.c, WhyFailed+": "+err.Error())
-	}
-	var tokens [3]int
-	var cost float64
+	var spent usage
 	var lastProblem string
 	for attempt := 0; attempt < 2; attempt++ { // one retry for an answer that does not validate
-		ans, err := r.ask(ctx, system, user)
-		if ans != nil {
-			tokens[0] += ans.PromptTokens
-			tokens[1] += ans.OutputTokens
-			tokens[2] += ans.ThoughtTokens
-			c := r.opts.Price.Cost(ans.PromptTokens, ans.OutputTokens, ans.ThoughtTokens)
-			cost += c
-			r.bill(ans, c)
+		c, err := r.ask(ctx, gr.c)
+		r.bill(c)
+		spent.add(c)
+		if err == nil {
+			err = sane(c)
 		}
-		if err != nil {
-			h := Heuristic(gr.c, WhyFailed+": "+err.Error())
-			h.PromptTokens, h.OutputTokens, h.ThoughtTokens, h.CostUSD = tokens[0], tokens[1], tokens[2], cost
-			return h
-		}
-		if ans.Blocked != "" {
-			lastProblem = "the prompt was blocked (" + ans.Blocked + ")"
-			break
-		}
-		c, perr := parseAnswer(ans.Text)
-		if perr != nil {
-			lastProblem = perr.Error()
-			if ans.FinishReason != "" && ans.FinishReason != "STOP" {
-				lastProblem += " (finish reason " + ans.FinishReason + ")"
-			}
+		var ae *AnswerError
+		switch {
+		case errors.As(err, &ae):
+			lastProblem = ae.Problem
 			r.log.Warn("model answer did not validate", "alert_id", gr.c.AlertID, "attempt", attempt+1, "problem", lastProblem)
+			if ae.Final {
+				attempt = 2
+			}
 			continue
+		case err != nil:
+			return spent.onto(Heuristic(gr.c, WhyFailed+": "+err.Error()))
 		}
-		if red != nil {
-			for i := range c.Reasoning {
-				c.Reasoning[i] = red.Restore(c.Reasoning[i])
-			}
-			c.NextStep = red.Restore(c.NextStep)
-		}
-		c.Source, c.Model, c.ModelVersion = SourceGemini, r.stats.Model, ans.ModelVersion
-		r.noteVersion(ans.ModelVersion)
-		if data, err := json.Marshal(c); err == nil {
-			if err := r.opts.Cache.Put(context.WithoutCancel(ctx), r.cacheKey(gr.key), cache.Entry{Status: "found", Data: data}, 30*24*time.Hour); err != nil {
-				r.log.Warn("cannot cache classification", "error", err.Error())
-			}
-		}
-		c.PromptTokens, c.OutputTokens, c.ThoughtTokens, c.CostUSD = tokens[0], tokens[1], tokens[2], cost
-		return c
+		return spent.onto(r.accept(ctx, gr, c))
 	}
-	h := Heuristic(gr.c, WhyFailed+": "+lastProblem)
-	h.PromptTokens, h.OutputTokens, h.ThoughtTokens, h.CostUSD = tokens[0], tokens[1], tokens[2], cost
-	return h
+	return spent.onto(Heuristic(gr.c, WhyFailed+": "+lastProblem))
 }
 
-// ask sends one prompt, waiting out 429s (RetryInfo) and retrying 5xx and
-// transport failures with jittered backoff.
-func (r *Runner) ask(ctx context.Context, system, user string) (*Answer, error) {
+// sane holds any classifier to the report's schema: whatever a model
+// package let through, a label outside Labels or a confidence outside
+// 0-100 never reaches a report.
+func sane(c model.Classification) error {
+	switch {
+	case !validLabel(c.Label):
+		return &AnswerError{Problem: fmt.Sprintf("classification %q is not one of %s", clip(c.Label, 40), strings.Join(Labels, ", "))}
+	case c.Confidence < 0 || c.Confidence > 100:
+		return &AnswerError{Problem: fmt.Sprintf("confidence %d is not from 0 to 100", c.Confidence)}
+	case len(c.Reasoning) == 0:
+		return &AnswerError{Problem: "no reasons"}
+	}
+	return nil
+}
+
+// accept records a valid answer and caches it (without its cost: a cached
+// answer costs nothing).
+func (r *Runner) accept(ctx context.Context, gr *group, c model.Classification) *model.Classification {
+	if c.ModelVersion != "" {
+		r.mu.Lock()
+		r.stats.ModelVersion = c.ModelVersion
+		r.mu.Unlock()
+	}
+	stored := c
+	stored.PromptTokens, stored.OutputTokens, stored.ThoughtTokens, stored.CostUSD = 0, 0, 0, 0
+	if data, err := json.Marshal(stored); err == nil {
+		if err := r.opts.Cache.Put(context.WithoutCancel(ctx), r.cacheKey(gr.key), cache.Entry{Status: "found", Data: data}, 30*24*time.Hour); err != nil {
+			r.log.Warn("cannot cache classification", "error", err.Error())
+		}
+	}
+	return &c
+}
+
+// ask asks the classifier once, waiting out 429s (RetryInfo) and retrying
+// 5xx and transport failures with jittered backoff. Whatever it returns
+// carries the tokens and cost billed, errors included.
+func (r *Runner) ask(ctx context.Context, c Case) (model.Classification, error) {
 	retries, limited := 0, 0
 	for {
 		if why := r.stopReason(); why != "" {
-			return nil, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
+			return model.Classification{}, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
 		}
 		if err := r.limiter.Wait(ctx); err != nil {
-			return nil, err
+			return model.Classification{}, err
 		}
 		r.mu.Lock()
 		r.stats.Requests++
 		r.mu.Unlock()
-		ans, err := r.opts.Generator.Generate(ctx, system, user)
+		ans, err := r.opts.Classifier.Classify(ctx, c)
 		var rl *RateLimitError
 		var te *TransientError
 		var ne net.Error
@@ -308,13 +320,13 @@ func (r *Runner) ask(ctx context.Context, system, user string) (*Answer, error) 
 		case err == nil:
 			return ans, nil
 		case errors.Is(err, ErrKeyRejected):
-			r.stop(fmt.Sprintf("%s: %v; check %s", WhyFailed, err, r.opts.KeyHint), fmt.Sprintf("gemini rejected the API key; check %s. Remaining alerts get heuristic classifications.", r.opts.KeyHint))
-			return nil, err
+			r.keyRejected(err)
+			return model.Classification{}, err
 		case errors.As(err, &rl):
 			limited++
 			if limited >= 3 {
 				r.stop(WhyFailed+": rate limited (three 429s in a row)", "gemini kept answering 429 (quota exhausted); remaining alerts get heuristic classifications")
-				return nil, err
+				return model.Classification{}, err
 			}
 			wait := rl.RetryAfter
 			if wait <= 0 {
@@ -322,23 +334,23 @@ func (r *Runner) ask(ctx context.Context, system, user string) (*Answer, error) 
 			}
 			if wait > 10*time.Minute {
 				r.stop(WhyFailed+": rate limited for "+wait.String(), "gemini asked to wait "+wait.String()+"; remaining alerts get heuristic classifications")
-				return nil, err
+				return model.Classification{}, err
 			}
 			r.log.Info("gemini rate limited, waiting", "wait", wait)
 			if err := ratelimit.Sleep(ctx, wait); err != nil {
-				return nil, err
+				return model.Classification{}, err
 			}
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
+			return model.Classification{}, ctx.Err()
 		case (errors.As(err, &te) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)) && retries < r.opts.MaxRetries:
 			retries++
 			d := ratelimit.Backoff(r.opts.BackoffBase, retries)
 			r.log.Debug("gemini transient error, retrying", "attempt", retries, "wait", d, "error", err.Error())
 			if err := ratelimit.Sleep(ctx, d); err != nil {
-				return nil, err
+				return model.Classification{}, err
 			}
 		default:
-			return nil, err
+			return ans, err // an answer error: it was billed
 		}
 	}
 }
@@ -353,8 +365,8 @@ func (r *Runner) stopReason() string {
 	}
 	if r.opts.MaxCostUSD > 0 && r.spent >= r.opts.MaxCostUSD {
 		r.stopped = WhyBudget
-		r.notes = append(r.notes, fmt.Sprintf("gemini: the cost cap of $%.4f (gemini.max_cost_usd) was reached; remaining alerts get heuristic classifications", r.opts.MaxCostUSD))
-		r.log.Warn("gemini cost cap reached", "max_cost_usd", r.opts.MaxCostUSD)
+		r.notes = append(r.notes, fmt.Sprintf("%s: the cost cap of $%.4f (%s) was reached; remaining alerts get heuristic classifications", r.name(), r.opts.MaxCostUSD, r.budgetKey()))
+		r.log.Warn("model cost cap reached", "classifier", r.name(), "max_cost_usd", r.opts.MaxCostUSD)
 		return r.stopped
 	}
 	return ""
@@ -366,38 +378,41 @@ func (r *Runner) stop(why, note string) {
 	if r.stopped == "" {
 		r.stopped = why
 		r.notes = append(r.notes, note)
-		r.log.Warn("gemini stopped for this run", "reason", why)
+		r.log.Warn("model stopped for this run", "classifier", r.name(), "reason", why)
 	}
 }
 
-func (r *Runner) bill(a *Answer, cost float64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stats.PromptTokens += a.PromptTokens
-	r.stats.OutputTokens += a.OutputTokens
-	r.stats.ThoughtTokens += a.ThoughtTokens
-	r.stats.CostUSD += cost
-	r.spent += cost
+// name is the classifier's name, for messages.
+func (r *Runner) name() string {
+	if r.opts.Classifier == nil {
+		return "model"
+	}
+	return r.opts.Classifier.Name()
 }
 
-// noteVersion records the model that really answered, and warns once when
-// it is not the one asked for (Google re-routes retired models).
-func (r *Runner) noteVersion(v string) {
-	if v == "" {
-		return
+// budgetKey is the configuration key of the cost cap, for messages.
+func (r *Runner) budgetKey() string {
+	if r.opts.BudgetKey != "" {
+		return r.opts.BudgetKey
 	}
+	return "gemini.max_cost_usd"
+}
+
+// keyRejected turns the model off for the run, naming the key to check.
+func (r *Runner) keyRejected(err error) {
+	name := r.name()
+	r.stop(fmt.Sprintf("%s: %v; check %s", WhyFailed, err, r.opts.KeyHint), fmt.Sprintf("%s rejected the API key; check %s. Remaining alerts get heuristic classifications.", name, r.opts.KeyHint))
+}
+
+// bill adds what one call billed to the run's totals and its budget.
+func (r *Runner) bill(c model.Classification) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stats.ModelVersion = v
-	if r.versions[v] {
-		return
-	}
-	r.versions[v] = true
-	if !strings.HasPrefix(v, r.stats.Model) {
-		msg := fmt.Sprintf("gemini answered with model %s although %s was requested (retired models are re-routed and billed at the new model's rates; costs here use the configured prices)", v, r.stats.Model)
-		r.notes = append(r.notes, msg)
-		r.log.Warn("gemini model differs from the one requested", "requested", r.stats.Model, "model_version", v)
-	}
+	r.stats.PromptTokens += c.PromptTokens
+	r.stats.OutputTokens += c.OutputTokens
+	r.stats.ThoughtTokens += c.ThoughtTokens
+	r.stats.CostUSD += c.CostUSD
+	r.spent += c.CostUSD
 }
 
 // Result returns an alert's classification, guarded against its risk
@@ -451,11 +466,16 @@ func (r *Runner) Stats() model.ClassificationStats {
 	return r.stats
 }
 
-// Notes returns run-level facts for the report.
+// Notes returns run-level facts for the report: the runner's own, then the
+// classifier's (Noter).
 func (r *Runner) Notes() []string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.notes...)
+	notes := append([]string(nil), r.notes...)
+	r.mu.Unlock()
+	if n, ok := r.opts.Classifier.(Noter); ok {
+		notes = append(notes, n.Notes()...)
+	}
+	return notes
 }
 
 // Groups is the number of distinct requests the batch needs at most.
@@ -472,90 +492,38 @@ type Estimate struct {
 	CostUSD                           float64
 }
 
-// Estimate prices the batch without sending anything. Prompt tokens are
-// estimated at four characters per token.
-func (r *Runner) Estimate(ctx context.Context, thinkingBudget int) Estimate {
+// Estimate prices the batch without sending anything, with the
+// classifier's own estimate per request (Estimator); a classifier that
+// cannot estimate counts requests only.
+func (r *Runner) Estimate(ctx context.Context) Estimate {
 	var e Estimate
+	est, _ := r.opts.Classifier.(Estimator)
+	batch := r.Batch()
 	for _, k := range r.order {
 		g := r.groups[k]
 		e.Alerts += g.alerts
 		e.Groups++
-		if r.opts.Generator == nil {
+		if r.opts.Classifier == nil {
 			continue
 		}
 		if _, ok, err := r.opts.Cache.Get(ctx, r.cacheKey(k)); err == nil && ok {
 			e.Cached++
 			continue
 		}
-		system, user, err := r.opts.Prompt(g.c, nil)
-		if err != nil {
-			continue
-		}
 		e.Requests++
-		e.PromptTokens += (len(system) + len(user) + 3) / 4
-		e.OutputTokens += 160
-		switch {
-		case thinkingBudget > 0:
-			e.Think += thinkingBudget
-		case thinkingBudget < 0:
-			e.Think += 1024
+		if est != nil {
+			c := est.Estimate(g.c, batch)
+			e.PromptTokens += c.PromptTokens
+			e.OutputTokens += c.OutputTokens
+			e.Think += c.ThoughtTokens
+			e.CostUSD += c.CostUSD
 		}
 	}
-	e.CostUSD = r.opts.Price.Cost(e.PromptTokens, e.OutputTokens, e.Think)
 	return e
 }
 
-var techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
-
-// modelAnswer is the structured output, decoded loosely so validation can
-// say exactly what is wrong.
-type modelAnswer struct {
-	Classification string      `json:"classification"`
-	Confidence     json.Number `json:"confidence"`
-	Reasons        []string    `json:"reasons"`
-	Techniques     []string    `json:"mitre_techniques"`
-	NextStep       string      `json:"next_step"`
-}
-
-// parseAnswer validates the model's JSON: model output is untrusted input.
-func parseAnswer(text string) (*model.Classification, error) {
-	text = strings.TrimSpace(text)
-	text = strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(text, "```json"), "```"), "```")
-	if text == "" {
-		return nil, errors.New("empty answer")
-	}
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber()
-	var m modelAnswer
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("answer is not JSON: %v", err)
-	}
-	if !validLabel(m.Classification) {
-		return nil, fmt.Errorf("classification %q is not one of %s", clip(m.Classification, 40), strings.Join(Labels, ", "))
-	}
-	conf, err := m.Confidence.Int64()
-	if err != nil || conf < 0 || conf > 100 {
-		return nil, fmt.Errorf("confidence %q is not an integer from 0 to 100", clip(m.Confidence.String(), 20))
-	}
-	if len(m.Reasons) != 3 {
-		return nil, fmt.Errorf("%d reasons, not exactly three", len(m.Reasons))
-	}
-	c := &model.Classification{Label: m.Classification, Confidence: int(conf)}
-	for _, r := range m.Reasons {
-		r = clip(strings.Join(strings.Fields(r), " "), 500)
-		if r == "" {
-			return nil, errors.New("an empty reason")
-		}
-		c.Reasoning = append(c.Reasoning, r)
-	}
-	for _, t := range m.Techniques {
-		if t = strings.ToUpper(strings.TrimSpace(t)); techniqueID.MatchString(t) {
-			c.Techniques = append(c.Techniques, t)
-		}
-	}
-	c.NextStep = clip(strings.Join(strings.Fields(m.NextStep), " "), 500)
-	return c, nil
-}
+// ValidLabel reports whether l is one of Labels.
+func ValidLabel(l string) bool { return validLabel(l) }
 
 func validLabel(l string) bool {
 	for _, x := range Labels {
@@ -565,6 +533,10 @@ func validLabel(l string) bool {
 	}
 	return false
 }
+
+// Clip cuts s to n runes, marking the cut with an ellipsis: model output is
+// untrusted and a report has no room for a novel.
+func Clip(s string, n int) string { return clip(s, n) }
 
 func clip(s string, n int) string {
 	if r := []rune(s); len(r) > n {

@@ -2,9 +2,9 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
 // EngineOptions are the run flags that shape the lookup engine.
@@ -25,10 +26,10 @@ type EngineOptions struct {
 	Refresh  bool
 	Logger   *slog.Logger
 	Progress intel.Progress
-	// Store is the on-disk cache and quota store; nil when it could not be
-	// opened (answers are then not reused and the quota is counted for
-	// this run only).
-	Store *cache.SQLite
+	// Store is the cache, quota and claims store (SQLite, or PostgreSQL
+	// with cache.url); nil when it could not be opened (answers are then not
+	// reused and the quota is counted for this run only).
+	Store cache.Store
 }
 
 // Deps is everything a run needs to look indicators up. The store it uses
@@ -40,21 +41,53 @@ type Deps struct {
 	Feeds  *feed.Set
 }
 
-// NewHTTPClient is the client every REST provider uses: an explicit timeout,
-// HTTPS_PROXY/HTTP_PROXY/NO_PROXY honoured, and Go's own gzip handling (a
-// hand-set Accept-Encoding is how vt-go once turned a 429 into "gzip:
-// invalid header").
-func NewHTTPClient(timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+// Secrets are every API key the configuration holds: the HTTP clients
+// scrub them out of whatever a server sends back, and stderr is scrubbed
+// with them too, so an echoed key reaches no report, log line or error.
+func Secrets(cfg *config.Config) []string {
+	var keys []string
+	for _, p := range cfg.Providers {
+		if k := p.APIKey.Reveal(); k != "" {
+			keys = append(keys, k)
+		}
 	}
-	return &http.Client{Timeout: timeout, Transport: tr}
+	if k := cfg.Gemini.APIKey.Reveal(); k != "" {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// NewHTTPClient is the client every REST provider uses (pkg/safehttp): an
+// explicit timeout, the proxy environment honoured, Go's own gzip handling,
+// redirects only within one host (keys never travel to another), every
+// body capped, and every configured key scrubbed from what comes back.
+func NewHTTPClient(timeout time.Duration, secrets []string) *http.Client {
+	return safehttp.New(safehttp.Options{Timeout: timeout, Secrets: secrets})
+}
+
+// CheckBaseURLs refuses a base_url that is not an absolute http(s) URL
+// (exit 2, naming the key) and warns once about plain http to a host that is
+// not this machine: keys would cross the network in clear text.
+func CheckBaseURLs(cfg *config.Config, log *slog.Logger) error {
+	check := func(name, raw string) error {
+		warning, err := safehttp.CheckBaseURL(name, raw)
+		if err != nil {
+			return InputError(fmt.Errorf("%s.base_url (%s): %w", name, config.EnvName(name+".base_url"), err))
+		}
+		if warning != "" {
+			log.Warn(warning)
+		}
+		return nil
+	}
+	for _, p := range cfg.Providers {
+		if err := check(p.Name, p.BaseURL); err != nil {
+			return err
+		}
+	}
+	if cfg.Gemini.BaseURL != "" {
+		return check("gemini", cfg.Gemini.BaseURL)
+	}
+	return nil
 }
 
 // BuildEngine assembles feeds, cache, quota and providers from the config.
@@ -66,7 +99,7 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 	d := &Deps{}
 	var specs []intel.Spec
 	if len(cfg.Feeds.Dirs) > 0 {
-		fs, err := feed.Load(cfg.Feeds.Dirs, feed.WithLogger(log))
+		fs, err := feed.Load(cfg.Feeds.Dirs, feed.WithLogger(log), feed.WithCategories(cfg.Feeds.Categories))
 		if err != nil {
 			return nil, InputError(fmt.Errorf("load feeds: %w", err))
 		}
@@ -85,7 +118,10 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		d.Cache = cache.Nop{}
 	}
 
-	client := NewHTTPClient(cfg.HTTP.Timeout)
+	if err := CheckBaseURLs(cfg, log); err != nil {
+		return nil, err
+	}
+	client := NewHTTPClient(cfg.HTTP.Timeout, Secrets(cfg))
 	for _, reg := range intel.Registrations() {
 		pc := cfg.Provider(reg.Name)
 		if pc == nil {
@@ -126,13 +162,17 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 type ClassifierOptions struct {
 	Offline bool
 	NoCache bool
-	Logger  *slog.Logger
+	// Batch sends the model requests as one Gemini Batch API job.
+	Batch  bool
+	Logger *slog.Logger
 	// Store caches classifications; nil when it could not be opened.
-	Store *cache.SQLite
+	Store cache.Store
 }
 
 // BuildClassifier builds the classification runner from the config:
 // Gemini when a key is set and the run is online, the heuristic otherwise.
+// A thinking or tier value the model does not take is an input error
+// naming the key.
 func BuildClassifier(ctx context.Context, cfg *config.Config, o ClassifierOptions) (*classify.Runner, error) {
 	log := o.Logger
 	if log == nil {
@@ -145,18 +185,9 @@ func BuildClassifier(ctx context.Context, cfg *config.Config, o ClassifierOption
 	g := cfg.Gemini
 	keyHint := "gemini.api_key (" + config.EnvName("gemini.api_key") + ", GEMINI_API_KEY or GOOGLE_API_KEY)"
 	ro := classify.Options{
-		Prompt: gemini.PromptFunc, PromptVersion: gemini.PromptVersion, Cache: c, Rate: g.Rate,
-		Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, Redact: g.Redact, MaxRetries: cfg.HTTP.MaxRetries,
-		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint,
+		Cache: c, Rate: g.Rate, Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, MaxRetries: cfg.HTTP.MaxRetries,
+		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint, Batch: o.Batch,
 	}
-	price, known := classify.ListPrices[g.Model]
-	if g.PriceInput != nil {
-		price.InputPerMTok, known = *g.PriceInput, known || g.PriceOutput != nil
-	}
-	if g.PriceOutput != nil {
-		price.OutputPerMTok = *g.PriceOutput
-	}
-	ro.Price = price
 	switch {
 	case o.Offline:
 		ro.Why = classify.WhyOffline
@@ -164,15 +195,24 @@ func BuildClassifier(ctx context.Context, cfg *config.Config, o ClassifierOption
 		ro.Why = classify.WhyNoKey
 		log.Info("no Gemini API key: classifications come from the heuristic", "key", keyHint)
 	default:
-		if !known {
-			log.Warn("no price for this model: costs are reported as 0; set gemini.price_input_per_mtok and gemini.price_output_per_mtok", "model", g.Model)
+		if g.BaseURL != "" {
+			if err := CheckBaseURLs(&config.Config{Gemini: g}, log); err != nil {
+				return nil, err
+			}
 		}
 		gen, err := gemini.New(ctx, gemini.Options{APIKey: g.APIKey.Reveal(), BaseURL: g.BaseURL, Model: g.Model,
-			Timeout: g.Timeout, ThinkingBudget: g.ThinkingBudget, MaxOutputTokens: g.MaxOutputTokens})
+			ThinkingLevel: g.ThinkingLevel, ThinkingBudget: g.ThinkingBudget, ServiceTier: g.ServiceTier,
+			PriceInput: g.PriceInput, PriceOutput: g.PriceOutput, Timeout: g.Timeout, MaxOutputTokens: g.MaxOutputTokens,
+			Redact: g.Redact, InternalDomains: cfg.IOC.InternalDomains, Cache: c, Logger: log,
+			HTTPClient: NewHTTPClient(g.Timeout, Secrets(cfg))})
 		if err != nil {
+			var se *gemini.SettingError
+			if errors.As(err, &se) {
+				return nil, InputError(fmt.Errorf("%w (%s)", err, config.EnvName(se.Key)))
+			}
 			return nil, fmt.Errorf("build gemini client: %w", err)
 		}
-		ro.Generator = gen
+		ro.Classifier = gen
 	}
 	return classify.NewRunner(ro), nil
 }

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,7 +30,7 @@ type Factory struct {
 	cfgErr error
 
 	storeOnce sync.Once
-	store     *cache.SQLite
+	store     cache.Store
 	storeErr  error
 
 	engineOnce sync.Once
@@ -71,14 +72,23 @@ func (f *Factory) Config() (*config.Config, error) {
 // Store opens the on-disk cache once per run; the lookup engine and the
 // classifier share it. When it cannot be opened the run goes on without
 // it, after one warning, and Store returns the error each time.
-func (f *Factory) Store() (*cache.SQLite, error) {
+func (f *Factory) Store() (cache.Store, error) {
 	f.storeOnce.Do(func() {
 		cfg, err := f.Config()
 		if err != nil {
 			f.storeErr = err
 			return
 		}
-		f.store, f.storeErr = cache.Open(cfg.Cache.Dir)
+		f.store, f.storeErr = cache.OpenStore(context.Background(), cache.StoreOptions{
+			URL: cfg.Cache.URL.Reveal(), Dir: cfg.Cache.Dir, Logger: f.logger(),
+		})
+		if f.storeErr != nil {
+			f.store = nil // never a typed nil inside the interface
+		}
+		if errors.Is(f.storeErr, cache.ErrBadURL) {
+			f.storeErr = InputError(fmt.Errorf("cache.url (%s): %w", config.EnvName("cache.url"), f.storeErr))
+			return
+		}
 		if f.storeErr != nil {
 			f.logger().Warn("cache unavailable: answers and classifications will not be reused and the daily quota is counted for this run only", "error", f.storeErr.Error())
 		}
@@ -95,7 +105,13 @@ func (f *Factory) Engine(ctx context.Context, o EngineOptions) (*Deps, error) {
 			f.depsErr = InputError(err)
 			return
 		}
-		o.Store, _ = f.Store() // a missing cache is a warning, not a failure
+		// A cache that cannot be opened is a warning, not a failure; a
+		// malformed cache.url is a usage error.
+		var ec *ExitCodeError
+		if o.Store, err = f.Store(); errors.As(err, &ec) {
+			f.depsErr = err
+			return
+		}
 		if o.Logger == nil {
 			o.Logger = f.logger()
 		}
@@ -114,7 +130,11 @@ func (f *Factory) Classifier(ctx context.Context, o ClassifierOptions) (*classif
 			return
 		}
 		if !o.NoCache {
-			o.Store, _ = f.Store()
+			var ec *ExitCodeError
+			if o.Store, err = f.Store(); errors.As(err, &ec) {
+				f.classifierErr = err
+				return
+			}
 		}
 		if o.Logger == nil {
 			o.Logger = f.logger()

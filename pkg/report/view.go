@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/verdict-dev/verdict/pkg/alert"
+	"github.com/verdict-dev/verdict/pkg/attack"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
@@ -40,6 +41,10 @@ type View struct {
 	Classified bool
 	MaxDetails int
 	MaxRows    int
+	// Attribution is MITRE's copyright designation, set when a detail
+	// section names ATT&CK techniques: MITRE's terms ask for it next to
+	// any copy of ATT&CK.
+	Attribution string
 }
 
 // Count is one bar of a distribution.
@@ -145,10 +150,55 @@ type ClassificationView struct {
 	Model        string
 	ModelVersion string
 	Reasoning    []string
-	Techniques   []string
+	Techniques   []string        // the ids, sanitised
+	Attack       []TechniqueView // the same, named from the embedded ATT&CK matrix
 	NextStep     string
 	Tokens       string
 	CostUSD      float64
+}
+
+// TechniqueView is one ATT&CK technique of a classification, with its name
+// and tactics from the embedded matrix (pkg/attack). An id the matrix does
+// not know as an active technique (a report from another ATT&CK release,
+// or edited by hand) keeps its id alone.
+type TechniqueView struct {
+	ID      string // sanitised
+	Name    string // "Brute Force: Password Guessing"; "" when unknown
+	Tactics string // "Credential Access"; "" when unknown
+}
+
+// String is "T1110.001 Brute Force: Password Guessing (Credential Access)".
+func (t TechniqueView) String() string {
+	s := t.ID
+	if t.Name != "" {
+		s += " " + t.Name
+	}
+	if t.Tactics != "" {
+		s += " (" + t.Tactics + ")"
+	}
+	return s
+}
+
+// AttackLine is the techniques on one line, for the text formats.
+func (c *ClassificationView) AttackLine() string {
+	parts := make([]string, len(c.Attack))
+	for i, t := range c.Attack {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// techniqueViews names technique ids through the embedded matrix.
+func techniqueViews(ids []string) []TechniqueView {
+	out := make([]TechniqueView, 0, len(ids))
+	for _, id := range ids {
+		tv := TechniqueView{ID: shown(id)}
+		if t, ok := attack.Lookup(id); ok {
+			tv.ID, tv.Name, tv.Tactics = t.ID, t.Name, strings.Join(t.TacticNames(), ", ")
+		}
+		out = append(out, tv)
+	}
+	return out
 }
 
 // ViewOptions caps the parts of a view that grow with the batch.
@@ -415,7 +465,11 @@ func (vb *ViewBuilder) Build() *View {
 	for _, d := range vb.details {
 		d.row.finish(d.alert)
 		d.row.Anchor = fmt.Sprintf("alert-%d", d.row.Seq)
-		v.Details = append(v.Details, detailView(d.row, d.alert))
+		av := detailView(d.row, d.alert)
+		if av.Classification != nil && len(av.Classification.Attack) > 0 {
+			v.Attribution = attack.Attribution()
+		}
+		v.Details = append(v.Details, av)
 	}
 	v.DetailsOmitted = total - len(v.Details)
 	if v.RowsOmitted < 0 {
@@ -461,6 +515,7 @@ func detailView(row *Row, a *model.Alert) *AlertView {
 			cv.Reasoning = append(cv.Reasoning, shownText(clip(r, fieldLimit)))
 		}
 		cv.Techniques = sanitizeAll(c.Techniques)
+		cv.Attack = techniqueViews(c.Techniques)
 		if c.PromptTokens+c.OutputTokens+c.ThoughtTokens > 0 {
 			cv.Tokens = fmt.Sprintf("%d prompt, %d output, %d thinking", c.PromptTokens, c.OutputTokens, c.ThoughtTokens)
 		}

@@ -12,20 +12,21 @@ import (
 // it groups the run's alerts, asks the model (or the cache, or the
 // heuristic) once per group, and adds the labels as the alerts are written.
 type ClassifyStage struct {
-	runner         *classify.Runner
-	thinkingBudget int
-	bc             model.ByClassification
+	runner *classify.Runner
+	bc     model.ByClassification
 	// Estimate is set by a dry run: requests, tokens and cost.
 	Estimate *classify.Estimate
 }
 
 var _ Stage = (*ClassifyStage)(nil)
 
-// NewClassifyStage wraps a runner; thinkingBudget prices a dry run's
-// thinking tokens.
-func NewClassifyStage(r *classify.Runner, thinkingBudget int) *ClassifyStage {
-	return &ClassifyStage{runner: r, thinkingBudget: thinkingBudget}
+// NewClassifyStage wraps a runner.
+func NewClassifyStage(r *classify.Runner) *ClassifyStage {
+	return &ClassifyStage{runner: r}
 }
+
+// Runner is the stage's classification runner.
+func (s *ClassifyStage) Runner() *classify.Runner { return s.runner }
 
 // Prepare implements Stage: group, then classify (or estimate).
 func (s *ClassifyStage) Prepare(ctx context.Context, src Source, dryRun bool) error {
@@ -34,7 +35,7 @@ func (s *ClassifyStage) Prepare(ctx context.Context, src Source, dryRun bool) er
 		return err
 	}
 	if dryRun {
-		e := r.Estimate(ctx, s.thinkingBudget)
+		e := r.Estimate(ctx)
 		s.Estimate = &e
 		return nil
 	}

@@ -30,11 +30,11 @@ func runOptions(t *testing.T, points int, inputs ...string) RunOptions {
 	rules := score.Default(score.Rule{Name: "fake", Provider: "fake", Types: []string{"any"}, Field: "malicious", Points: points})
 	sc, err := score.New(rules)
 	require.NoError(t, err)
-	al, _ := ioc.ParseAllowlist(nil)
+	pol, _ := ioc.NewPolicy(nil, nil)
 	p := &inteltest.Provider{ProviderName: "fake"}
 	eng := intel.NewEngine([]intel.Spec{{Provider: p, Concurrency: 2}}, intel.Options{Cache: cache.Nop{}})
 	return RunOptions{
-		Options: Options{Inputs: inputs, Stdin: strings.NewReader(""), Allowlist: al, Engine: eng, Scorer: sc, TempDir: t.TempDir()},
+		Options: Options{Inputs: inputs, Stdin: strings.NewReader(""), Policy: pol, Engine: eng, Scorer: sc, TempDir: t.TempDir()},
 		Now:     runNow, Version: "test",
 		Output: report.OutputOptions{Dir: t.TempDir(), Formats: []report.Format{report.FormatJSON}},
 	}

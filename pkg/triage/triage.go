@@ -35,14 +35,17 @@ const StdinName = "stdin"
 
 // Options configures a run.
 type Options struct {
-	Inputs    []string  // paths; "-" is standard input
-	Stdin     io.Reader // read when an input is "-"
-	Format    alert.Format
-	Allowlist *ioc.Allowlist
-	Engine    *intel.Engine
-	Scorer    *score.Scorer
-	TempDir   string // for the spool; default os.TempDir()
-	Logger    *slog.Logger
+	Inputs []string  // paths; "-" is standard input
+	Stdin  io.Reader // read when an input is "-"
+	Format alert.Format
+	// Policy decides which indicators are never sent to a provider and
+	// why (non-global addresses, reserved names, the empty file's hashes,
+	// internal domains, the allowlist); nil applies only the fixed rules.
+	Policy  *ioc.Policy
+	Engine  *intel.Engine
+	Scorer  *score.Scorer
+	TempDir string // for the spool; default os.TempDir()
+	Logger  *slog.Logger
 	// MaxRecordBytes bounds one record (default 64 MiB).
 	MaxRecordBytes int
 }
@@ -400,11 +403,7 @@ func (b *Batch) intern(i ioc.IOC) int32 {
 	idx := int32(len(b.iocs))
 	b.index[i] = idx
 	b.iocs = append(b.iocs, i)
-	reason := ioc.Classify(i)
-	if reason == ioc.NotSkipped && b.opts.Allowlist.Contains(i) {
-		reason = ioc.Allowlisted
-	}
-	b.skip = append(b.skip, reason)
+	b.skip = append(b.skip, b.opts.Policy.Classify(i))
 	return idx
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/alert"
 	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/intel"
+	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the registered providers and their default rules
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
@@ -54,7 +55,7 @@ func offlineProviders() []intel.Spec {
 // runAlerts runs alerts (NDJSON) through load, lookup, summary and emit.
 func runAlerts(t *testing.T, log *slog.Logger, specs []intel.Spec, ndjson string) (*model.Report, map[string]*model.Alert) {
 	t.Helper()
-	sc, err := score.New(score.Default())
+	sc, err := score.New(intel.DefaultScoring())
 	require.NoError(t, err)
 	eng := intel.NewEngine(specs, intel.Options{Cache: cache.Nop{}, Logger: quietLog()})
 	f := write(t, t.TempDir(), "alerts.ndjson", ndjson)
@@ -330,7 +331,7 @@ func TestVerdicts_SharedRealExports(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sc, err := score.New(score.Default())
+			sc, err := score.New(intel.DefaultScoring())
 			require.NoError(t, err)
 			eng := intel.NewEngine(specs, intel.Options{Cache: cache.Nop{}, Logger: quietLog()})
 			b, err := Load(context.Background(), Options{Inputs: files, Engine: eng, Scorer: sc, TempDir: t.TempDir(), Logger: quietLog()})

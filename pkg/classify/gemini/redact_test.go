@@ -179,9 +179,11 @@ func TestRedaction(t *testing.T) {
 			}
 			c := sampleCase("R")
 			c.Raw = json.RawMessage(`{"user":"alice","host":{"name":"ws-fin-042.corp.local"},"msg":"mail from bob.smith@corp.example.com","cmd":"runas /user:CORP\\svc_backup cmd","src":"10.0.0.5","dst":"185.220.101.45"}`)
-			res := classifyAll(t, runner(t, fake, "gemini-2.5-flash", cache.Nop{}, func(o *classify.Options) {
-				o.Redact, o.InternalDomains = true, tt.internal
-			}), []classify.Case{c})
+			cl := newClassifier(t, fake, func(o *gemini.Options) {
+				o.Model, o.Redact, o.InternalDomains = "gemini-2.5-flash", true, tt.internal
+			})
+			assert.Contains(t, cl.CacheParams(), "|redact-v2", "a redacted prompt is another question")
+			res := classifyAll(t, runnerWith(t, cl, cache.Nop{}, nil), []classify.Case{c})
 			user := fake.Requests()[0].User
 			for _, secret := range tt.secrets {
 				assert.NotContains(t, strings.ToLower(user), strings.ToLower(secret), "the prompt leaks %s", secret)

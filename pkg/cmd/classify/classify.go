@@ -45,6 +45,9 @@ no lookup is made.`),
   # What would it cost?
   verdict classify --dry-run alerts.ndjson
 
+  # Nightly, at half price: one Batch API job, answers within hours
+  verdict classify --batch --feeds /srv/feeds /var/log/alerts/today.ndjson
+
   # Heuristic classifications only, nothing leaves the machine
   verdict classify --offline --feeds samples/feeds samples/alerts/*`),
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -55,5 +58,6 @@ no lookup is made.`),
 		},
 	}
 	enrichCmd.Wire(cmd, f, opts, runF)
+	cmd.Flags().BoolVar(&opts.Batch, "batch", false, "send the model requests as one Gemini Batch API job: half price, answers within hours (the command waits)")
 	return cmd
 }

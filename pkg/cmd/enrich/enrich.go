@@ -18,6 +18,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/alert"
 	"github.com/verdict-dev/verdict/pkg/classify"
+	"github.com/verdict-dev/verdict/pkg/classify/gemini"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/ioc"
@@ -55,6 +56,8 @@ type Options struct {
 	// Classify adds a classification to every alert (verdict classify);
 	// given a single JSON report, the run only adds classifications.
 	Classify bool
+	// Batch sends classify's model requests as one Batch API job.
+	Batch bool
 }
 
 // FlagKeys are the enrich flags that set config keys.
@@ -158,9 +161,6 @@ func (o *Options) Complete(f *cmdutil.Factory) error {
 		}
 		o.FailOn = string(v)
 	}
-	if n := o.Output.Name; n != "" && (strings.ContainsAny(n, `/\`) || n == "." || n == "..") {
-		return cmdutil.FlagErrorf("--output-name must be a file name without directories, got %q", n)
-	}
 	if o.Offline && o.Refresh {
 		return cmdutil.FlagErrorf("--offline cannot refresh answers: drop --refresh")
 	}
@@ -192,6 +192,7 @@ func Run(ctx context.Context, o *Options) (err error) {
 		FailOn: model.Verdict(o.FailOn), FailOnUnchecked: o.FailOnUnchecked,
 		Output: o.Output.OutputOptions(o.Output.Name, o.IO.Out, report.ViewOptions{MaxDetails: cfg.Report.MaxDetails, MaxRows: cfg.Report.MaxRows}),
 	}
+	ro.Output.Context = ctx // a signal stops rendering too
 	if o.Classify && len(o.Files) == 1 && triage.IsReport(o.Files[0]) {
 		ro.Report = o.Files[0] // classify REPORT.json: no loading, no lookups
 	} else if ro.Options, err = o.pipelineOptions(ctx, cfg); err != nil {
@@ -199,11 +200,21 @@ func Run(ctx context.Context, o *Options) (err error) {
 	}
 	var stage *triage.ClassifyStage
 	if o.Classify {
-		r, err := o.Classifier(ctx, cmdutil.ClassifierOptions{Offline: o.Offline, NoCache: o.NoCache, Logger: o.Logger})
+		r, err := o.Classifier(ctx, cmdutil.ClassifierOptions{Offline: o.Offline, NoCache: o.NoCache, Batch: o.Batch, Logger: o.Logger})
 		if err != nil {
 			return err
 		}
-		stage = triage.NewClassifyStage(r, cfg.Gemini.ThinkingBudget)
+		// The model is checked before any lookup: a retired or unknown
+		// model stops the run before it spends anything.
+		if !o.DryRun {
+			if err := r.Check(ctx); err != nil {
+				if errors.Is(err, classify.ErrModelNotFound) {
+					return cmdutil.InputError(err)
+				}
+				return err
+			}
+		}
+		stage = triage.NewClassifyStage(r)
 		ro.Stage = stage
 	}
 	res, err := triage.Run(ctx, ro)
@@ -218,7 +229,7 @@ func Run(ctx context.Context, o *Options) (err error) {
 			}
 		}
 		if stage != nil && stage.Estimate != nil {
-			printEstimate(o.IO.ErrOut, *stage.Estimate, cfg)
+			printEstimate(o.IO.ErrOut, stage.Runner(), *stage.Estimate, cfg)
 		}
 	case !o.IO.Quiet():
 		printSummary(o.IO.ErrOut, res.View, res.Header, res.Paths)
@@ -237,6 +248,10 @@ func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (tria
 	if err != nil {
 		return triage.Options{}, cmdutil.InputError(err)
 	}
+	policy, err := ioc.NewPolicy(allow, cfg.IOC.InternalDomains)
+	if err != nil {
+		return triage.Options{}, cmdutil.InputError(fmt.Errorf("ioc.internal_domains (%s): %w", config.EnvName("ioc.internal_domains"), err))
+	}
 	deps, err := o.Engine(ctx, cmdutil.EngineOptions{
 		Offline: o.Offline, NoCache: o.NoCache, Refresh: o.Refresh, Logger: o.Logger, Progress: newProgress(o.IO, o.Logger),
 	})
@@ -245,7 +260,7 @@ func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (tria
 	}
 	return triage.Options{
 		Inputs: o.Files, Stdin: o.IO.In, Format: alert.Format(strings.TrimPrefix(o.InputFormat, "auto")),
-		Allowlist: allow, Engine: deps.Engine, Scorer: scorer, Logger: o.Logger,
+		Policy: policy, Engine: deps.Engine, Scorer: scorer, Logger: o.Logger,
 	}, nil
 }
 
@@ -297,7 +312,7 @@ func printSummary(w io.Writer, v *report.View, h *model.Report, paths []string) 
 	if len(paths) > 0 {
 		fmt.Fprintln(w, "\nReports:")
 		for _, p := range paths {
-			fmt.Fprintf(w, "  %s\n", p)
+			fmt.Fprintf(w, "  %s\n", report.SanitizeLine(p))
 		}
 	}
 }
@@ -338,12 +353,18 @@ func printPlan(w io.Writer, res *triage.Result) error {
 }
 
 // printEstimate prints a classification dry run.
-func printEstimate(w io.Writer, e classify.Estimate, cfg *config.Config) {
+func printEstimate(w io.Writer, r *classify.Runner, e classify.Estimate, cfg *config.Config) {
 	fmt.Fprintf(w, "\nclassification: %d alerts in %d distinct requests (alerts identical but for ids and timestamps share one)\n", e.Alerts, e.Groups)
+	tier, thinking, took := cfg.Gemini.ServiceTier, "-", cfg.Gemini.Rate.Duration(e.Requests).Round(time.Second).String()
+	if g, ok := r.Classifier().(*gemini.Classifier); ok {
+		tier, thinking = string(g.Tier()), g.Thinking()
+		if r.Batch() {
+			tier, took = string(gemini.TierBatch), "within 24h"
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tCACHED\tREQUESTS\tPROMPT TOKENS\tOUTPUT TOKENS\tTHINKING\tCOST (USD)\tTIME\t")
-	fmt.Fprintf(tw, "%s\t%d\t%d\t~%d\t~%d\t~%d\t~%.4f\t%s\t\n", cfg.Gemini.Model, e.Cached, e.Requests, e.PromptTokens, e.OutputTokens, e.Think, e.CostUSD,
-		cfg.Gemini.Rate.Duration(e.Requests).Round(time.Second))
+	fmt.Fprintln(tw, "MODEL\tTHINKING\tTIER\tCACHED\tREQUESTS\tPROMPT TOKENS\tOUTPUT TOKENS\tTHINKING TOKENS\tCOST (USD)\tTIME\t")
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t~%d\t~%d\t~%d\t~%.4f\t%s\t\n", cfg.Gemini.Model, thinking, tier, e.Cached, e.Requests, e.PromptTokens, e.OutputTokens, e.Think, e.CostUSD, took)
 	_ = tw.Flush() // a terminal write error has nowhere better to go
 	if cfg.Gemini.MaxCostUSD > 0 && e.CostUSD > cfg.Gemini.MaxCostUSD {
 		fmt.Fprintf(w, "note: the estimate exceeds gemini.max_cost_usd ($%.4f); alerts past it would get heuristic classifications\n", cfg.Gemini.MaxCostUSD)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/verdict-dev/verdict/pkg/attack"
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
@@ -248,6 +249,12 @@ func TestExitCodesAndBadInput(t *testing.T) {
 		{name: "happy path: version", args: []string{"version"}, wantExit: 0, check: func(t *testing.T, out string, res result) {
 			assert.Contains(t, res.stdout, "verdict ")
 			assert.Contains(t, res.stdout, "commit:")
+			assert.Contains(t, res.stdout, "attack: MITRE ATT&CK® Enterprise v18.1. © 2025 The MITRE Corporation.", "the attribution MITRE's terms require")
+		}},
+		{name: "happy path: version as JSON", args: []string{"version", "--json"}, wantExit: 0, check: func(t *testing.T, out string, res result) {
+			var v map[string]string
+			require.NoError(t, json.Unmarshal([]byte(res.stdout), &v))
+			assert.Equal(t, attack.Attribution(), v["attack"])
 		}},
 	}
 	for _, tt := range tests {
@@ -294,7 +301,7 @@ func TestBlocklistExport(t *testing.T) {
 	assert.Regexp(t, `^(\S+\n)+$`, body)
 	assert.NotContains(t, body, "#")
 	assert.Contains(t, body, "192.9.135.73\n")
-	assert.Contains(t, body, "update-check.example.net\n")
+	assert.Contains(t, body, "update-check.verdict-demo.int\n")
 	assert.NotContains(t, body, "10.20.30.41", "private addresses never go on a blocklist")
 	assert.NotContains(t, body, "93.184.216.34", "CLEAN alerts' indicators stay off")
 }

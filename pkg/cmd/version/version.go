@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verdict-dev/verdict/pkg/attack"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/version"
 )
@@ -46,8 +47,11 @@ func versionRun(o *Options) error {
 	if o.JSON {
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]string{"version": v, "commit": c, "date": d, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+		return enc.Encode(map[string]string{"version": v, "commit": c, "date": d, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH,
+			"attack": attack.Attribution()})
 	}
-	_, err := fmt.Fprintf(o.Out, "verdict %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	// MITRE's terms ask for the copyright designation with any copy of
+	// ATT&CK, and the binary embeds one.
+	_, err := fmt.Fprintf(o.Out, "verdict %s\ncommit: %s\nbuilt:  %s\ngo:     %s %s/%s\nattack: %s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH, attack.Attribution())
 	return err
 }

@@ -83,7 +83,7 @@ func TestDefaultScoringTable(t *testing.T) {
 		{name: "AbuseIPDB 25 is medium", inds: []score.Indicator{ind(ioc.IPv6, "2001:4860::1", map[string]*model.Result{"abuseipdb": abuse(25)})}, wantScore: 15, wantVerdict: model.PotentiallySuspicious},
 		{name: "AbuseIPDB 24 is nothing", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"abuseipdb": abuse(24)})}, wantScore: 0, wantVerdict: model.Clean},
 		{name: "feed hit", inds: []score.Indicator{ind(ioc.Domain, "evil.com", map[string]*model.Result{"feeds": feedHit("a.txt", "b.csv")})},
-			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"domain evil.com: listed in local feed a.txt, b.csv (+40)"}},
+			wantScore: 40, wantVerdict: model.Suspicious, wantFactors: []string{"domain evil.com: listed in a.txt (listed), b.csv (listed) (+40)"}},
 		{name: "VT, AbuseIPDB and feed add up to MALICIOUS", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"virustotal": vt(15), "abuseipdb": abuse(100), "feeds": feedHit("tor.txt")})},
 			wantScore: 100, wantVerdict: model.Malicious},
 		{name: "sum is capped at 100", inds: []score.Indicator{
