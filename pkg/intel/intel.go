@@ -41,6 +41,27 @@ type CacheParams interface {
 	CacheParams() string
 }
 
+// Health is what a provider's health check found (verdict doctor).
+type Health struct {
+	// KeyAccepted is true when an authenticated call succeeded, so the API
+	// key is known to be good; false when the check could not tell (a
+	// keyless provider, or no call that spends no quota).
+	KeyAccepted bool
+	// SpentQuota is true when the check itself counted against the daily
+	// quota (doctor says so, and avoids it where it can).
+	SpentQuota bool
+	// Detail is one line for people: the account's plan, the quota left,
+	// or why nothing could be checked.
+	Detail string
+}
+
+// HealthChecker is implemented by providers that can check their setup
+// (reachable, key accepted) with their cheapest call, preferably one that
+// uses no quota. An ErrUnauthorized error means the key was rejected.
+type HealthChecker interface {
+	Check(ctx context.Context) (Health, error)
+}
+
 // Sentinel errors providers return; the engine maps them to report statuses.
 var (
 	// ErrNotFound means the source has no data on the indicator. It is a
