@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
@@ -71,10 +72,11 @@ type Output struct {
 }
 
 type pendingFile struct {
-	format Format
-	f      *os.File
-	tmp    string
-	placed bool // renamed to its final name: no temporary file left
+	format  Format
+	f       *os.File
+	tmp     string
+	placed  bool   // renamed to its final name: no temporary file left
+	untrack func() // its registration with interrupt.Track
 }
 
 type viewTarget struct {
@@ -141,7 +143,9 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 			o.Abort()
 			return nil, fmt.Errorf("create report: %w", err)
 		}
-		o.files = append(o.files, &pendingFile{format: f, f: tmp, tmp: tmp.Name()})
+		// Registered so that a second signal, which ends the process at
+		// once, still removes it.
+		o.files = append(o.files, &pendingFile{format: f, f: tmp, tmp: tmp.Name(), untrack: interrupt.Track(tmp.Name())})
 		if err := o.target(f, ctxWriter{ctx: ctx, w: tmp}); err != nil {
 			o.Abort()
 			return nil, err
@@ -283,6 +287,9 @@ func (o *Output) Commit() ([]string, error) {
 	if err != nil {
 		o.Abort()
 		return nil, err
+	}
+	for _, pf := range o.files {
+		pf.untrack()
 	}
 	o.files = nil
 	if o.block != nil {
@@ -436,6 +443,7 @@ func (o *Output) Abort() {
 		if !pf.placed {
 			_ = os.Remove(pf.tmp) // best effort: it may already be gone
 		}
+		pf.untrack()
 	}
 	o.files = nil
 }

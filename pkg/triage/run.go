@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,12 +195,23 @@ func runFrom(ctx context.Context, o RunOptions, src source) (*Result, error) {
 	if err != nil {
 		return nil, &inputError{err}
 	}
+	// Deferred, so that no temporary report outlives a failure, a
+	// cancellation or a panic; after Commit it has nothing left to remove.
+	defer out.Abort()
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.Stdout != "" {
+		log.Info("writing report", "format", string(opts.Stdout), "to", "stdout")
+	} else {
+		log.Info("writing reports", "dir", opts.Dir, "name", opts.Name)
+	}
 	var hooks []AlertHook
 	if o.Stage != nil {
 		hooks = append(hooks, o.Stage.Hook())
 	}
 	if err := src.Emit(ctx, h, out.Sink(), hooks...); err != nil {
-		out.Abort()
 		return nil, err
 	}
 	paths, err := out.Commit()
