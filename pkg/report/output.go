@@ -131,7 +131,7 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 	}
 	// 0o777: the umask decides, as for any file a user's program creates.
 	if err := os.MkdirAll(opts.Dir, 0o777); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
+		return nil, &writeError{fmt.Errorf("create output directory: %w", err)}
 	}
 	formats := opts.Formats
 	if o.tmpl != nil && !hasFormat(formats, FormatTemplate) {
@@ -141,7 +141,7 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 		tmp, err := createTemp(opts.Dir, filepath.Base(o.FileName(f)))
 		if err != nil {
 			o.Abort()
-			return nil, fmt.Errorf("create report: %w", err)
+			return nil, &writeError{fmt.Errorf("create report: %w", err)}
 		}
 		// Registered so that a second signal, which ends the process at
 		// once, still removes it.
@@ -154,6 +154,17 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 	o.sink = &ctxSink{ctx: ctx, s: o.sinks}
 	return o, nil
 }
+
+// ErrWrite matches NewOutput's failures to create the output directory or
+// a report file: runtime failures (exit 1), unlike its other errors, which
+// are about the options (a bad name, format or template: exit 2).
+var ErrWrite = errors.New("cannot write reports")
+
+type writeError struct{ err error }
+
+func (e *writeError) Error() string        { return e.err.Error() }
+func (e *writeError) Unwrap() error        { return e.err }
+func (e *writeError) Is(target error) bool { return target == ErrWrite }
 
 // ValidateName checks an --output-name: a file name, not a path. It must
 // not be empty, ".", "..", hold a path separator or a control character.

@@ -193,6 +193,9 @@ func runFrom(ctx context.Context, o RunOptions, src source) (*Result, error) {
 	}
 	out, err := report.NewOutput(opts)
 	if err != nil {
+		if errors.Is(err, report.ErrWrite) {
+			return nil, err // the disk, not the options: a runtime failure
+		}
 		return nil, &inputError{err}
 	}
 	// Deferred, so that no temporary report outlives a failure, a

@@ -91,6 +91,9 @@ scoring rules do the job, and the reports say what was skipped.`),
 	cmd.InitDefaultHelpCmd()
 	cmd.InitDefaultCompletionCmd()
 	typeUsageErrors(cmd)
+	// Groups are runnable now (to refuse unknown subcommands); their usage
+	// line stays "verdict cache [command]" alone, as before.
+	cmd.SetUsageTemplate(strings.Replace(cmd.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	return cmd
 }
 
