@@ -338,8 +338,13 @@ func (r *reportSource) defaultName(time.Time) string {
 }
 
 // IsReport sniffs a verdict JSON report: an object whose first key is
-// schema_version. Anything else (alert exports) is not.
+// schema_version. Anything else (alert exports) is not, and neither is
+// anything but a regular file: sniffing a pipe would eat what the run is to
+// read (and opening one blocks until its writer comes).
 func IsReport(path string) bool {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false

@@ -109,3 +109,18 @@ func TestSpoolStopsOnCancelWhileOpeningAPipe(t *testing.T) {
 	}
 	assertEmptyDir(t, tmp)
 }
+
+// Sniffing for a JSON report (classify REPORT.json) never opens a pipe: it
+// would block, and what it read would be lost to the run.
+func TestIsReportLeavesPipesAlone(t *testing.T) {
+	t.Parallel()
+	fifo := mkfifo(t)
+	done := make(chan bool, 1)
+	go func() { done <- IsReport(fifo) }()
+	select {
+	case is := <-done:
+		assert.False(t, is)
+	case <-time.After(10 * time.Second):
+		t.Fatal("IsReport blocked opening a named pipe")
+	}
+}
