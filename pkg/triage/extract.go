@@ -36,7 +36,8 @@ type extractor struct {
 	hashes    []hashSeen
 	links     artifacts
 	stems     map[string]string // hashStem by field name; exports repeat a few
-	hitRank   int
+	// ids are the id fields (input.id_fields); nil is the default list.
+	ids *alert.IDFields
 	// memo remembers what recent strings yielded: exports repeat the same
 	// signatures, host names, addresses and user agents in alert after
 	// alert, and extraction is the costliest step of pass 1. It is bounded
@@ -55,11 +56,7 @@ const (
 )
 
 func newExtractor() *extractor {
-	r, ok := alert.IDRank(".id") // "_id", normalised: where an Elasticsearch hit id ranks
-	if !ok {
-		r = 1 << 30
-	}
-	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, hitRank: r, memo: map[memoKey][]ioc.IOC{}, stems: map[string]string{}}
+	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, memo: map[memoKey][]ioc.IOC{}, stems: map[string]string{}}
 }
 
 // alert returns the record's id ("" if it has none) and its unique
@@ -76,7 +73,7 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 			return
 		}
 		norm := p.Normalized()
-		if r, ok := alert.IDRank(norm); ok && r < idRank && strings.TrimSpace(value) != "" {
+		if r, ok := e.ids.Rank(norm); ok && r < idRank && strings.TrimSpace(value) != "" {
 			id, idRank = strings.Clone(value), r
 		}
 		if kind != alert.KindString || len(value) < 3 {
@@ -114,8 +111,8 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 			}
 		}
 	})
-	if rec.HitID != "" && e.hitRank < idRank {
-		id = rec.HitID
+	if hr, ok := e.ids.HitRank(); ok && rec.HitID != "" && hr < idRank {
+		id = rec.HitID // an Elasticsearch hit's _id, where _id ranks
 	}
 	e.linkHashes()
 	return id, e.out, err

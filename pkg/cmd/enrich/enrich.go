@@ -52,6 +52,8 @@ type Options struct {
 	NoCache         bool
 	Refresh         bool
 	DryRun          bool
+	// IDPerFile names alerts without an id field FILE#N instead of #N.
+	IDPerFile bool
 
 	// Classify adds a classification to every alert (verdict classify);
 	// given a single JSON report, the run only adds classifications.
@@ -136,6 +138,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fl.BoolVar(&opts.Offline, "offline", false, "no network at all: answer from the cache and local feeds only")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the lookup cache")
 	fl.BoolVar(&opts.Refresh, "refresh", false, "ignore cached answers but store the fresh ones")
+	fl.BoolVar(&opts.IDPerFile, "id-per-file", false, "name alerts without an id field FILE#N (N: the record in its own file) instead of #N (the position in the batch), so ids do not move when files are added")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the lookups needed after cache hits, the quota left and the time they take; send nothing")
 	fl.StringArray("feeds", nil, "local blocklist directory or file (repeatable; config feeds.dirs)")
 	fl.String("cache-dir", "", "cache directory (config cache.dir; default $XDG_CACHE_HOME/verdict)")
@@ -252,6 +255,10 @@ func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (tria
 	if err != nil {
 		return triage.Options{}, cmdutil.InputError(fmt.Errorf("ioc.internal_domains (%s): %w", config.EnvName("ioc.internal_domains"), err))
 	}
+	ids, err := alert.NewIDFields(cfg.Input.IDFields)
+	if err != nil {
+		return triage.Options{}, cmdutil.InputError(fmt.Errorf("input.id_fields (%s): %w", config.EnvName("input.id_fields"), err))
+	}
 	deps, err := o.Engine(ctx, cmdutil.EngineOptions{
 		Offline: o.Offline, NoCache: o.NoCache, Refresh: o.Refresh, Logger: o.Logger, Progress: newProgress(o.IO, o.Logger),
 	})
@@ -261,6 +268,7 @@ func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (tria
 	return triage.Options{
 		Inputs: o.Files, Stdin: o.IO.In, Format: alert.Format(strings.TrimPrefix(o.InputFormat, "auto")),
 		Policy: policy, Engine: deps.Engine, Scorer: scorer, Logger: o.Logger,
+		MaxSpoolBytes: int64(cfg.Input.MaxBytes), IDs: ids, IDPerFile: o.IDPerFile,
 	}, nil
 }
 

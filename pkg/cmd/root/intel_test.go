@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 )
 
@@ -35,9 +35,11 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		// As cmd/verdict's main does.
+		ctx, sig := interrupt.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		go func() { os.Exit(sig.Second()) }()
 		code := Main(ctx, argv, iostreams.System())
-		stop()
+		sig.Stop()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
@@ -333,7 +335,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	assert.Contains(t, vtLine, "6m49s")
 }
 
-// Ctrl-C stops cleanly: exit 1, answers so far kept, and the rerun resumes.
+// Ctrl-C stops cleanly: exit 130, answers so far kept, and the rerun resumes.
 func TestInterruptKeepsAnswersAndResumes(t *testing.T) {
 	_, out := sandbox(t)
 	vt, _ := fakes(t)
@@ -354,8 +356,8 @@ func TestInterruptKeepsAnswersAndResumes(t *testing.T) {
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
-	assert.Equal(t, 1, ee.ExitCode())
-	assert.Contains(t, stderr.String(), "interrupted")
+	assert.Equal(t, 130, ee.ExitCode(), "CONTRACT.md: 130 for SIGINT")
+	assert.Contains(t, stderr.String(), "interrupted by SIGINT")
 	first := len(vt.Requests())
 	require.Less(t, first, 108, "interrupted too late to test anything")
 
