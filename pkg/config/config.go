@@ -49,6 +49,23 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() +
 // MarshalText hides the value from text encoders (YAML, TOML).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// SecretValues returns every API key the configuration (file, environment)
+// sets, before Load validates anything: stderr is scrubbed of them from the
+// start, so a key a server echoes, or a typo that puts one in an error,
+// never reaches the terminal or a log file.
+func SecretValues(v *viper.Viper) []string {
+	var out []string
+	for _, k := range AllKeys() {
+		if !strings.HasSuffix(k.Name, ".api_key") {
+			continue
+		}
+		if s := strings.TrimSpace(v.GetString(k.Name)); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Reveal returns the key itself, for the one place that puts it in a header.
 func (s Secret) Reveal() string { return string(s) }
 

@@ -290,8 +290,17 @@ func TestKill9KeepsCompletedLookups(t *testing.T) {
 func TestKeysNeverLeak(t *testing.T) {
 	_, out := sandbox(t)
 	vt, ab := fakes(t)
-	vt.SetFault("185.13.0.1", inteltest.Fault500)
-	ab.SetFault("185.13.0.2", inteltest.Fault401)
+	// alertsFile(t, 6, 9) talks to 185.19.0.1 .. 185.19.0.6. Besides a 500
+	// and a rejected key, servers echo the key back in a JSON error, an
+	// HTML error page and a header.
+	vt.SetFault("185.19.0.1", inteltest.Fault500)
+	ab.SetFault("185.19.0.2", inteltest.Fault401)
+	vt.SetFault("185.19.0.3", inteltest.FaultEchoKeyJSON)
+	vt.SetFault("185.19.0.4", inteltest.FaultEchoKeyHTML)
+	vt.SetFault("185.19.0.5", inteltest.FaultEchoKeyHeader)
+	ab.SetFault("185.19.0.3", inteltest.FaultEchoKeyJSON)
+	ab.SetFault("185.19.0.4", inteltest.FaultEchoKeyHTML)
+	ab.SetFault("185.19.0.5", inteltest.FaultEchoKeyHeader)
 	res := run(t, "", "-v", "enrich", "-o", out, "--output-name", "s", "-f", "json,txt,html,md,csv", alertsFile(t, 6, 9))
 	require.Equal(t, 0, res.code, res.stderr)
 	res2 := run(t, "", "--log-format", "json", "-v", "enrich", "--dry-run", alertsFile(t, 6, 10))
@@ -312,6 +321,7 @@ func TestKeysNeverLeak(t *testing.T) {
 		}
 	}
 	assert.Contains(t, res.stderr, "DEBUG", "debug logging was on, so the check covers it")
+	assert.Contains(t, res.stderr, "[redacted]", "an echoed key was seen, and scrubbed")
 }
 
 func TestDryRunSendsNothing(t *testing.T) {

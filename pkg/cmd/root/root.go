@@ -23,6 +23,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/report"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 	"github.com/verdict-dev/verdict/pkg/triage"
 	"github.com/verdict-dev/verdict/pkg/version"
 )
@@ -158,6 +159,16 @@ func setup(cmd *cobra.Command, f *cmdutil.Factory, g *globalOptions) error {
 		return nil // a group only prints its help: no config to read
 	}
 	ios := f.IOStreams
+	if _, err := config.ReadFile(f.Viper, g.configFile); err != nil {
+		return cmdutil.InputError(err)
+	}
+	// From here on, everything for people goes through a scrubber of the
+	// configured keys: logs, progress, the summary and the final error.
+	if sc := safehttp.NewScrubber(config.SecretValues(f.Viper)...); !sc.Empty() {
+		ios.ErrOut = sc.Writer(ios.ErrOut)
+		cmd.Root().SetOut(ios.ErrOut)
+		cmd.Root().SetErr(ios.ErrOut)
+	}
 	level := slog.LevelInfo
 	switch strings.ToLower(g.logLevel) {
 	case "debug":
@@ -189,9 +200,6 @@ func setup(cmd *cobra.Command, f *cmdutil.Factory, g *globalOptions) error {
 	}
 	f.Logger = slog.New(h)
 	slog.SetDefault(f.Logger)
-	if _, err := config.ReadFile(f.Viper, g.configFile); err != nil {
-		return cmdutil.InputError(err)
-	}
 	return nil
 }
 
@@ -216,6 +224,7 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		}
 	})
 	defer stopNotice()
+	defer ios.FlushErrOut() //nolint:errcheck // stderr has nowhere to report its own failure
 	err := interrupted(ctx, cmd.ExecuteContext(ctx))
 	if err == nil {
 		return cmdutil.ExitOK
