@@ -215,9 +215,9 @@ func (u *URLhaus) handle(s *Server, w http.ResponseWriter, r *http.Request) {
 			"reporter": "abuse_ch", "larted": "true", "takedown_time_seconds": nil, "tags": e.Tags,
 			"payloads": []any{map[string]any{"firstseen": "2026-11-19", "filename": "invoice.doc", "file_type": "doc",
 				"response_size": "179664", "response_md5": "fedfa8ad9ee7846b88c5da79b32f6551",
-				"response_sha256": "dc9f3b226bccb2f1fd4810cde541e5a10d59a1fe683f4a9462293b6ade8d8403",
+				"response_sha256":  "dc9f3b226bccb2f1fd4810cde541e5a10d59a1fe683f4a9462293b6ade8d8403",
 				"urlhaus_download": "https://urlhaus-api.abuse.ch/v1/download/dc9f3b226bccb2f1fd4810cde541e5a10d59a1fe683f4a9462293b6ade8d8403/",
-				"signature": e.Signature, "virustotal": nil, "imphash": nil, "ssdeep": nil, "tlsh": nil}},
+				"signature":        e.Signature, "virustotal": nil, "imphash": nil, "ssdeep": nil, "tlsh": nil}},
 		})
 	case "/v1/host/":
 		v := form.Get("host")
