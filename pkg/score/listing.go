@@ -8,7 +8,7 @@ import (
 // ListingRules are the default rules of a remote source that lists
 // indicators the way a feed does (abuse.ch URLhaus and ThreatFox): the
 // local-feed rules (FeedRules) that select any of the given categories,
-// for provider, named "<provider>-<rule>", in the same "feeds" group. A
+// for provider, named "<provider>-c2-malware-phishing" and so on, in the same "feeds" group. A
 // listing then scores exactly as a local feed of its category would, and
 // an artifact that a local feed lists too counts its highest feed signal
 // once, not twice.
@@ -20,7 +20,7 @@ func ListingRules(provider string, categories ...string) []Rule {
 		}) {
 			continue
 		}
-		r.Name = provider + "-" + r.Name
+		r.Name = provider + "-" + strings.TrimPrefix(r.Name, "feed-")
 		r.Provider = provider
 		r.Categories = append([]string(nil), r.Categories...)
 		out = append(out, r)
