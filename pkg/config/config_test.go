@@ -157,7 +157,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"gemini.thinking_level": "high", "gemini.service_tier": "flex",
 		"input.id_fields": "event_uid,_id", "input.max_bytes": "512MiB", "ioc.internal_domains": "Corp.Example.com,.lab.example.org",
 		"feeds.categories": "feodo*.csv=c2,Tor-*.txt=anonymizer", "feeds.max_age": "36h",
-		"cache.url": "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"cache.url":       "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
 		"urlhaus.api_key": "k4", "urlhaus.base_url": "http://uh.test/v1", "urlhaus.rate": "3/s", "urlhaus.daily_quota": "13",
 		"urlhaus.concurrency": "1", "urlhaus.ttl": "3h",
 		"threatfox.api_key": "k5", "threatfox.base_url": "http://tf.test/api/v1", "threatfox.rate": "4/s", "threatfox.daily_quota": "14",

@@ -294,7 +294,7 @@ func TestLookupRunOutcomes(t *testing.T) {
 		{name: "offline, the local feed still answers", o: Options{Args: []string{"evil.com"}, Offline: true, FailOnUnchecked: true},
 			wantOut: []string{"MALICIOUS\t70\tfeeds\tfound\t+70\tlisted in c2-domains.txt"}, sendsNone: true},
 		{name: "no keys: skipped as no_api_key, named in a note", o: Options{Args: []string{"evil.com"}},
-			set: map[string]any{"urlhaus.api_key": "", "threatfox.api_key": ""},
+			set:     map[string]any{"urlhaus.api_key": "", "threatfox.api_key": ""},
 			wantOut: []string{"urlhaus\tskipped\t\tno_api_key", "threatfox\tskipped\t\tno_api_key"}, wantNotes: []string{"set urlhaus.api_key (VERDICT_URLHAUS_API_KEY)"}},
 		{name: "a rejected key is an error row and a note", o: Options{Args: []string{"evil.com"}},
 			set: map[string]any{"threatfox.api_key": "wrong"}, wantOut: []string{"threatfox\terror"}, wantNotes: []string{"check threatfox.api_key"}},
