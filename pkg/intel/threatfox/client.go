@@ -19,6 +19,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/abusech"
+	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -170,7 +171,13 @@ func (c *Client) search(ctx context.Context, q query) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := abusech.Status(Name, resp, c.now()); err != nil {
+	return rowsOf(resp, c.now())
+}
+
+// rowsOf reads the rows of an answer; a miss is ErrNotFound. The answer is
+// untrusted input (FuzzParse).
+func rowsOf(resp *httpapi.Response, now time.Time) ([]row, error) {
+	if _, err := abusech.Status(Name, resp, now); err != nil {
 		return nil, err
 	}
 	var a struct {

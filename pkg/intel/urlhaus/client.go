@@ -16,6 +16,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/abusech"
+	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -140,7 +141,13 @@ func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	if err != nil {
 		return model.Result{}, err
 	}
-	if _, err := abusech.Status(Name, resp, c.now()); err != nil {
+	return parse(i, resp, c.now())
+}
+
+// parse turns an answer about i into a result or the error the engine
+// understands. The answer is untrusted input (FuzzParse).
+func parse(i ioc.IOC, resp *httpapi.Response, now time.Time) (model.Result, error) {
+	if _, err := abusech.Status(Name, resp, now); err != nil {
 		return model.Result{}, err
 	}
 	switch i.Type {
