@@ -160,3 +160,22 @@ func readFile(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// A URLhaus payload answer names the file's MD5 and SHA-256: an alert that
+// carries both, apart (so extraction alone would not join them), scores the
+// file once, not once per hash.
+func TestAbuseChNamesOneFilesHashes(t *testing.T) {
+	_, out := sandbox(t)
+	uh, _ := abuseCh(t)
+	const md5, sha = "5b7e82e051ade4b14d163eea2a17bf8b", lookupSHA256
+	uh.AddPayload(inteltest.URLhausPayload{MD5: md5, SHA256: sha, Signature: "CobaltStrike", FileType: "exe", Size: 1024})
+	file := filepath.Join(t.TempDir(), "a.ndjson")
+	require.NoError(t, os.WriteFile(file, []byte(`{"id":"f1","process":{"hash":{"md5":"`+md5+`"}},"parent":{"hash":{"sha256":"`+sha+`"}}}`+"\n"), 0o644))
+	res := run(t, "", "enrich", "-o", out, "--output-name", "h", "-f", "json", file)
+	require.Equal(t, 0, res.code, res.stderr)
+	a := readReport(t, filepath.Join(out, "h.json")).Alerts[0]
+	require.Len(t, a.IOCs, 2)
+	assert.Equal(t, md5, a.Enrichment[sha]["urlhaus"].MD5)
+	assert.Equal(t, 70, a.Risk.Score, "one file, one +70: %v", a.Risk.Factors)
+	assert.Equal(t, []string{"SHA-256 " + sha + ": listed in URLhaus (malware) (+70)"}, a.Risk.Factors, "named by its SHA-256")
+}
