@@ -304,7 +304,7 @@ func Run(ctx context.Context, o *Options) (err error) {
 	if err != nil {
 		return err
 	}
-	lr, sources, err := lookup(ctx, ins, policy, deps, scorer)
+	lr, sources, err := lookup(ctx, ins, policy, deps, scorer, o.Logger)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ type source struct {
 
 // lookup asks the engine about the indicators that are not skipped and
 // scores each alone. sources[k] are indicator k's rows, in engine order.
-func lookup(ctx context.Context, ins []input, policy *ioc.Policy, deps *cmdutil.Deps, scorer *score.Scorer) (*model.LookupReport, [][]source, error) {
+func lookup(ctx context.Context, ins []input, policy *ioc.Policy, deps *cmdutil.Deps, scorer *score.Scorer, log *slog.Logger) (*model.LookupReport, [][]source, error) {
 	e := deps.Engine
 	var list []ioc.IOC
 	at := make([]int, len(ins)) // index into list, or -1
@@ -346,6 +346,15 @@ func lookup(ctx context.Context, ins []input, policy *ioc.Policy, deps *cmdutil.
 		if skip[k] == ioc.NotSkipped && e.Supports(in.ioc.Type) {
 			at[k] = len(list)
 			list = append(list, in.ioc)
+		}
+	}
+	// A slow rate (VirusTotal's public 4/m) makes a few lookups take a
+	// while: say so rather than sit silent.
+	if plan, err := e.Plan(ctx, list); err == nil && log != nil {
+		for _, p := range plan {
+			if p.Disabled == "" && p.Duration > 2*time.Second {
+				log.Info("waiting for the rate limit", "provider", p.Provider, "lookups", p.Needed, "rate", p.Rate.String(), "duration", p.Duration.Round(time.Second))
+			}
 		}
 	}
 	res, err := e.Lookup(ctx, list)
