@@ -157,7 +157,11 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"gemini.thinking_level": "high", "gemini.service_tier": "flex",
 		"input.id_fields": "event_uid,_id", "input.max_bytes": "512MiB", "ioc.internal_domains": "Corp.Example.com,.lab.example.org",
 		"feeds.categories": "feodo*.csv=c2,Tor-*.txt=anonymizer", "feeds.max_age": "36h",
-		"cache.url": "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"cache.url":       "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"urlhaus.api_key": "k4", "urlhaus.base_url": "http://uh.test/v1", "urlhaus.rate": "3/s", "urlhaus.daily_quota": "13",
+		"urlhaus.concurrency": "1", "urlhaus.ttl": "3h",
+		"threatfox.api_key": "k5", "threatfox.base_url": "http://tf.test/api/v1", "threatfox.rate": "4/s", "threatfox.daily_quota": "14",
+		"threatfox.concurrency": "5", "threatfox.ttl": "90m",
 	}
 	for _, k := range AllKeys() {
 		_, ok := values[k.Name]
@@ -179,6 +183,14 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, "30", abuse(c).Params["max_age_days"])
 	assert.Equal(t, "true", abuse(c).Params["verbose"])
 	assert.Equal(t, 3, abuse(c).Concurrency)
+	assert.Equal(t, "k4", c.Provider("urlhaus").APIKey.Reveal())
+	assert.Equal(t, "3/s", c.Provider("urlhaus").Rate.String())
+	assert.Equal(t, 13, c.Provider("urlhaus").DailyQuota)
+	assert.Equal(t, 3*time.Hour, c.TTLFor("urlhaus", "url"))
+	assert.Equal(t, "k5", c.Provider("threatfox").APIKey.Reveal())
+	assert.Equal(t, "http://tf.test/api/v1", c.Provider("threatfox").BaseURL)
+	assert.Equal(t, 5, c.Provider("threatfox").Concurrency)
+	assert.Equal(t, 90*time.Minute, c.TTLFor("threatfox", "ipv4"))
 	assert.Equal(t, "k3", c.Gemini.APIKey.Reveal())
 	assert.Equal(t, "http://gm.test/", c.Gemini.BaseURL)
 	assert.Equal(t, "gemini-2.5-flash-lite", c.Gemini.Model)
@@ -351,4 +363,26 @@ func TestExampleConfig(t *testing.T) {
 	for _, want := range []string{"VIRUSTOTAL_API_KEY", "max_age_days: 90", "virustotal-ip", "thinking_level: low", "abuse_confidence_score"} {
 		assert.Contains(t, got, want)
 	}
+}
+
+// One abuse.ch Auth-Key serves URLhaus and ThreatFox: ABUSECH_API_KEY sets
+// both, a provider's own variable wins over it, VERDICT_* over both; the
+// providers' own TTLs and limits are their defaults.
+func TestAbuseChKeys(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("ABUSECH_API_KEY", "shared")
+	t.Setenv("THREATFOX_API_KEY", "tf-own")
+	c, err := load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "shared", c.Provider("urlhaus").APIKey.Reveal())
+	assert.Equal(t, "tf-own", c.Provider("threatfox").APIKey.Reveal())
+	assert.Equal(t, 6*time.Hour, c.TTLFor("urlhaus", "url"))
+	assert.Equal(t, 12*time.Hour, c.TTLFor("threatfox", "domain"))
+	assert.Equal(t, "2/s", c.Provider("urlhaus").Rate.String())
+	assert.Equal(t, 5000, c.Provider("threatfox").DailyQuota)
+
+	t.Setenv("VERDICT_URLHAUS_API_KEY", "verdict-own")
+	c, err = load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "verdict-own", c.Provider("urlhaus").APIKey.Reveal())
 }

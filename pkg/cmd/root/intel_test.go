@@ -141,7 +141,11 @@ func TestRateIsNeverExceeded(t *testing.T) {
 	res := run(t, "", "enrich", "-o", out, "-f", "json", alertsFile(t, 42, 1))
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, 50, len(vt.Requests()))
-	assert.LessOrEqual(t, vt.MaxInWindow(time.Second), 20, "more than 20 requests in some second")
+	// Arrival times jitter on a loaded machine (a connection's first request
+	// waits for its dial, later ones do not), so the window is 5% short of
+	// a second; paced at 20/s, 19 requests fit in it, a limiter 10% too
+	// fast would put 21.
+	assert.LessOrEqual(t, vt.MaxInWindow(950*time.Millisecond), 20, "more than 20 requests in some second")
 }
 
 func TestFaultsNeverStopTheRun(t *testing.T) {

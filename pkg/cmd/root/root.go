@@ -15,6 +15,7 @@ import (
 	cacheCmd "github.com/verdict-dev/verdict/pkg/cmd/cache"
 	classifyCmd "github.com/verdict-dev/verdict/pkg/cmd/classify"
 	enrichCmd "github.com/verdict-dev/verdict/pkg/cmd/enrich"
+	lookupCmd "github.com/verdict-dev/verdict/pkg/cmd/lookup"
 	reportCmd "github.com/verdict-dev/verdict/pkg/cmd/report"
 	versionCmd "github.com/verdict-dev/verdict/pkg/cmd/version"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
@@ -47,9 +48,9 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 verdict reads exported alerts (JSON, NDJSON or CSV from Splunk, Elastic, Sentinel,
 Suricata, Zeek, Wazuh or any SIEM), pulls out every indicator (IPs, domains, URLs,
 file hashes), checks each one once against threat intelligence (local blocklist
-feeds, VirusTotal, AbuseIPDB) through a rate-limited cache, scores every alert
-with transparent rules, optionally asks Gemini for a verdict, and writes JSON,
-TXT, HTML, Markdown and CSV reports.
+feeds, VirusTotal, AbuseIPDB, URLhaus, ThreatFox) through a rate-limited cache,
+scores every alert with transparent rules, optionally asks Gemini for a verdict,
+and writes JSON, TXT, HTML, Markdown and CSV reports.
 
 It works with no API keys and no network: local feeds, the cache and the
 scoring rules do the job, and the reports say what was skipped.`),
@@ -64,7 +65,10 @@ scoring rules do the job, and the reports say what was skipped.`),
   splunk search ... | verdict enrich --stdout md - >> "$GITHUB_STEP_SUMMARY"
 
   # Add a Gemini verdict to an existing report, no new lookups
-  verdict classify reports/verdict-20261123-020000.json`),
+  verdict classify reports/verdict-20261123-020000.json
+
+  # Ask every source about a few indicators
+  verdict lookup 8.8.8.8 evil[.]com`),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       version.String(),
@@ -84,6 +88,7 @@ scoring rules do the job, and the reports say what was skipped.`),
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.AddCommand(enrichCmd.NewCmdEnrich(f, nil))
 	cmd.AddCommand(classifyCmd.NewCmdClassify(f, nil))
+	cmd.AddCommand(lookupCmd.NewCmdLookup(f, nil))
 	cmd.AddCommand(reportCmd.NewCmdReport(f, nil))
 	cmd.AddCommand(cacheCmd.NewCmdCache(f))
 	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))

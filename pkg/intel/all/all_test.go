@@ -107,3 +107,62 @@ func TestDefaultScoringTable(t *testing.T) {
 		})
 	}
 }
+
+func listing(feed, category string) *model.Result {
+	return &model.Result{Status: model.StatusFound, Matches: []model.FeedMatch{{Feed: feed, Category: category}}}
+}
+
+// URLhaus and ThreatFox listings score as a local feed of their category
+// would, in the feeds group: an artifact listed by them and by a local
+// feed counts its highest feed signal once.
+func TestAbuseChListingsScoreAsFeeds(t *testing.T) {
+	t.Parallel()
+	s, err := score.New(intel.DefaultScoring())
+	require.NoError(t, err)
+	ip, url := "185.220.101.45", "http://evil.example-bad.com/x.exe"
+	const md5, sha = "5b7e82e051ade4b14d163eea2a17bf8b", "b325c92fa540edeb89b95dbfd4400c1cb33599c66859a87aead820e568a2ebe7"
+	tests := []struct {
+		name        string
+		inds        []score.Indicator
+		wantScore   int
+		wantFactors []string
+	}{
+		{name: "URLhaus URL listing is +70", inds: []score.Indicator{ind(ioc.URL, url, map[string]*model.Result{"urlhaus": listing("URLhaus", "malware")})},
+			wantScore: 70, wantFactors: []string{"URL " + url + ": listed in URLhaus (malware) (+70)"}},
+		{name: "ThreatFox c2 is +70", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{"threatfox": listing("ThreatFox", "c2")})},
+			wantScore: 70, wantFactors: []string{"IP " + ip + ": listed in ThreatFox (c2) (+70)"}},
+		{name: "URLhaus host with no listing (abused legitimate site) scores nothing",
+			inds:      []score.Indicator{ind(ioc.Domain, "gist.github.com", map[string]*model.Result{"urlhaus": {Status: model.StatusFound, Attrs: map[string]any{"abused_legit": true}}})},
+			wantScore: 0},
+		{name: "a local feed, URLhaus and ThreatFox on one indicator count once",
+			inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{
+				"feeds": feedHit("tor.txt"), "urlhaus": listing("URLhaus", "malware"), "threatfox": listing("ThreatFox", "c2")})},
+			wantScore: 70},
+		{name: "a ThreatFox listing beats a weaker local feed, still once",
+			inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{
+				"feeds": {Status: model.StatusFound, Matches: []model.FeedMatch{{Feed: "tor-exits.txt", Category: "anonymizer"}}}, "threatfox": listing("ThreatFox", "c2")})},
+			wantScore: 70},
+		{name: "the MD5 and SHA-256 of one file, listed by URLhaus and a feed, count once", inds: []score.Indicator{
+			{IOC: ioc.IOC{Type: ioc.MD5, Value: md5}, Results: map[string]*model.Result{"urlhaus": listing("URLhaus", "malware")}, Artifact: 1},
+			{IOC: ioc.IOC{Type: ioc.SHA256, Value: sha}, Results: map[string]*model.Result{"feeds": {Status: model.StatusFound,
+				Matches: []model.FeedMatch{{Feed: "malwarebazaar.csv", Category: "malware"}}}}, Artifact: 1},
+		}, wantScore: 70},
+		{name: "two artifacts listed are two signals", inds: []score.Indicator{
+			ind(ioc.IPv4, ip, map[string]*model.Result{"threatfox": listing("ThreatFox", "c2")}),
+			ind(ioc.URL, url, map[string]*model.Result{"urlhaus": listing("URLhaus", "malware")}),
+		}, wantScore: 100},
+		{name: "not_found and skipped score nothing", inds: []score.Indicator{ind(ioc.IPv4, ip, map[string]*model.Result{
+			"urlhaus": {Status: model.StatusNotFound}, "threatfox": {Status: model.StatusSkipped, Reason: "no_api_key"}})}, wantScore: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := s.Score(tt.inds)
+			assert.Equal(t, tt.wantScore, r.Score)
+			if tt.wantFactors != nil {
+				assert.Equal(t, tt.wantFactors, r.Factors)
+			}
+			assert.LessOrEqual(t, len(r.Factors), len(tt.inds), "at most one feed factor per artifact")
+		})
+	}
+}
