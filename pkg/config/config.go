@@ -57,7 +57,10 @@ func (s Secret) Reveal() string { return string(s) }
 // .concurrency, .ttl) and its own (Params), all generated from its
 // registration in pkg/intel.
 type Provider struct {
-	Name        string
+	Name string
+	// Disabled is <name>.enabled set to false: the provider is left out of
+	// the run (the zero value keeps a provider on).
+	Disabled    bool
 	APIKey      Secret
 	BaseURL     string
 	Rate        ratelimit.Rate
@@ -286,6 +289,9 @@ func loadProvider(v *viper.Viper, r intel.Registration) (Provider, error) {
 			errs = append(errs, keyError(full, "%v", unwrapDecode(err)))
 		}
 	}
+	enabled := true
+	get("enabled", &enabled)
+	p.Disabled = !enabled
 	var key string
 	get("api_key", &key)
 	p.APIKey = Secret(key)

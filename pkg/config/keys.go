@@ -109,7 +109,12 @@ func ProviderKeys(r intel.Registration) []Key {
 	if r.Defaults.TTL > 0 {
 		ttl = FormatDuration(r.Defaults.TTL)
 	}
+	enabledHelp := "look indicators up in " + r.Title + "; false leaves it out of every run and report"
+	if !r.NeedsKey {
+		enabledHelp += " (it needs no key, so it is on unless switched off here)"
+	}
 	keys := []Key{
+		{Name: n + ".enabled", Default: true, Help: enabledHelp},
 		{Name: n + ".api_key", Default: "", Env: r.KeyEnv, Help: keyHelp},
 		{Name: n + ".base_url", Default: r.Defaults.BaseURL, Help: r.Title + " API base URL (a proxy, a mirror or a test server)"},
 		{Name: n + ".rate", Default: r.Defaults.Rate.String(), Help: "at most N requests per s, m, h or d; 0 = no limit"},

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -28,11 +29,16 @@ type Settings struct {
 	// canonical and validated: "90", "true".
 	Params map[string]string
 	Logger *slog.Logger
+	// Cache is the run's cache (cache.Nop under --no-cache), for a provider
+	// that keeps data of its own besides its answers (RDAP keeps the IANA
+	// bootstrap file for a week); nil means none. Answers themselves are
+	// the engine's business.
+	Cache cache.Cache
 }
 
 // Defaults are a provider's values for the generic configuration keys
 // every provider has: <name>.base_url, .rate, .daily_quota, .concurrency
-// and .ttl.
+// and .ttl (and <name>.enabled, true for every provider).
 type Defaults struct {
 	BaseURL     string
 	Rate        ratelimit.Rate // the zero Rate means no limit
@@ -158,7 +164,7 @@ func RegisteredNames() []string {
 }
 
 // GenericKeys are the configuration keys every provider has, under its name.
-var GenericKeys = []string{"api_key", "base_url", "rate", "daily_quota", "concurrency", "ttl"}
+var GenericKeys = []string{"enabled", "api_key", "base_url", "rate", "daily_quota", "concurrency", "ttl"}
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
