@@ -157,7 +157,14 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"gemini.thinking_level": "high", "gemini.service_tier": "flex",
 		"input.id_fields": "event_uid,_id", "input.max_bytes": "512MiB", "ioc.internal_domains": "Corp.Example.com,.lab.example.org",
 		"feeds.categories": "feodo*.csv=c2,Tor-*.txt=anonymizer", "feeds.max_age": "36h",
-		"cache.url": "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"cache.url":          "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"virustotal.enabled": "false", "abuseipdb.enabled": "true",
+		"rdap.enabled": "true", "rdap.api_key": "", "rdap.base_url": "http://rdap.test/iana", "rdap.rate": "5/s", "rdap.daily_quota": "100",
+		"rdap.concurrency": "2", "rdap.ttl": "30d", "rdap.server_rate": "2/s",
+		"greynoise.enabled": "true", "greynoise.api_key": "k4", "greynoise.base_url": "http://gn.test", "greynoise.rate": "2/s",
+		"greynoise.daily_quota": "40", "greynoise.concurrency": "1", "greynoise.ttl": "", "greynoise.keyless_daily_quota": "5",
+		"internetdb.enabled": "false", "internetdb.api_key": "", "internetdb.base_url": "http://idb.test", "internetdb.rate": "3/s",
+		"internetdb.daily_quota": "0", "internetdb.concurrency": "1", "internetdb.ttl": "1d",
 	}
 	for _, k := range AllKeys() {
 		_, ok := values[k.Name]
@@ -170,6 +177,13 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	c, err := load(t, "", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "k1", vt(c).APIKey.Reveal())
+	assert.True(t, vt(c).Disabled, "virustotal.enabled false")
+	assert.False(t, abuse(c).Disabled)
+	assert.True(t, c.Provider("internetdb").Disabled)
+	assert.Equal(t, "2/s", c.Provider("rdap").Params["server_rate"])
+	assert.Equal(t, 30*24*time.Hour, c.Provider("rdap").TTL)
+	assert.Equal(t, "k4", c.Provider("greynoise").APIKey.Reveal())
+	assert.Equal(t, "5", c.Provider("greynoise").Params["keyless_daily_quota"])
 	assert.Equal(t, "http://vt.test/api/v3", vt(c).BaseURL)
 	assert.Equal(t, "9/h", vt(c).Rate.String())
 	assert.Equal(t, 11, vt(c).DailyQuota)

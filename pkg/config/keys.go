@@ -98,7 +98,10 @@ func ProviderKeys(r intel.Registration) []Key {
 	if r.KeyHelp != "" {
 		keyHelp += ", " + r.KeyHelp
 	}
-	if !r.NeedsKey {
+	switch {
+	case !r.NeedsKey && len(r.KeyEnv) == 0 && r.KeyHelp == "":
+		keyHelp = "not used: " + r.Title + " takes no key"
+	case !r.NeedsKey:
 		keyHelp += " (optional: it answers without one)"
 	}
 	conc := r.Defaults.Concurrency

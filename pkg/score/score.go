@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -445,7 +446,7 @@ func describe(r *compiledRule, i ioc.IOC, res *model.Result, listed []model.Feed
 	}
 	d = strings.NewReplacer("{n}", num, "{s}", plural, "{feeds}", strings.Join(feeds, ", "), "{provider}", r.Provider).Replace(d)
 	d = expandAttrs(d, res)
-	return fmt.Sprintf("%s %s: %s (+%d)", i.Type.Label(), i.Value, d, r.Points)
+	return fmt.Sprintf("%s %s: %s (%+d)", i.Type.Label(), i.Value, d, r.Points)
 }
 
 // expandAttrs fills {attr:NAME} and {date:NAME} from the answer's attrs.
@@ -500,6 +501,12 @@ func attrValue(res *model.Result, kind, name string) string {
 			s = t.UTC().Format("2006-01-02")
 		}
 	}
+	s = strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+			return ' '
+		}
+		return c
+	}, strings.ToValidUTF8(s, ""))
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 64 {
 		s = strings.ToValidUTF8(s[:64], "")
