@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdict-dev/verdict/pkg/intel"
-	"github.com/verdict-dev/verdict/pkg/intel/internetdb"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
+	"github.com/verdict-dev/verdict/pkg/intel/internetdb"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
