@@ -440,7 +440,10 @@ func TestServerRate(t *testing.T) {
 	wg.Wait()
 	require.Len(t, top.Requests(), 6)
 	require.Len(t, net.Requests(), 6)
-	assert.LessOrEqual(t, top.MaxInWindow(time.Second), 4, "more than 4 requests to one server in a second")
-	assert.LessOrEqual(t, net.MaxInWindow(time.Second), 4)
+	// 50 ms of scheduling jitter allowed: the fake stamps a request when its
+	// handler starts, and a busy machine can start the first one late.
+	window := time.Second - 50*time.Millisecond
+	assert.LessOrEqual(t, top.MaxInWindow(window), 4, "more than 4 requests to one server in a second")
+	assert.LessOrEqual(t, net.MaxInWindow(window), 4)
 	assert.Less(t, time.Since(start), 3*time.Second, "the servers are paced separately: 6 each at 4/s is about 1.3 s, not 2.6 s")
 }
