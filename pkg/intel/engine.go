@@ -191,6 +191,37 @@ func (r *providerRun) key(i ioc.IOC) string {
 	return i.Value
 }
 
+// keyed reports whether indicators may share answers (CacheKeyer). Only
+// then are pending lookups grouped: a million plain indicators cost no
+// map and no slice per indicator.
+func (r *providerRun) keyed() bool {
+	_, ok := r.spec.Provider.(CacheKeyer)
+	return ok
+}
+
+// requests is how many questions the pending lookups are: one per group.
+func (r *providerRun) requests() int {
+	if r.groups == nil {
+		return len(r.pending)
+	}
+	return len(r.groups)
+}
+
+// eachGroup calls fn with the pending indexes one request answers, in
+// order: a group of one (a view into pending, no allocation) unless the
+// provider is keyed.
+func (r *providerRun) eachGroup(fn func(grp []int)) {
+	if r.groups == nil {
+		for i := range r.pending {
+			fn(r.pending[i : i+1 : i+1])
+		}
+		return
+	}
+	for _, g := range r.groups {
+		fn(g)
+	}
+}
+
 // Lookup answers every indicator from every provider that takes its type.
 // The indicators must be unique, normalised and global (the caller skips
 // non-global and allowlisted ones). A cancelled context stops new requests;
@@ -208,8 +239,8 @@ func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
 		if err := run.fromCache(ctx, iocs); err != nil {
 			return nil, err
 		}
-		if len(run.groups) > 0 && run.spec.Disabled == "" && !isLocal(spec.Provider) {
-			totals = append(totals, ProgressTotal{Provider: run.name, Total: len(run.groups), Interval: spec.Rate.Interval()})
+		if len(run.pending) > 0 && run.spec.Disabled == "" && !isLocal(spec.Provider) {
+			totals = append(totals, ProgressTotal{Provider: run.name, Total: run.requests(), Interval: spec.Rate.Interval()})
 		}
 	}
 	if e.opts.Progress != nil && len(totals) > 0 {
@@ -284,7 +315,7 @@ func (e *Engine) Plan(ctx context.Context, iocs []ioc.IOC) ([]PlanLine, error) {
 				return nil, err
 			}
 			pl.CacheHits = run.stats.cacheHits
-			pl.Needed = len(run.groups)
+			pl.Needed = run.requests()
 			if e.opts.Quota != nil {
 				used, err := e.opts.Quota.Used(ctx, run.name)
 				if err != nil {
@@ -313,8 +344,8 @@ type providerRun struct {
 	params  string
 	out     []*model.Result
 	pending []int
-	// groups are the pending indexes by cache key, in order: one request
-	// answers each group.
+	// groups are the pending indexes by cache key, in order, for a keyed
+	// provider (nil otherwise): one request answers each group.
 	groups  [][]int
 	limiter *rate.Limiter
 	stats   counters
@@ -394,12 +425,19 @@ func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
 			continue
 		}
 		values := make([]string, 0, len(idxs))
-		seen := make(map[string]bool, len(idxs))
+		var seen map[string]bool // keyed providers' indicators share keys
+		if r.keyed() {
+			seen = make(map[string]bool, len(idxs))
+		}
 		for _, idx := range idxs {
-			if k := r.key(iocs[idx]); !seen[k] {
+			k := r.key(iocs[idx])
+			if seen != nil {
+				if seen[k] {
+					continue
+				}
 				seen[k] = true
-				values = append(values, k)
 			}
+			values = append(values, k)
 		}
 		hits, err := c.GetMany(ctx, r.name, r.params, string(t), values)
 		if err != nil {
@@ -428,12 +466,16 @@ func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
 // group splits the pending indexes by type and cache key, keeping the
 // order of first appearance.
 func (r *providerRun) group(iocs []ioc.IOC) {
+	if !r.keyed() {
+		r.groups = nil
+		return
+	}
 	type gk struct {
 		t ioc.Type
 		k string
 	}
 	at := make(map[gk]int, len(r.pending))
-	r.groups = r.groups[:0]
+	r.groups = make([][]int, 0, len(r.pending))
 	for _, idx := range r.pending {
 		k := gk{iocs[idx].Type, r.key(iocs[idx])}
 		if g, ok := at[k]; ok {
@@ -459,13 +501,13 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 	}
 	g := errgroup.Group{}
 	g.SetLimit(r.spec.Concurrency)
-	for _, grp := range r.groups {
+	r.eachGroup(func(grp []int) {
 		if ctx.Err() != nil {
 			for _, idx := range grp {
 				r.out[idx] = skipped(model.ReasonCanceled)
 			}
 			r.stats.skipped.Add(int64(len(grp)))
-			continue
+			return
 		}
 		g.Go(func() error {
 			// One request answers every indicator of the group (they share a
@@ -488,7 +530,7 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 			}
 			return nil
 		})
-	}
+	})
 	_ = g.Wait()
 }
 
