@@ -193,6 +193,8 @@ func TestNewSourcesRateAndQuota(t *testing.T) {
 	t.Setenv("VERDICT_RDAP_CONCURRENCY", "4")
 	t.Setenv("VERDICT_INTERNETDB_CONCURRENCY", "4")
 	t.Setenv("VERDICT_INTERNETDB_DAILY_QUOTA", "6")
+	t.Setenv("VERDICT_RDAP_DAILY_QUOTA", "5")
+	t.Setenv("VERDICT_GREYNOISE_RATE", "2/s")
 	var lines []string
 	for i := range 7 {
 		lines = append(lines, fmt.Sprintf(`{"id":"R-%d","dst_ip":"185.77.0.%d","query":"www.dom-%d.top"}`, i, i+1, i))
@@ -207,13 +209,15 @@ func TestNewSourcesRateAndQuota(t *testing.T) {
 	// (a new connection) can start late enough for the fifth after it to
 	// land inside its second. 6/s or no limit at all still fails.
 	window := time.Second - 50*time.Millisecond
-	assert.Len(t, k.reg.Requests(), 7)
+	assert.Len(t, k.reg.Requests(), 5, "rdap.daily_quota")
+	assert.Equal(t, 2, rep.Summary.Providers["rdap"].Skipped)
 	assert.LessOrEqual(t, k.reg.MaxInWindow(window), 2, "more than server_rate requests to one RDAP server in a second")
 	assert.Len(t, k.idb.Requests(), 6, "internetdb.daily_quota")
 	assert.LessOrEqual(t, k.idb.MaxInWindow(window), 3, "more than 3 InternetDB requests in a second")
 	assert.Equal(t, 1, rep.Summary.Providers["internetdb"].Skipped)
 	assert.Len(t, k.gn.Requests(), 3, "without a key, GreyNoise gets its keyless quota of 3 a day")
 	assert.Equal(t, 4, rep.Summary.Providers["greynoise"].Skipped)
+	assert.LessOrEqual(t, k.gn.MaxInWindow(window), 2, "more than 2 GreyNoise requests in a second")
 	assert.Contains(t, strings.Join(rep.Summary.Notes, "\n"), "greynoise: out of quota for this run (daily quota of 3 requests is spent for today (UTC))")
 	for _, q := range k.gn.Requests() {
 		_, sent := q.Header["Key"]
