@@ -18,6 +18,9 @@ type RDAPDomain struct {
 	Expires    time.Time
 	Registrar  string
 	Status     []string
+	// LDHName overrides the answer's ldhName (the name, upper-cased): an
+	// answer about another domain.
+	LDHName string
 }
 
 // RDAPServer is a fake of one registry's RDAP service (RFC 9082, 9083;
@@ -117,13 +120,17 @@ func (r *RDAPServer) handle(s *Server, w http.ResponseWriter, req *http.Request)
 			"vcardArray": []any{"vcard", []any{[]any{"version", map[string]any{}, "text", "4.0"}, []any{"fn", map[string]any{}, "text", d.Registrar}}},
 		})
 	}
+	ldh := strings.ToUpper(name)
+	if d.LDHName != "" {
+		ldh = d.LDHName
+	}
 	status := d.Status
 	if status == nil {
 		status = []string{"client transfer prohibited"}
 	}
 	w.Header().Set("Content-Type", "application/rdap+json")
 	writeJSONNoType(w, 200, map[string]any{
-		"objectClassName": "domain", "handle": "D1-" + strings.ToUpper(name), "ldhName": strings.ToUpper(name),
+		"objectClassName": "domain", "handle": "D1-" + strings.ToUpper(name), "ldhName": ldh,
 		"status": status, "events": events, "entities": entities,
 		"nameservers":     []any{map[string]any{"objectClassName": "nameserver", "ldhName": "NS1." + strings.ToUpper(name)}},
 		"secureDNS":       map[string]any{"delegationSigned": false},

@@ -247,9 +247,14 @@ func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	if !resp.IsJSON() {
 		return model.Result{}, httpapi.Unexpected(Name, resp)
 	}
-	r, err := ParseDomain(resp.Body)
+	r, ldh, err := parseDomain(resp.Body)
 	if err != nil {
 		return model.Result{}, fmt.Errorf("%s: %w: %w", Name, err, intel.ErrBadResponse)
+	}
+	if ldh != "" && !strings.EqualFold(strings.TrimSuffix(ldh, "."), domain) {
+		// An answer about another domain (a misrouted redirect, a hostile
+		// server) says nothing about this one.
+		return model.Result{}, fmt.Errorf("%s: answer is about %q, not %s: %w", Name, clip(oneLine(ldh), 64), domain, intel.ErrBadResponse)
 	}
 	r.Attrs[AttrDomain] = domain
 	r.Link = link
@@ -343,12 +348,18 @@ func (o *domainObject) lenient(data []byte) error {
 // An answer without a registration event is still found, with its age
 // unknown. The result has non-nil Attrs.
 func ParseDomain(data []byte) (model.Result, error) {
+	r, _, err := parseDomain(data)
+	return r, err
+}
+
+// parseDomain is ParseDomain, and the object's ldhName.
+func parseDomain(data []byte) (model.Result, string, error) {
 	var o domainObject
 	if err := o.lenient(data); err != nil {
-		return model.Result{}, fmt.Errorf("decode answer: %w", err)
+		return model.Result{}, "", fmt.Errorf("decode answer: %w", err)
 	}
 	if o.ObjectClassName != "" && !strings.EqualFold(o.ObjectClassName, "domain") {
-		return model.Result{}, fmt.Errorf("answer is a %q object, not a domain", clip(oneLine(o.ObjectClassName), 32))
+		return model.Result{}, "", fmt.Errorf("answer is a %q object, not a domain", clip(oneLine(o.ObjectClassName), 32))
 	}
 	r := model.Result{Status: model.StatusFound, Attrs: map[string]any{}}
 	var registered, expires time.Time
@@ -391,7 +402,7 @@ func ParseDomain(data []byte) (model.Result, error) {
 	if len(status) > 0 {
 		r.Attrs[AttrStatus] = status
 	}
-	return r, nil
+	return r, o.LDHName, nil
 }
 
 // registrar is the fn of the first entity with role registrar (RFC 9083

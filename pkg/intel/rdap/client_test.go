@@ -212,6 +212,7 @@ func TestLookup(t *testing.T) {
 	reg.Set("evil.top", inteltest.RDAPDomain{Registered: time.Date(2026, 11, 29, 10, 12, 0, 0, time.UTC), Registrar: "NameSilo, LLC",
 		Expires: time.Date(2027, 11, 29, 10, 12, 0, 0, time.UTC), Status: []string{"client transfer prohibited"}})
 	reg.Set("quiet.top", inteltest.RDAPDomain{Registrar: "Quiet Registrar"})
+	reg.Set("other.top", inteltest.RDAPDomain{Registered: time.Date(1997, 9, 15, 0, 0, 0, 0, time.UTC), LDHName: "GOOGLE.COM"})
 	for d, f := range map[string]inteltest.Fault{
 		"e401.top": inteltest.Fault401, "e429.top": inteltest.Fault429, "e429n.top": inteltest.Fault429NoRetryAfter,
 		"e429h.top": inteltest.Fault429HTML, "e500.top": inteltest.Fault500, "e502.top": inteltest.FaultHTML502,
@@ -251,6 +252,11 @@ func TestLookup(t *testing.T) {
 			check: func(t *testing.T, r model.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, map[string]any{rdap.AttrDomain: "null.top"}, r.Attrs)
+			}},
+		{name: "sad path: an answer about another domain is refused", ioc: "other.top", asked: "other.top",
+			check: func(t *testing.T, r model.Result, err error) {
+				assert.ErrorIs(t, err, intel.ErrBadResponse)
+				assert.Contains(t, err.Error(), `about "GOOGLE.COM"`)
 			}},
 		{name: "sad path: 404 is not found", ioc: "unregistered.com", asked: "unregistered.com",
 			check: func(t *testing.T, r model.Result, err error) { assert.ErrorIs(t, err, intel.ErrNotFound) }},
