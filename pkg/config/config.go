@@ -74,7 +74,10 @@ func (s Secret) Reveal() string { return string(s) }
 // .concurrency, .ttl) and its own (Params), all generated from its
 // registration in pkg/intel.
 type Provider struct {
-	Name        string
+	Name string
+	// Disabled is <name>.enabled set to false: the provider is left out of
+	// the run (the zero value keeps a provider on).
+	Disabled    bool
 	APIKey      Secret
 	BaseURL     string
 	Rate        ratelimit.Rate
@@ -306,6 +309,19 @@ func loadProvider(v *viper.Viper, r intel.Registration) (Provider, error) {
 	var key string
 	get("api_key", &key)
 	p.APIKey = Secret(key)
+	// enabled is true, false, or auto: on for the built-in sources, and for
+	// opt-in ones only once a key is set (keyless ones need true).
+	var enabled string
+	get("enabled", &enabled)
+	switch e := strings.ToLower(strings.TrimSpace(enabled)); e {
+	case "true", "1", "yes", "on":
+	case "false", "0", "no", "off":
+		p.Disabled = true
+	case "auto", "":
+		p.Disabled = r.OptIn && (key == "" || !(r.NeedsKey || len(r.KeyEnv) > 0 || r.KeyHelp != ""))
+	default:
+		errs = append(errs, keyError(r.Name+".enabled", "want true, false or auto, got %q", enabled))
+	}
 	get("base_url", &p.BaseURL)
 	get("rate", &p.Rate)
 	get("daily_quota", &p.DailyQuota)

@@ -195,8 +195,9 @@ func scoringDoc() []string {
 		"whose answer from `provider` (a provider's name, or " + score.FeedProvider + ") is found and, when `field` is set,",
 		"has that field within [min, max]. Fields: " + strings.Join(fields, ", ") + ".",
 		"`category`/`categories` select feed listings (local feeds, URLhaus, ThreatFox) by category; of the rules sharing",
-		"a `group`, only the one with the most points counts per artifact.",
-		"`description` words the factor: {n} is the value, {s} a plural s, {feeds} the feed names, {provider} the provider.",
+		"a `group`, only the one with the most points counts per artifact. A rule worth 0 points is switched off: raise it to use it.",
+		"`description` words the factor: {n} is the value, {s} a plural s, {feeds} the feed names, {provider} the provider,",
+		"{attr:NAME} an attribute of the answer, {date:NAME} a date attribute as YYYY-MM-DD.",
 	}
 }
 

@@ -56,6 +56,9 @@ type Options struct {
 	// MaxPause is the longest 429 pause the engine waits out; a provider that
 	// asks for longer is out of quota for this run. Default 10m.
 	MaxPause time.Duration
+	// Now is the run's clock, handed to providers that implement Ager;
+	// default time.Now.
+	Now func() time.Time
 }
 
 // Progress receives lookup progress for the progress bar or log lines.
@@ -125,6 +128,9 @@ func NewEngine(specs []Spec, opts Options) *Engine {
 	if opts.MaxPause <= 0 {
 		opts.MaxPause = 10 * time.Minute
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -174,6 +180,48 @@ func cacheParams(p Provider) string {
 	return ""
 }
 
+// key is what the cache and the in-run deduplication know an indicator's
+// answer by: its value, or what the provider really asks about (CacheKeyer).
+func (r *providerRun) key(i ioc.IOC) string {
+	if ck, ok := r.spec.Provider.(CacheKeyer); ok {
+		if k := ck.CacheKey(i); k != "" {
+			return k
+		}
+	}
+	return i.Value
+}
+
+// keyed reports whether indicators may share answers (CacheKeyer). Only
+// then are pending lookups grouped: a million plain indicators cost no
+// map and no slice per indicator.
+func (r *providerRun) keyed() bool {
+	_, ok := r.spec.Provider.(CacheKeyer)
+	return ok
+}
+
+// requests is how many questions the pending lookups are: one per group.
+func (r *providerRun) requests() int {
+	if r.groups == nil {
+		return len(r.pending)
+	}
+	return len(r.groups)
+}
+
+// eachGroup calls fn with the pending indexes one request answers, in
+// order: a group of one (a view into pending, no allocation) unless the
+// provider is keyed.
+func (r *providerRun) eachGroup(fn func(grp []int)) {
+	if r.groups == nil {
+		for i := range r.pending {
+			fn(r.pending[i : i+1 : i+1])
+		}
+		return
+	}
+	for _, g := range r.groups {
+		fn(g)
+	}
+}
+
 // Lookup answers every indicator from every provider that takes its type.
 // The indicators must be unique, normalised and global (the caller skips
 // non-global and allowlisted ones). A cancelled context stops new requests;
@@ -192,7 +240,7 @@ func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
 			return nil, err
 		}
 		if len(run.pending) > 0 && run.spec.Disabled == "" && !isLocal(spec.Provider) {
-			totals = append(totals, ProgressTotal{Provider: run.name, Total: len(run.pending), Interval: spec.Rate.Interval()})
+			totals = append(totals, ProgressTotal{Provider: run.name, Total: run.requests(), Interval: spec.Rate.Interval()})
 		}
 	}
 	if e.opts.Progress != nil && len(totals) > 0 {
@@ -208,11 +256,30 @@ func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
 		}()
 	}
 	wg.Wait()
+	now := e.opts.Now()
 	for _, run := range runs {
+		run.age(now)
 		res.Stats[run.name] = run.stats.snapshot()
 		res.Notes = append(res.Notes, run.notes()...)
 	}
 	return res, ctx.Err()
+}
+
+// age lets an Ager fill the fields of its found answers that depend on the
+// run's clock. Indicators that share a cache key share one answer, which
+// is aged once.
+func (r *providerRun) age(now time.Time) {
+	a, ok := r.spec.Provider.(Ager)
+	if !ok {
+		return
+	}
+	seen := map[*model.Result]bool{}
+	for _, res := range r.out {
+		if res != nil && res.Status == model.StatusFound && !seen[res] {
+			seen[res] = true
+			a.Age(res, now)
+		}
+	}
 }
 
 // PlanLine is one provider's share of a --dry-run.
@@ -248,7 +315,7 @@ func (e *Engine) Plan(ctx context.Context, iocs []ioc.IOC) ([]PlanLine, error) {
 				return nil, err
 			}
 			pl.CacheHits = run.stats.cacheHits
-			pl.Needed = len(run.pending)
+			pl.Needed = run.requests()
 			if e.opts.Quota != nil {
 				used, err := e.opts.Quota.Used(ctx, run.name)
 				if err != nil {
@@ -277,6 +344,9 @@ type providerRun struct {
 	params  string
 	out     []*model.Result
 	pending []int
+	// groups are the pending indexes by cache key, in order, for a keyed
+	// provider (nil otherwise): one request answers each group.
+	groups  [][]int
 	limiter *rate.Limiter
 	stats   counters
 
@@ -354,16 +424,27 @@ func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
 			r.pending = append(r.pending, idxs...)
 			continue
 		}
-		values := make([]string, len(idxs))
-		for k, idx := range idxs {
-			values[k] = iocs[idx].Value
+		values := make([]string, 0, len(idxs))
+		var seen map[string]bool // keyed providers' indicators share keys
+		if r.keyed() {
+			seen = make(map[string]bool, len(idxs))
+		}
+		for _, idx := range idxs {
+			k := r.key(iocs[idx])
+			if seen != nil {
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+			values = append(values, k)
 		}
 		hits, err := c.GetMany(ctx, r.name, r.params, string(t), values)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
 		for _, idx := range idxs {
-			e, ok := hits[iocs[idx].Value]
+			e, ok := hits[r.key(iocs[idx])]
 			if ok {
 				var res model.Result
 				if err := json.Unmarshal(e.Data, &res); err == nil && (res.Status == model.StatusFound || res.Status == model.StatusNotFound) {
@@ -378,7 +459,32 @@ func (r *providerRun) fromCache(ctx context.Context, iocs []ioc.IOC) error {
 			r.pending = append(r.pending, idx)
 		}
 	}
+	r.group(iocs)
 	return nil
+}
+
+// group splits the pending indexes by type and cache key, keeping the
+// order of first appearance.
+func (r *providerRun) group(iocs []ioc.IOC) {
+	if !r.keyed() {
+		r.groups = nil
+		return
+	}
+	type gk struct {
+		t ioc.Type
+		k string
+	}
+	at := make(map[gk]int, len(r.pending))
+	r.groups = make([][]int, 0, len(r.pending))
+	for _, idx := range r.pending {
+		k := gk{iocs[idx].Type, r.key(iocs[idx])}
+		if g, ok := at[k]; ok {
+			r.groups[g] = append(r.groups[g], idx)
+			continue
+		}
+		at[k] = len(r.groups)
+		r.groups = append(r.groups, []int{idx})
+	}
 }
 
 // network runs the pending lookups through the limiter and quota.
@@ -395,59 +501,70 @@ func (r *providerRun) network(ctx context.Context, iocs []ioc.IOC) {
 	}
 	g := errgroup.Group{}
 	g.SetLimit(r.spec.Concurrency)
-	for _, idx := range r.pending {
+	r.eachGroup(func(grp []int) {
 		if ctx.Err() != nil {
-			r.out[idx] = skipped(model.ReasonCanceled)
-			r.stats.skipped.Add(1)
-			continue
+			for _, idx := range grp {
+				r.out[idx] = skipped(model.ReasonCanceled)
+			}
+			r.stats.skipped.Add(int64(len(grp)))
+			return
 		}
 		g.Go(func() error {
-			r.out[idx] = r.lookupOne(ctx, iocs[idx])
-			switch r.out[idx].Status {
+			// One request answers every indicator of the group (they share a
+			// cache key); each of them was looked up.
+			res, asked := r.lookupOne(ctx, iocs[grp[0]])
+			if asked {
+				r.stats.lookups.Add(int64(len(grp) - 1))
+			}
+			for _, idx := range grp {
+				r.out[idx] = res
+			}
+			switch res.Status {
 			case model.StatusError:
-				r.stats.errors.Add(1)
+				r.stats.errors.Add(int64(len(grp)))
 			case model.StatusSkipped:
-				r.stats.skipped.Add(1)
+				r.stats.skipped.Add(int64(len(grp)))
 			}
 			if pr := r.engine.opts.Progress; pr != nil {
 				pr.Done(r.name)
 			}
 			return nil
 		})
-	}
+	})
 	_ = g.Wait()
 }
 
 // lookupOne asks the provider about one indicator, honouring pauses, the
-// limiter and the quota, retrying transient failures.
-func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *model.Result {
+// limiter and the quota, retrying transient failures. The bool reports
+// whether the question reached the provider, whatever the answer.
+func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) (*model.Result, bool) {
 	log := r.engine.log.With("provider", r.name, "ioc_type", string(i.Type))
 	retries := 0
 	asked := false
 	for {
 		if res := r.stopped(); res != nil {
-			return res
+			return res, asked
 		}
 		gen, err := r.waitPause(ctx)
 		if err == nil {
 			err = r.limiter.Wait(ctx)
 		}
 		if err != nil {
-			return skipped(model.ReasonCanceled)
+			return skipped(model.ReasonCanceled), asked
 		}
 		if res := r.stopped(); res != nil {
-			return res
+			return res, asked
 		}
 		if q := r.engine.opts.Quota; q != nil && r.spec.DailyQuota > 0 {
 			ok, err := q.Take(ctx, r.name, r.spec.DailyQuota)
 			if err != nil {
 				if ctx.Err() != nil {
-					return skipped(model.ReasonCanceled)
+					return skipped(model.ReasonCanceled), asked
 				}
 				r.warnQuotaStore(err)
 			} else if !ok {
 				r.exhaust(fmt.Sprintf("daily quota of %d requests is spent for today (UTC)", r.spec.DailyQuota))
-				return skipped(model.ReasonQuotaExhausted)
+				return skipped(model.ReasonQuotaExhausted), asked
 			}
 		}
 		if !asked {
@@ -464,33 +581,33 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC) *model.Result {
 			r.ok()
 			res.Status = model.StatusFound
 			r.store(ctx, i, &res, r.spec.TTL(i.Type))
-			return &res
+			return &res, asked
 		case errors.Is(err, ErrNotFound):
 			r.ok()
 			nf := model.Result{Status: model.StatusNotFound}
 			r.store(ctx, i, &nf, r.spec.TTLNotFound)
-			return &nf
+			return &nf, asked
 		case errors.As(err, &rl):
 			if res := r.on429(gen, rl, log); res != nil {
-				return res
+				return res, asked
 			}
 			continue // a 429 is waited out, not counted as a retry
 		case errors.Is(err, ErrUnauthorized):
 			r.setFatal(fmt.Errorf("%s rejected the API key (%v); check %s", r.name, err, r.spec.KeyHint))
-			return r.stopped()
+			return r.stopped(), asked
 		case ctx.Err() != nil:
-			return skipped(model.ReasonCanceled)
+			return skipped(model.ReasonCanceled), asked
 		case retryable(err) && retries < r.spec.MaxRetries:
 			retries++
 			d := ratelimit.Backoff(r.engine.opts.BackoffBase, retries)
 			log.Debug("retrying", "attempt", retries, "wait", d, "error", err.Error())
 			if ratelimit.Sleep(ctx, d) != nil {
-				return skipped(model.ReasonCanceled)
+				return skipped(model.ReasonCanceled), asked
 			}
 			continue
 		default:
 			log.Warn("lookup failed", "error", err.Error(), "retries", retries)
-			return &model.Result{Status: model.StatusError, Error: err.Error()}
+			return &model.Result{Status: model.StatusError, Error: err.Error()}, asked
 		}
 	}
 }
@@ -597,7 +714,7 @@ func (r *providerRun) store(ctx context.Context, i ioc.IOC, res *model.Result, t
 	if err != nil {
 		return
 	}
-	k := cache.Key{Provider: r.name, Params: r.params, Type: string(i.Type), Value: i.Value}
+	k := cache.Key{Provider: r.name, Params: r.params, Type: string(i.Type), Value: r.key(i)}
 	// The answer cost quota: store it even if the run is being cancelled.
 	if err := r.engine.opts.Cache.Put(context.WithoutCancel(ctx), k, cache.Entry{Status: string(res.Status), Data: data}, ttl); err != nil {
 		r.engine.log.Warn("cannot write cache", "provider", r.name, "error", err.Error())

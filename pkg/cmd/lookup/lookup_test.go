@@ -283,7 +283,9 @@ func TestLookupRunOutcomes(t *testing.T) {
 		wantErr   string
 		wantOut   []string
 		wantNotes []string
-		sendsNone bool
+		// wantMissing are sources that must have no row at all.
+		wantMissing []string
+		sendsNone   bool
 	}{
 		{name: "fail-on matches", o: Options{Args: []string{"evil.com"}, FailOn: "SUSPICIOUS"}, wantCode: 3,
 			wantErr: "1 indicator(s) are SUSPICIOUS or worse (--fail-on SUSPICIOUS)", wantOut: []string{"MALICIOUS\t95"}},
@@ -293,9 +295,12 @@ func TestLookupRunOutcomes(t *testing.T) {
 			wantOut: []string{"UNCHECKED\t-\tvirustotal\tskipped\t\toffline"}, wantNotes: []string{"note: urlhaus: offline, 1 lookups not made"}, sendsNone: true},
 		{name: "offline, the local feed still answers", o: Options{Args: []string{"evil.com"}, Offline: true, FailOnUnchecked: true},
 			wantOut: []string{"MALICIOUS\t70\tfeeds\tfound\t+70\tlisted in c2-domains.txt"}, sendsNone: true},
-		{name: "no keys: skipped as no_api_key, named in a note", o: Options{Args: []string{"evil.com"}},
-			set:     map[string]any{"urlhaus.api_key": "", "threatfox.api_key": ""},
+		{name: "no keys, switched on: skipped as no_api_key, named in a note", o: Options{Args: []string{"evil.com"}},
+			set:     map[string]any{"urlhaus.api_key": "", "threatfox.api_key": "", "urlhaus.enabled": true, "threatfox.enabled": true},
 			wantOut: []string{"urlhaus\tskipped\t\tno_api_key", "threatfox\tskipped\t\tno_api_key"}, wantNotes: []string{"set urlhaus.api_key (VERDICT_URLHAUS_API_KEY)"}},
+		{name: "no keys: the opt-in sources stay out", o: Options{Args: []string{"evil.com"}},
+			set:     map[string]any{"urlhaus.api_key": "", "threatfox.api_key": ""},
+			wantOut: []string{"virustotal\tfound"}, wantMissing: []string{"urlhaus", "threatfox"}},
 		{name: "a rejected key is an error row and a note", o: Options{Args: []string{"evil.com"}},
 			set: map[string]any{"threatfox.api_key": "wrong"}, wantOut: []string{"threatfox\terror"}, wantNotes: []string{"check threatfox.api_key"}},
 		{name: "skipped by the policy: never sent", o: Options{Args: []string{"10.1.2.3", "example.com"}},
@@ -323,6 +328,9 @@ func TestLookupRunOutcomes(t *testing.T) {
 			}
 			for _, w := range tt.wantNotes {
 				assert.Contains(t, errOut, w)
+			}
+			for _, w := range tt.wantMissing {
+				assert.NotContains(t, out, "\t"+w+"\t", "a source that is not switched on has no row")
 			}
 			if tt.sendsNone {
 				assert.Equal(t, before, s.requests(), "no request left the machine")

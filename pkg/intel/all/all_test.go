@@ -166,3 +166,88 @@ func TestAbuseChListingsScoreAsFeeds(t *testing.T) {
 		})
 	}
 }
+
+func rdapAged(registered string, days int) *model.Result {
+	return &model.Result{Status: model.StatusFound, Attrs: map[string]any{"registered": registered, "domain_age_days": days, "registrar": "NameSilo, LLC"}}
+}
+
+// Domain age, by the default rules: within 7 days +40, within 30 +25, one
+// group (the highest counts), the factor naming the date.
+func TestDomainAgeScoring(t *testing.T) {
+	t.Parallel()
+	s, err := score.New(intel.DefaultScoring())
+	require.NoError(t, err)
+	tests := []struct {
+		name        string
+		res         *model.Result
+		wantScore   int
+		wantFactors []string
+	}{
+		{name: "registered today", res: rdapAged("2026-12-03T01:00:00Z", 0), wantScore: 40,
+			wantFactors: []string{"domain x.top: registered 2026-12-03 (0 days ago) (+40)"}},
+		{name: "4 days: the within-7 rule alone, not both", res: rdapAged("2026-11-29T10:12:00Z", 4), wantScore: 40,
+			wantFactors: []string{"domain x.top: registered 2026-11-29 (4 days ago) (+40)"}},
+		{name: "boundary: 7 days is within 7", res: rdapAged("2026-11-26T00:00:00Z", 7), wantScore: 40,
+			wantFactors: []string{"domain x.top: registered 2026-11-26 (7 days ago) (+40)"}},
+		{name: "boundary: 8 days is within 30 only", res: rdapAged("2026-11-25T00:00:00Z", 8), wantScore: 25,
+			wantFactors: []string{"domain x.top: registered 2026-11-25 (8 days ago) (+25)"}},
+		{name: "boundary: 30 days is within 30", res: rdapAged("2026-11-03T00:00:00Z", 30), wantScore: 25},
+		{name: "boundary: 31 days scores nothing", res: rdapAged("2026-11-02T00:00:00Z", 31), wantScore: 0, wantFactors: []string{}},
+		{name: "an old domain scores nothing", res: rdapAged("1997-09-15T04:00:00Z", 10671), wantScore: 0, wantFactors: []string{}},
+		{name: "found, age unknown, scores nothing", res: &model.Result{Status: model.StatusFound, Attrs: map[string]any{"registrar": "X"}},
+			wantScore: 0, wantFactors: []string{}},
+		{name: "not found scores nothing", res: &model.Result{Status: model.StatusNotFound}, wantScore: 0, wantFactors: []string{}},
+		{name: "an error with an age scores nothing", res: &model.Result{Status: model.StatusError, Attrs: map[string]any{"domain_age_days": 1}},
+			wantScore: 0, wantFactors: []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := s.Score([]score.Indicator{ind(ioc.Domain, "x.top", map[string]*model.Result{"rdap": tt.res})})
+			assert.Equal(t, tt.wantScore, r.Score)
+			if tt.wantFactors != nil {
+				assert.Equal(t, tt.wantFactors, r.Factors)
+			}
+		})
+	}
+
+	// Two young domains are two artifacts; a young domain listed in a feed
+	// adds both signals.
+	r := s.Score([]score.Indicator{
+		ind(ioc.Domain, "a.top", map[string]*model.Result{"rdap": rdapAged("2026-12-01T00:00:00Z", 2)}),
+		ind(ioc.Domain, "b.top", map[string]*model.Result{"rdap": rdapAged("2026-11-20T00:00:00Z", 13), "feeds": feedHit("phish.txt")}),
+	})
+	assert.Equal(t, 100, r.Score, "40 + 25 + 40 (a listing of no known category), capped")
+	assert.Len(t, r.Factors, 3)
+}
+
+// GreyNoise and InternetDB add no points by default: GreyNoise's rules are
+// there at 0 for users to raise, InternetDB has none.
+func TestGreyNoiseAndInternetDBScoreNothingByDefault(t *testing.T) {
+	t.Parallel()
+	s, err := score.New(intel.DefaultScoring())
+	require.NoError(t, err)
+	yes := true
+	r := s.Score([]score.Indicator{ind(ioc.IPv4, "185.220.101.45", map[string]*model.Result{
+		"greynoise":  {Status: model.StatusFound, Classification: "malicious", Attrs: map[string]any{"noise": true}},
+		"internetdb": {Status: model.StatusFound, Tags: []string{"compromised"}, Attrs: map[string]any{"ports": []int{22}, "vulns": []string{"CVE-2021-44228"}}},
+	}), ind(ioc.IPv4, "8.8.8.8", map[string]*model.Result{"greynoise": {Status: model.StatusFound, Classification: "benign", RIOT: &yes}})})
+	assert.Zero(t, r.Score)
+	assert.Empty(t, r.Factors, "a 0-point rule adds no (+0) factor")
+	reg, ok := intel.Registered("greynoise")
+	require.True(t, ok)
+	assert.NotEmpty(t, reg.Rules, "the rules exist, for users to raise")
+
+	// Raised in the config, GreyNoise's word scores.
+	rules := intel.DefaultScoring()
+	for i := range rules.Rules {
+		if rules.Rules[i].Name == "greynoise-malicious" {
+			rules.Rules[i].Points = 20
+		}
+	}
+	s, err = score.New(rules)
+	require.NoError(t, err)
+	r = s.Score([]score.Indicator{ind(ioc.IPv4, "185.220.101.45", map[string]*model.Result{
+		"greynoise": {Status: model.StatusFound, Classification: "malicious"}})})
+	assert.Equal(t, []string{"IP 185.220.101.45: GreyNoise classifies it malicious (+20)"}, r.Factors)
+}

@@ -75,6 +75,7 @@ func New(key string, opts ...Option) *Client {
 var Registration = intel.Registration{
 	Name:     Name,
 	Title:    Title,
+	OptIn:    true, // a third party: off until asked for (a key set, or enabled: true)
 	Order:    65,
 	Types:    []ioc.Type{ioc.IPv4, ioc.IPv6, ioc.Domain, ioc.URL, ioc.MD5, ioc.SHA256},
 	NeedsKey: true,
