@@ -49,6 +49,12 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load: %v", err)
 		}
 		checkSelfConsistent(t, s)
+		for _, fi := range s.Feeds() {
+			// A feed's stated date never makes it look newer than the file.
+			if fi.Updated.IsZero() || fi.Updated.After(fi.ModTime.Add(maxSkew)) {
+				t.Fatalf("feed %s: updated %v (%s), file time %v", fi.Name, fi.Updated, fi.UpdatedFrom, fi.ModTime)
+			}
+		}
 	})
 }
 
