@@ -14,7 +14,9 @@ import (
 
 	cacheCmd "github.com/verdict-dev/verdict/pkg/cmd/cache"
 	classifyCmd "github.com/verdict-dev/verdict/pkg/cmd/classify"
+	doctorCmd "github.com/verdict-dev/verdict/pkg/cmd/doctor"
 	enrichCmd "github.com/verdict-dev/verdict/pkg/cmd/enrich"
+	feedsCmd "github.com/verdict-dev/verdict/pkg/cmd/feeds"
 	reportCmd "github.com/verdict-dev/verdict/pkg/cmd/report"
 	versionCmd "github.com/verdict-dev/verdict/pkg/cmd/version"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
@@ -84,6 +86,8 @@ scoring rules do the job, and the reports say what was skipped.`),
 	cmd.AddCommand(classifyCmd.NewCmdClassify(f, nil))
 	cmd.AddCommand(reportCmd.NewCmdReport(f, nil))
 	cmd.AddCommand(cacheCmd.NewCmdCache(f))
+	cmd.AddCommand(feedsCmd.NewCmdFeeds(f))
+	cmd.AddCommand(doctorCmd.NewCmdDoctor(f, nil))
 	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
 	return cmd
 }
