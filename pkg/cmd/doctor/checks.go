@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -367,8 +368,9 @@ func (r *runner) checkProvider(ctx context.Context, reg intel.Registration, clie
 		if h.SpentQuota {
 			notes = append(notes, "this check counted against the daily quota")
 			if r.store != nil {
-				// Keep verdict's own count exact: the request was spent.
-				if _, err := r.store.Take(context.WithoutCancel(ctx), name, 0); err == nil {
+				// Keep verdict's own count exact: the request was spent,
+				// whatever the limit (a limit of 0 would count nothing).
+				if _, err := r.store.Take(context.WithoutCancel(ctx), name, math.MaxInt32); err == nil {
 					c.Quota.UsedToday++
 				}
 			}
