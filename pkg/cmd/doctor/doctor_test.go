@@ -224,10 +224,10 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			name:  "sad path: VirusTotal rejects the key",
-			setup: func(t *testing.T, f *fixture) { f.keys["virustotal.api_key"] = "vt-wrong-key-0123456789abcdef-xx" },
-			want:  map[string]Status{"provider.virustotal": StatusFail, "provider.abuseipdb": StatusOK},
-			wantMsg: map[string]string{"provider.virustotal": "API key rejected: WrongCredentialsError"},
+			name:     "sad path: VirusTotal rejects the key",
+			setup:    func(t *testing.T, f *fixture) { f.keys["virustotal.api_key"] = "vt-wrong-key-0123456789abcdef-xx" },
+			want:     map[string]Status{"provider.virustotal": StatusFail, "provider.abuseipdb": StatusOK},
+			wantMsg:  map[string]string{"provider.virustotal": "API key rejected: WrongCredentialsError"},
 			wantFail: true,
 		},
 		{
@@ -268,8 +268,8 @@ func TestRun(t *testing.T) {
 				f.keys["gemini.model"] = "gemini-2.5-flash"
 				f.gemini.ModelStatus = func(string) int { return http.StatusNotFound }
 			},
-			want: map[string]Status{"gemini.model": StatusFail, "gemini.key": StatusOK},
-			wantMsg: map[string]string{"gemini.model": `gemini model "gemini-2.5-flash" does not exist (it was shut down on 2026-12-01)`},
+			want:     map[string]Status{"gemini.model": StatusFail, "gemini.key": StatusOK},
+			wantMsg:  map[string]string{"gemini.model": `gemini model "gemini-2.5-flash" does not exist (it was shut down on 2026-12-01)`},
 			wantFail: true,
 			after: func(t *testing.T, f *fixture, res *Result) {
 				c := byID(res)["gemini.model"]
@@ -311,8 +311,10 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			name:    "warn: a stale feed (an abuse.ch feed two years old)",
-			setup:   func(t *testing.T, f *fixture) { f.writeFeed(t, "abusech-feodo-ipblocklist.csv", time.Date(2024, 4, 4, 7, 3, 3, 0, time.UTC)) },
+			name: "warn: a stale feed (an abuse.ch feed two years old)",
+			setup: func(t *testing.T, f *fixture) {
+				f.writeFeed(t, "abusech-feodo-ipblocklist.csv", time.Date(2024, 4, 4, 7, 3, 3, 0, time.UTC))
+			},
 			want:    map[string]Status{feedID: StatusWarn},
 			wantMsg: map[string]string{feedID: "older than feeds.max_age (7d)"},
 			after: func(t *testing.T, f *fixture, res *Result) {
@@ -349,8 +351,8 @@ func TestRun(t *testing.T) {
 			setup: func(t *testing.T, f *fixture) {
 				f.env = []string{"VERDICT_VIRUSTOTAL_RAET=4/m", "PATH=/bin"}
 			},
-			want: map[string]Status{"config.unknown": StatusFail, "config.values": StatusOK, "provider.virustotal": StatusOK, feedID: StatusOK},
-			wantMsg: map[string]string{"config.unknown": "every other command refuses this configuration (exit 2)"},
+			want:     map[string]Status{"config.unknown": StatusFail, "config.values": StatusOK, "provider.virustotal": StatusOK, feedID: StatusOK},
+			wantMsg:  map[string]string{"config.unknown": "every other command refuses this configuration (exit 2)"},
 			wantFail: true,
 			after: func(t *testing.T, f *fixture, res *Result) {
 				c := byID(res)["config.unknown"]
@@ -368,15 +370,17 @@ func TestRun(t *testing.T) {
 			wantFail: true,
 		},
 		{
-			name:     "sad path: an unreadable config file is reported",
-			opts:     func(o *Options) { o.FileErr = fmt.Errorf("%w /etc/verdict.yaml: yaml: line 3: mapping values are not allowed here", config.ErrConfigFile) },
+			name: "sad path: an unreadable config file is reported",
+			opts: func(o *Options) {
+				o.FileErr = fmt.Errorf("%w /etc/verdict.yaml: yaml: line 3: mapping values are not allowed here", config.ErrConfigFile)
+			},
 			want:     map[string]Status{"config.file": StatusFail},
 			wantMsg:  map[string]string{"config.file": "yaml: line 3"},
 			wantFail: true,
 		},
 		{
-			name: "sad path: a feeds directory that does not exist",
-			setup: func(t *testing.T, f *fixture) { f.keys["feeds.dirs"] = []string{filepath.Join(f.dir, "nope")} },
+			name:     "sad path: a feeds directory that does not exist",
+			setup:    func(t *testing.T, f *fixture) { f.keys["feeds.dirs"] = []string{filepath.Join(f.dir, "nope")} },
 			want:     map[string]Status{"feeds.dirs": StatusFail},
 			wantMsg:  map[string]string{"feeds.dirs": "cannot be loaded"},
 			wantFail: true,
