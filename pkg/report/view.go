@@ -28,8 +28,8 @@ type View struct {
 	Classifications []Count // only when classified
 	Providers       []ProviderRow
 	Feeds           []FeedRow // the local feed files the run used, with their age
-	Histogram       []Bucket // scores in tens: 0-9 ... 90-100, of the alerts that were checked
-	Unchecked       int      // alerts left out of the histogram: UNCHECKED has no score
+	Histogram       []Bucket  // scores in tens: 0-9 ... 90-100, of the alerts that were checked
+	Unchecked       int       // alerts left out of the histogram: UNCHECKED has no score
 	TopIOCs         []IOCCount
 	HistogramMax    int
 	TopIOCMax       int
