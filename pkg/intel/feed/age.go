@@ -169,7 +169,14 @@ func Summarise(feeds []Info, now time.Time, maxAge time.Duration) ([]model.FeedS
 		st := model.FeedStatus{Name: f.Name, Category: f.Category, Entries: f.Total(),
 			UpdatedFrom: f.UpdatedFrom, AgeSeconds: int64(f.Age(now) / time.Second), Stale: f.Stale(now, maxAge)}
 		if !f.Updated.IsZero() {
-			st.Updated = f.Updated.UTC().Format(time.RFC3339)
+			// Never later than the report itself: with a fixed clock
+			// (SOURCE_DATE_EPOCH) a file's time would make the output
+			// depend on when the repository was checked out.
+			u := f.Updated
+			if u.After(now) {
+				u = now
+			}
+			st.Updated = u.UTC().Format(time.RFC3339)
 		}
 		if st.Stale {
 			stale = append(stale, fmt.Sprintf("%s (%s)", f.Name, FormatAge(f.Age(now))))

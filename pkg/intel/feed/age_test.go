@@ -286,6 +286,13 @@ func TestSummarise(t *testing.T) {
 	require.Len(t, notes, 1)
 	assert.Equal(t, "1 feed is older than feeds.max_age (7d), so its listings may be out of date: abusech-feodo-ipblocklist.csv (2y 242d); refresh it with `verdict feeds update`", notes[0])
 
+	// A file newer than the report's clock (SOURCE_DATE_EPOCH) is dated
+	// at the report's time, so reproducible output stays reproducible.
+	future := []Info{{Name: "f.txt", Updated: now.Add(48 * time.Hour), UpdatedFrom: model.FeedUpdatedFromFile}}
+	got, _ = Summarise(future, now, 7*24*time.Hour)
+	assert.Equal(t, "2026-12-03T02:00:00Z", got[0].Updated)
+	assert.Zero(t, got[0].AgeSeconds)
+
 	_, notes = Summarise(feeds[1:], now, 7*24*time.Hour)
 	assert.Empty(t, notes, "nothing stale, no note")
 	_, notes = Summarise(feeds, now, 0)
