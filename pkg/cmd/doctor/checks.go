@@ -169,7 +169,8 @@ func (r *runner) checkCache(ctx context.Context) []Check {
 		facts.Backend = "postgres"
 		s, err := cache.OpenStore(ctx, cache.StoreOptions{URL: url, Logger: r.log})
 		if err != nil {
-			c.Status, c.Message = StatusFail, "cannot open the PostgreSQL cache: "+safehttp.NewScrubber(url).Scrub(err.Error())
+			// OpenStore's errors never hold the password (cache scrubs them).
+			c.Status, c.Message = StatusFail, "cannot open the PostgreSQL cache: "+err.Error()
 			c.Fix = "check cache.url (" + config.EnvName("cache.url") + "), the server and its credentials (PGPASSWORD, ~/.pgpass)"
 			facts.Location = "PostgreSQL (cache.url)"
 			return []Check{c}

@@ -170,7 +170,8 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	ver, _, _ := version.Info()
 	res := &Result{SchemaVersion: SchemaVersion, Tool: Tool{Name: "verdict", Version: ver},
-		GeneratedAt: now().UTC().Format(time.RFC3339), Offline: o.Offline, Status: StatusOK, Counts: map[Status]int{}}
+		GeneratedAt: now().UTC().Format(time.RFC3339), Offline: o.Offline, Status: StatusOK,
+		Counts: map[Status]int{StatusOK: 0, StatusWarn: 0, StatusFail: 0, StatusSkip: 0}}
 	r := &runner{o: o, log: log, now: now().UTC(), res: res}
 	for _, c := range r.checkConfig(v) {
 		res.add(c)

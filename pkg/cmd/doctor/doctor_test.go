@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-dev/verdict/pkg/cache"
+	"github.com/verdict-dev/verdict/pkg/cache/pgtest"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
 	_ "github.com/verdict-dev/verdict/pkg/intel/all" // the providers doctor checks
@@ -466,6 +467,7 @@ func TestJSONShape(t *testing.T) {
 		assert.Contains(t, doc, k)
 	}
 	assert.EqualValues(t, 1, doc["schema_version"])
+	assert.Len(t, doc["counts"], 4, "every status is counted, zero or not")
 	checks := doc["checks"].([]any)
 	require.NotEmpty(t, checks)
 	for _, c := range checks {
@@ -552,4 +554,28 @@ func TestNewCmdDoctor(t *testing.T) {
 			tt.want(t, got)
 		})
 	}
+}
+
+// With cache.url the cache is PostgreSQL: opened, counted, never printed
+// with its password.
+func TestRun_PostgresCache(t *testing.T) {
+	f := newFixture(t)
+	url := pgtest.NewDatabase(t)
+	f.keys["cache.url"] = url
+	res, err, raw := f.run(t, "", func(o *Options) { o.Offline = true })
+	require.NoError(t, err)
+	c := byID(res)["cache.database"]
+	assert.Equal(t, StatusOK, c.Status, c.Message)
+	assert.Equal(t, "postgres", c.Cache.Backend)
+	assert.Contains(t, c.Message, "PostgreSQL")
+	assert.Nil(t, c.Cache.FreeBytes, "free disk is the server's")
+	_, hasDisk := byID(res)["cache.disk"]
+	assert.False(t, hasDisk)
+	assert.NotContains(t, raw, pgtest.Shared(t).Password)
+
+	f.keys["cache.url"] = "postgres://verdict:s3cret-pw-0123456789@127.0.0.1:1/verdict?sslmode=disable&connect_timeout=2"
+	res, err, raw = f.run(t, "", func(o *Options) { o.Offline = true })
+	require.Error(t, err)
+	assert.Equal(t, StatusFail, byID(res)["cache.database"].Status)
+	assert.NotContains(t, raw, "s3cret-pw-0123456789")
 }
