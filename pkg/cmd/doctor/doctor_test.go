@@ -579,3 +579,41 @@ func TestRun_PostgresCache(t *testing.T) {
 	assert.Equal(t, StatusFail, byID(res)["cache.database"].Status)
 	assert.NotContains(t, raw, "s3cret-pw-0123456789")
 }
+
+func TestCheckDisk(t *testing.T) {
+	real := diskFree
+	t.Cleanup(func() { diskFree = real })
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		free    uint64
+		err     error
+		want    Status
+		wantMsg string
+	}{
+		{name: "happy path: plenty", free: 50 << 30, want: StatusOK, wantMsg: "50.0 GiB free at " + dir},
+		{name: "warn: under 1 GiB", free: 700 << 20, want: StatusWarn, wantMsg: "700.0 MiB free"},
+		{name: "sad path: under 100 MiB", free: 20 << 20, want: StatusFail, wantMsg: "20.0 MiB free"},
+		{name: "skip: the system cannot tell", err: errors.New("not supported"), want: StatusSkip, wantMsg: "cannot tell on this system"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var asked string
+			diskFree = func(p string) (uint64, error) { asked = p; return tt.free, tt.err }
+			facts := &CacheFacts{}
+			// The cache directory does not exist yet: its nearest existing
+			// parent is measured.
+			c := (&runner{}).checkDisk(filepath.Join(dir, "not", "yet"), facts)
+			assert.Equal(t, dir, asked)
+			assert.Equal(t, tt.want, c.Status)
+			assert.Contains(t, c.Message, tt.wantMsg)
+			if tt.err == nil {
+				assert.Equal(t, tt.free, *facts.FreeBytes)
+			}
+		})
+	}
+	// The real one answers here.
+	free, err := real(dir)
+	require.NoError(t, err)
+	assert.Positive(t, free)
+}
