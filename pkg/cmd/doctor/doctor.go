@@ -62,7 +62,9 @@ var flagKeys = []cmdutil.FlagKey{
 // NewCmdDoctor builds `verdict doctor`; runF, when set, receives the
 // options instead of the command running (tests).
 func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: f.IOStreams, Now: f.Now, Logger: func() *slog.Logger { return f.Logger }}
+	// The wall clock, never the factory's: ages and today's quota are
+	// about now, whatever SOURCE_DATE_EPOCH fixes for reports.
+	o := &Options{IO: f.IOStreams, Now: time.Now, Logger: func() *slog.Logger { return f.Logger }}
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check the setup before a batch: config, keys, model, cache, feeds",

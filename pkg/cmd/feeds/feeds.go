@@ -63,8 +63,10 @@ and, with an abuse.ch Auth-Key, ThreatFox (recent IOCs).`),
 }
 
 func options(f *cmdutil.Factory) *Options {
+	// The wall clock, never the factory's: SOURCE_DATE_EPOCH fixes report
+	// times, and would make every feed look fetched in the past.
 	return &Options{
-		IO: f.IOStreams, Config: f.Config, Now: f.Now,
+		IO: f.IOStreams, Config: f.Config, Now: time.Now,
 		Logger:  func() *slog.Logger { return f.Logger },
 		Environ: os.Getenv,
 	}

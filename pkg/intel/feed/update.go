@@ -39,8 +39,6 @@ type UpdateOptions struct {
 	// Now is the clock (tests); nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Progress, when set, is called as each feed starts.
-	Progress func(s Source)
 }
 
 // Result is what became of one feed.
@@ -121,9 +119,6 @@ func Update(ctx context.Context, o UpdateOptions) ([]Outcome, error) {
 	for _, src := range o.Sources {
 		if err := ctx.Err(); err != nil {
 			return out, err
-		}
-		if o.Progress != nil {
-			o.Progress(src)
 		}
 		rec := st.Feeds[src.File]
 		if rec == nil {
