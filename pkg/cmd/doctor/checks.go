@@ -47,7 +47,9 @@ type runner struct {
 	now   time.Time
 	cfg   *config.Config // nil when the configuration does not load
 	store cache.Store    // nil when there is none to open (or it failed)
-	res   *Result
+	// cacheAbsent says the SQLite file does not exist yet: nothing counted.
+	cacheAbsent bool
+	res         *Result
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -188,6 +190,7 @@ func (r *runner) checkCache(ctx context.Context) []Check {
 		err := cache.CheckFile(ctx, path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			r.cacheAbsent = true
 			c.Message = "not created yet: the first run creates " + path
 		case errors.Is(err, cache.ErrCorrupt):
 			facts.Exists = true
@@ -294,8 +297,10 @@ func (r *runner) checkProvider(ctx context.Context, reg intel.Registration, clie
 				notes = append(notes, fmt.Sprintf("verdict counted %d requests today (UTC), no daily quota set", used))
 			}
 		}
+	} else if r.cacheAbsent {
+		notes = append(notes, "verdict counted no requests today (no cache yet)")
 	} else {
-		notes = append(notes, "no cache: today's requests are not counted across runs")
+		notes = append(notes, "today's count is unknown: the cache did not open (see Cache)")
 	}
 	quotaSpent := pc.DailyQuota > 0 && c.Quota.UsedToday >= pc.DailyQuota
 	finish := func() Check {
