@@ -261,6 +261,22 @@ func Load(v *viper.Viper) (*Config, error) {
 	if err := CheckUnknown(v, os.Environ()); err != nil {
 		return nil, err
 	}
+	return decode(v)
+}
+
+// LoadIgnoringUnknown is Load without the unknown-key check: `verdict
+// doctor` reports unknown keys and variables itself (CheckUnknown), as
+// the refusal every other command would meet, and goes on to check what
+// the rest of the configuration sets. Unknown keys are not read.
+func LoadIgnoringUnknown(v *viper.Viper) (*Config, error) {
+	if err := intel.CheckRegistrations(reservedNames()...); err != nil {
+		return nil, err
+	}
+	return decode(v)
+}
+
+// decode unmarshals and validates the configuration.
+func decode(v *viper.Viper) (*Config, error) {
 	var c Config
 	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook)); err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)

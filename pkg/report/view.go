@@ -28,8 +28,9 @@ type View struct {
 	Verdicts        []Count // most severe first, all four, then UNCHECKED
 	Classifications []Count // only when classified
 	Providers       []ProviderRow
-	Histogram       []Bucket // scores in tens: 0-9 ... 90-100, of the alerts that were checked
-	Unchecked       int      // alerts left out of the histogram: UNCHECKED has no score
+	Feeds           []FeedRow // the local feed files the run used, with their age
+	Histogram       []Bucket  // scores in tens: 0-9 ... 90-100, of the alerts that were checked
+	Unchecked       int       // alerts left out of the histogram: UNCHECKED has no score
 	TopIOCs         []IOCCount
 	HistogramMax    int
 	TopIOCMax       int
@@ -430,6 +431,8 @@ func (vb *ViewBuilder) Build() *View {
 		v.Providers = append(v.Providers, ProviderRow{Name: shown(clip(n, 64)), ProviderStats: sum.Providers[n]})
 	}
 	v.Summary.Providers = nil // shown through v.Providers, with the names made safe
+	v.Feeds = feedRows(sum.Feeds)
+	v.Summary.Feeds = nil // shown through v.Feeds, likewise
 	for i, n := range vb.hist {
 		label := fmt.Sprintf("%d-%d", i*10, i*10+9)
 		if i == 9 {

@@ -62,6 +62,10 @@ type Options struct {
 	// records of that file (its source.record).
 	IDs       *alert.IDFields
 	IDPerFile bool
+	// Feeds are the local feeds' states (age, category, entries) for the
+	// report's summary, and FeedNotes the warnings about them (stale).
+	Feeds     []model.FeedStatus
+	FeedNotes []string
 }
 
 // DefaultMaxSpoolBytes is the default of Options.MaxSpoolBytes: 4 GiB.
@@ -676,6 +680,7 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 		notes = append(notes, b.results.Notes...)
 		notes = append(notes, b.failureNotes()...)
 	}
+	notes = append(notes, b.opts.FeedNotes...)
 	if n := b.byVerd.Unchecked; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d of %d alerts are UNCHECKED: no source answered for any of their indicators, so nothing is known about them (they are not CLEAN)", n, b.alerts))
 	}
@@ -691,6 +696,7 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 			ByVerdict: b.byVerd,
 			IOCs:      model.IOCCounts{Unique: len(b.iocs), Skipped: skipped},
 			Providers: providers,
+			Feeds:     b.opts.Feeds,
 			Notes:     notes,
 		},
 	}, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/classify/gemini"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
+	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -265,10 +266,16 @@ func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (tria
 	if err != nil {
 		return triage.Options{}, err
 	}
+	var feeds []model.FeedStatus
+	var feedNotes []string
+	if deps.Feeds != nil {
+		feeds, feedNotes = feed.Summarise(deps.Feeds.Feeds(), o.Now(), cfg.Feeds.MaxAge)
+	}
 	return triage.Options{
 		Inputs: o.Files, Stdin: o.IO.In, Format: alert.Format(strings.TrimPrefix(o.InputFormat, "auto")),
 		Policy: policy, Engine: deps.Engine, Scorer: scorer, Logger: o.Logger,
 		MaxSpoolBytes: int64(cfg.Input.MaxBytes), IDs: ids, IDPerFile: o.IDPerFile,
+		Feeds: feeds, FeedNotes: feedNotes,
 	}, nil
 }
 

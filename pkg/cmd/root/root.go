@@ -14,7 +14,9 @@ import (
 
 	cacheCmd "github.com/verdict-dev/verdict/pkg/cmd/cache"
 	classifyCmd "github.com/verdict-dev/verdict/pkg/cmd/classify"
+	doctorCmd "github.com/verdict-dev/verdict/pkg/cmd/doctor"
 	enrichCmd "github.com/verdict-dev/verdict/pkg/cmd/enrich"
+	feedsCmd "github.com/verdict-dev/verdict/pkg/cmd/feeds"
 	lookupCmd "github.com/verdict-dev/verdict/pkg/cmd/lookup"
 	reportCmd "github.com/verdict-dev/verdict/pkg/cmd/report"
 	versionCmd "github.com/verdict-dev/verdict/pkg/cmd/version"
@@ -91,6 +93,8 @@ scoring rules do the job, and the reports say what was skipped.`),
 	cmd.AddCommand(lookupCmd.NewCmdLookup(f, nil))
 	cmd.AddCommand(reportCmd.NewCmdReport(f, nil))
 	cmd.AddCommand(cacheCmd.NewCmdCache(f))
+	cmd.AddCommand(feedsCmd.NewCmdFeeds(f))
+	cmd.AddCommand(doctorCmd.NewCmdDoctor(f, nil))
 	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
 	// cobra adds these when it executes; adding them now lets
 	// typeUsageErrors reach their argument checks too.
