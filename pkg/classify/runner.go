@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"regexp"
 	"strings"
 	"sync"
@@ -102,9 +101,9 @@ type Options struct {
 // asks the model (or the cache) once per group within rate, budget and
 // retry limits, and hands each alert its classification.
 type Runner struct {
-	opts    Options
-	log     *slog.Logger
-	limiter interface{ Wait(context.Context) error }
+	opts   Options
+	log    *slog.Logger
+	policy *ratelimit.Policy // the model's: rate, 429 pauses, retries
 
 	mu       sync.Mutex
 	groups   map[string]*group
@@ -139,10 +138,12 @@ func NewRunner(o Options) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runner{opts: o, log: log, limiter: o.Rate.Limiter(), groups: map[string]*group{}, warned: map[string]bool{}, versions: map[string]bool{}}
+	r := &Runner{opts: o, log: log, groups: map[string]*group{}, warned: map[string]bool{}, versions: map[string]bool{}}
 	if o.Generator != nil {
 		r.stats.Model = o.Generator.Model()
 	}
+	r.policy = ratelimit.New(ratelimit.Config{Name: "gemini", Rate: o.Rate, MaxRetries: o.MaxRetries,
+		BackoffBase: o.BackoffBase, Classify: classifyModel, Logger: log})
 	return r
 }
 
@@ -279,61 +280,70 @@ func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification 
 	return h
 }
 
-// ask sends one prompt, waiting out 429s (RetryInfo) and retrying 5xx and
-// transport failures with jittered backoff.
+// ask sends one prompt through the model's call policy (pkg/ratelimit, the
+// same one the lookup engine uses): the rate, 429s that pause every request
+// to the model (RetryInfo), three 429s in a row, capped jittered backoff for
+// 5xx and transport failures, and a model that cannot be reached.
 func (r *Runner) ask(ctx context.Context, system, user string) (*Answer, error) {
-	retries, limited := 0, 0
-	for {
-		if why := r.stopReason(); why != "" {
-			return nil, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
-		}
-		if err := r.limiter.Wait(ctx); err != nil {
-			return nil, err
-		}
-		r.mu.Lock()
-		r.stats.Requests++
-		r.mu.Unlock()
-		ans, err := r.opts.Generator.Generate(ctx, system, user)
-		var rl *RateLimitError
-		var te *TransientError
-		var ne net.Error
-		switch {
-		case err == nil:
-			return ans, nil
-		case errors.Is(err, ErrKeyRejected):
-			r.stop(fmt.Sprintf("%s: %v; check %s", WhyFailed, err, r.opts.KeyHint), fmt.Sprintf("gemini rejected the API key; check %s. Remaining alerts get heuristic classifications.", r.opts.KeyHint))
-			return nil, err
-		case errors.As(err, &rl):
-			limited++
-			if limited >= 3 {
-				r.stop(WhyFailed+": rate limited (three 429s in a row)", "gemini kept answering 429 (quota exhausted); remaining alerts get heuristic classifications")
-				return nil, err
-			}
-			wait := rl.RetryAfter
-			if wait <= 0 {
-				wait = r.opts.Rate.Window()
-			}
-			if wait > 10*time.Minute {
-				r.stop(WhyFailed+": rate limited for "+wait.String(), "gemini asked to wait "+wait.String()+"; remaining alerts get heuristic classifications")
-				return nil, err
-			}
-			r.log.Info("gemini rate limited, waiting", "wait", wait)
-			if err := ratelimit.Sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case (errors.As(err, &te) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)) && retries < r.opts.MaxRetries:
-			retries++
-			d := ratelimit.Backoff(r.opts.BackoffBase, retries)
-			r.log.Debug("gemini transient error, retrying", "attempt", retries, "wait", d, "error", err.Error())
-			if err := ratelimit.Sleep(ctx, d); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, err
-		}
+	if why := r.stopReason(); why != "" {
+		return nil, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
 	}
+	var ans *Answer
+	att, err := r.policy.Do(ctx, func(ctx context.Context) error {
+		a, err := r.opts.Generator.Generate(ctx, system, user)
+		ans = a
+		return err
+	})
+	r.mu.Lock()
+	r.stats.Requests += att.Sent
+	r.mu.Unlock()
+	var stop *ratelimit.StopError
+	if !errors.As(err, &stop) {
+		return ans, err
+	}
+	why := r.stopFor(stop)
+	if errors.Is(stop, ratelimit.ErrRejected) && stop.Cause != nil {
+		return nil, stop.Cause
+	}
+	return nil, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
+}
+
+// classifyModel is the call policy's reading of a Generator's errors.
+func classifyModel(err error) ratelimit.Outcome {
+	var rl *RateLimitError
+	var te *TransientError
+	switch {
+	case errors.Is(err, ErrKeyRejected):
+		return ratelimit.Outcome{Kind: ratelimit.Rejected}
+	case errors.As(err, &rl):
+		return ratelimit.Outcome{Kind: ratelimit.RateLimited, RetryAfter: rl.RetryAfter}
+	case errors.As(err, &te):
+		return ratelimit.Outcome{Kind: ratelimit.Transient}
+	}
+	return ratelimit.ClassifyNetwork(err)
+}
+
+// stopFor records why the model takes no more requests this run (once,
+// with its note) and returns the reason alerts get.
+func (r *Runner) stopFor(stop *ratelimit.StopError) string {
+	var why, note string
+	switch {
+	case errors.Is(stop, ratelimit.ErrRejected):
+		cause := error(stop)
+		if stop.Cause != nil {
+			cause = stop.Cause
+		}
+		why = fmt.Sprintf("%s: %v; check %s", WhyFailed, cause, r.opts.KeyHint)
+		note = fmt.Sprintf("gemini rejected the API key; check %s. Remaining alerts get heuristic classifications.", r.opts.KeyHint)
+	case errors.Is(stop, ratelimit.ErrUnavailable):
+		why = WhyFailed + ": gemini unreachable (" + stop.Detail + ")"
+		note = "gemini could not be reached (" + stop.Detail + "); remaining alerts get heuristic classifications"
+	default:
+		why = WhyFailed + ": rate limited (" + stop.Detail + ")"
+		note = "gemini is out of quota for this run (" + stop.Detail + "); remaining alerts get heuristic classifications"
+	}
+	r.stop(why, note)
+	return r.stopReason()
 }
 
 // stopReason says why no more requests go out: the key was rejected, the
