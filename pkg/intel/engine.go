@@ -355,7 +355,6 @@ func (e *Engine) Plan(ctx context.Context, iocs []ioc.IOC) ([]PlanLine, error) {
 	return lines, nil
 }
 
-
 // providerRun is one provider's state during one Lookup.
 type providerRun struct {
 	engine  *Engine
