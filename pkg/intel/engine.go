@@ -202,12 +202,18 @@ func NewEngine(specs []Spec, opts Options) *Engine {
 	return e
 }
 
+// errAnsweredMeanwhile: the answer reached the cache while the request
+// waited for its turn, so it was not sent.
+var errAnsweredMeanwhile = errors.New("answered meanwhile")
+
 // Classify is the call policy's reading of a provider's errors (the
 // errors documented on Provider), falling back on the transport's.
 func Classify(err error) ratelimit.Outcome {
 	var rl *RateLimitError
 	var he *HTTPError
 	switch {
+	case errors.Is(err, errAnsweredMeanwhile):
+		return ratelimit.Outcome{Kind: ratelimit.NotSent}
 	case errors.Is(err, ErrNotFound):
 		return ratelimit.Outcome{Kind: ratelimit.Answered}
 	case errors.As(err, &rl):
@@ -565,8 +571,17 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 		return r.stopResult(err)
 	}
 	var res model.Result
+	var meanwhile *model.Result
 	asked := false
 	att, err := r.policy.Do(ctx, func(ctx context.Context) error {
+		// Read the cache again right before sending: the answer may have
+		// arrived while the request waited for its turn. Holding the claim,
+		// only a retry needs to (the lease may have lapsed in a pause).
+		if !claimed || asked {
+			if meanwhile = r.read(ctx, k); meanwhile != nil {
+				return errAnsweredMeanwhile
+			}
+		}
 		if !asked {
 			asked = true
 			r.stats.lookups.Add(1)
@@ -577,6 +592,10 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 	})
 	r.stats.requests.Add(int64(att.Sent))
 	switch {
+	case meanwhile != nil:
+		r.release(ctx, k, claimed)
+		r.stats.cacheHits.Add(1)
+		return meanwhile
 	case err == nil:
 		res.Status = model.StatusFound
 		r.store(ctx, k, &res, r.spec.TTL(i.Type), claimed)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"syscall"
 
 	"github.com/verdict-dev/verdict/pkg/safehttp"
@@ -57,7 +58,8 @@ func IsUnreachable(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH),
 		errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL),
 		errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &echErr),
-		errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &invErr):
+		errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &invErr),
+		errors.Is(err, http.ErrSchemeMismatch): // plain HTTP where TLS was expected
 		return true
 	case errors.As(err, &opErr):
 		// "dial" covers every failure to connect (a dial timeout too);

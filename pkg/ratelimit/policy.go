@@ -35,6 +35,10 @@ const (
 	// Rejected: the server refused the credentials; no request can succeed
 	// this run.
 	Rejected
+	// NotSent: send decided not to send after all (the answer arrived in
+	// the cache while the request waited for its turn). The rate slot and
+	// the quota unit are given back, and Do returns send's error.
+	NotSent
 )
 
 // Outcome is how a Classifier reads one attempt's error.
@@ -239,16 +243,21 @@ func (p *Policy) Do(ctx context.Context, send func(ctx context.Context) error) (
 			return a, err
 		}
 		err = send(ctx)
-		if err != nil && ctx.Err() != nil {
+		o := Outcome{Kind: Answered}
+		if err != nil {
+			o = p.cfg.Classify(err)
+		}
+		switch {
+		case o.Kind == NotSent:
+			p.lim.Refund(tok)
+			p.refundQuota(ctx, took)
+			return a, err
+		case err != nil && ctx.Err() != nil:
 			// Cancelled in flight: the request may have reached the
 			// server, so its quota unit stays spent.
 			a.Sent++
 			p.sent.Add(1)
 			return a, ctx.Err()
-		}
-		o := Outcome{Kind: Answered}
-		if err != nil {
-			o = p.cfg.Classify(err)
 		}
 		if o.Kind == Unreachable {
 			a.Unreachable++
