@@ -574,10 +574,13 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 	var meanwhile *model.Result
 	asked := false
 	att, err := r.policy.Do(ctx, func(ctx context.Context) error {
-		// Read the cache again right before sending: the answer may have
-		// arrived while the request waited for its turn. Holding the claim,
-		// only a retry needs to (the lease may have lapsed in a pause).
-		if !claimed || asked {
+		// A retry reads the cache again first: another process may have
+		// answered during the pause or backoff (a lease can lapse in a
+		// long one). The first attempt was read just before its turn was
+		// asked for; reading again here would put a database query, of
+		// varying length, between the rate limiter's admission and the
+		// send, and the server would see the requests less evenly spaced.
+		if asked {
 			if meanwhile = r.read(ctx, k); meanwhile != nil {
 				return errAnsweredMeanwhile
 			}
