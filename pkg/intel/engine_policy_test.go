@@ -468,4 +468,6 @@ type failingClaims struct{}
 func (failingClaims) Claim(context.Context, cache.Key, time.Duration) (bool, error) {
 	return false, errors.New("database is locked")
 }
-func (failingClaims) Release(context.Context, cache.Key) error { return errors.New("database is locked") }
+func (failingClaims) Release(context.Context, cache.Key) error {
+	return errors.New("database is locked")
+}
