@@ -319,7 +319,8 @@ func (p *Policy) takeQuota(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	case !ok:
-		return false, p.halt(ErrExhausted, fmt.Sprintf("daily quota of %d requests is spent for today (UTC)", p.cfg.DailyQuota), nil)
+		// Requests that already hold a unit still go: only new ones stop.
+		return false, p.stopWith(ErrExhausted, fmt.Sprintf("daily quota of %d requests is spent for today (UTC)", p.cfg.DailyQuota), nil, false)
 	}
 	return true, nil
 }
@@ -400,14 +401,22 @@ func (p *Policy) onUnreachable(err error) error {
 	return p.halt(ErrUnavailable, fmt.Sprintf("not reached %d times in a row: %v", n, err), err)
 }
 
-// halt stops the source for the run (the first reason wins) and returns
-// the *StopError.
+// halt stops the source for the run (the first reason wins), wakes every
+// request waiting for its turn with the *StopError, and returns it.
 func (p *Policy) halt(reason error, detail string, cause error) error {
+	return p.stopWith(reason, detail, cause, true)
+}
+
+// stopWith is halt; with wake false, requests already waiting for their
+// turn are still sent (they hold a unit of the daily quota that ran out).
+func (p *Policy) stopWith(reason error, detail string, cause error, wake bool) error {
 	p.mu.Lock()
 	first := p.stop == nil
 	if first {
 		p.stop = &StopError{Source: p.cfg.Name, Reason: reason, Detail: detail, Cause: cause}
 		close(p.stopped)
+	}
+	if wake {
 		p.lim.Close(p.stop)
 	}
 	stop := p.stop

@@ -360,6 +360,26 @@ func TestPolicyQuota(t *testing.T) {
 			assert.Len(t, srv.times(), 4)
 		})
 	})
+	t.Run("units already taken are used when it runs out", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			q := &quota{used: 8}
+			srv := &server{}
+			p := newPolicy(Config{Rate: Rate{N: 1, Per: time.Second}, DailyQuota: 10, Quota: q})
+			errs := doAll(p, 4, 6, srv.send)
+			assert.Len(t, srv.times(), 2, "the two units left were spent, although their turns came after the quota ran out")
+			assert.Equal(t, 10, q.Used())
+			ok := 0
+			for _, err := range errs {
+				if err == nil {
+					ok++
+				} else {
+					assert.ErrorIs(t, err, ErrExhausted)
+				}
+			}
+			assert.Equal(t, 2, ok)
+		})
+	})
 	t.Run("given back when the run is cancelled before sending", func(t *testing.T) {
 		t.Parallel()
 		synctest.Test(t, func(t *testing.T) {
