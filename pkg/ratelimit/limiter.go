@@ -14,8 +14,9 @@ import (
 //
 //   - the window: a log of the admissions of the last window, which must
 //     hold fewer than N. This alone guarantees the contract; it is kept
-//     on the times requests really left, so a goroutine that wakes late
-//     can never squeeze two requests closer than the log allows.
+//     on the times requests really left (Sent), so a goroutine that wakes
+//     or sends late can never squeeze two requests closer than the log
+//     allows.
 //   - the schedule: slots one even interval apart (window/N), so a run is
 //     paced evenly rather than sent in bursts of N. A request that misses
 //     its slot (every worker was busy) keeps the slot's place on the
@@ -203,6 +204,33 @@ func (l *Limiter) Refund(t Token) {
 			l.broadcast()
 			return
 		}
+	}
+}
+
+// Sent records when an admitted request really left (its headers were
+// written): later than its admission when the goroutine that sends it, or
+// the connection it needed, was slow to come. The window then counts it
+// from that time, so that a request sent late and one sent on time are
+// never closer, at the server, than the window allows.
+func (l *Limiter) Sent(t Token, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.sent {
+		if l.sent[i].seq != t.seq {
+			continue
+		}
+		if !at.After(l.sent[i].at) {
+			return
+		}
+		// Move it to its place: the log stays in time order.
+		a := admission{at: at, seq: t.seq}
+		j := i
+		for j+1 < len(l.sent) && l.sent[j+1].at.Before(at) {
+			l.sent[j] = l.sent[j+1]
+			j++
+		}
+		l.sent[j] = a
+		return
 	}
 }
 

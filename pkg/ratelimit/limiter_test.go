@@ -177,6 +177,31 @@ func TestLimiterRefundFreesTheSlot(t *testing.T) {
 	})
 }
 
+// A request that leaves late (its goroutine or connection was slow) counts
+// from when it left: the next ones keep their distance from it, at the
+// server.
+func TestLimiterCountsFromWhenARequestReallyLeft(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rate := Rate{N: 2, Per: time.Second}
+		l := NewLimiter(rate)
+		start := time.Now()
+		first, err := l.Wait(context.Background())
+		require.NoError(t, err)
+		l.Sent(first, start.Add(400*time.Millisecond)) // sent 400 ms late
+		l.Sent(first, start.Add(100*time.Millisecond)) // an earlier report changes nothing
+		sent := []time.Time{start.Add(400 * time.Millisecond)}
+		for range 4 {
+			tok, err := l.Wait(context.Background())
+			require.NoError(t, err)
+			sent = append(sent, tok.At)
+		}
+		assert.Equal(t, start.Add(400*time.Millisecond).Add(l.Interval()/2), sent[1], "spaced from when the first really left")
+		assert.Equal(t, start.Add(400*time.Millisecond).Add(time.Second+10*time.Millisecond), sent[2], "a window after the first really left")
+		assert.LessOrEqual(t, maxInWindow(sent, time.Second), 2)
+	})
+}
+
 func TestLimiterPauseStopsEveryoneThenRestartsWithoutABurst(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -282,9 +307,16 @@ func FuzzLimiter(f *testing.F) {
 							return
 						}
 						op := ops[i]
-						if op&0x80 != 0 { // never reached the server
+						switch {
+						case op&0x80 != 0: // never reached the server
 							l.Refund(tok)
-						} else {
+						case op&0x40 != 0: // left late
+							at := tok.At.Add(time.Duration(op&0x3f) * rate.Per / 64)
+							l.Sent(tok, at)
+							mu.Lock()
+							times = append(times, at)
+							mu.Unlock()
+						default:
 							mu.Lock()
 							times = append(times, tok.At)
 							mu.Unlock()

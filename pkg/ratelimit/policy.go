@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -242,7 +243,10 @@ func (p *Policy) Do(ctx context.Context, send func(ctx context.Context) error) (
 			}
 			return a, err
 		}
-		err = send(ctx)
+		err = send(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			// The window counts from when the request really left.
+			WroteHeaders: func() { p.lim.Sent(tok, time.Now()) },
+		}))
 		o := Outcome{Kind: Answered}
 		if err != nil {
 			o = p.cfg.Classify(err)
