@@ -85,8 +85,10 @@ type Options struct {
 	MaxPause time.Duration
 	// Claims, when set, are the shared store's in-flight leases: no two
 	// processes sharing the store ask about the same indicator at once.
-	// Nil: this process is alone (or the store has none); the cache is
-	// still read again just before every request.
+	// They must belong to the store Cache writes to, whose Put releases the
+	// claim (cache.Store does both); with --no-cache leave them nil. Nil:
+	// this process is alone (or the store has none); the cache is still
+	// read again just before every request.
 	Claims Claims
 	// ClaimLease and ClaimPoll tune the claims; defaults DefaultClaimLease
 	// and DefaultClaimPoll.
@@ -560,6 +562,7 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 	switch {
 	case hit != nil:
 		r.stats.cacheHits.Add(1)
+		r.engine.log.Debug("lookup answered meanwhile, by another process", "provider", r.name, "ioc_type", string(i.Type), "cache", "hit")
 		return hit
 	case held:
 		return nil
@@ -573,6 +576,7 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 	var res model.Result
 	var meanwhile *model.Result
 	asked := false
+	start := time.Now()
 	att, err := r.policy.Do(ctx, func(ctx context.Context) error {
 		// A retry reads the cache again first: another process may have
 		// answered during the pause or backoff (a lease can lapse in a
@@ -594,6 +598,10 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 		return err
 	})
 	r.stats.requests.Add(int64(att.Sent))
+	if log := r.engine.log; log.Enabled(ctx, slog.LevelDebug) {
+		log.Debug("lookup", "provider", r.name, "ioc_type", string(i.Type), "duration", time.Since(start),
+			"requests", att.Sent, "unreachable", att.Unreachable, "cache", cacheWord(meanwhile != nil), "error", errString(err))
+	}
 	switch {
 	case meanwhile != nil:
 		r.release(ctx, k, claimed)
@@ -618,6 +626,20 @@ func (r *providerRun) lookupOne(ctx context.Context, i ioc.IOC, wait bool) *mode
 	}
 	r.engine.log.Warn("lookup failed", "provider", r.name, "ioc_type", string(i.Type), "error", err.Error(), "requests", att.Sent)
 	return &model.Result{Status: model.StatusError, Error: err.Error()}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func cacheWord(hit bool) string {
+	if hit {
+		return "hit"
+	}
+	return "miss"
 }
 
 // acquire reads the cache for k and, with claims, takes k's claim. It
