@@ -196,9 +196,33 @@ func TestLimiterCountsFromWhenARequestReallyLeft(t *testing.T) {
 			require.NoError(t, err)
 			sent = append(sent, tok.At)
 		}
-		assert.Equal(t, start.Add(400*time.Millisecond).Add(l.Interval()/2), sent[1], "spaced from when the first really left")
-		assert.Equal(t, start.Add(400*time.Millisecond).Add(time.Second+10*time.Millisecond), sent[2], "a window after the first really left")
+		assert.Equal(t, start.Add(l.Interval()), sent[1], "the schedule and the spacing go by admissions")
+		assert.Equal(t, start.Add(400*time.Millisecond).Add(time.Second+10*time.Millisecond), sent[2], "the window goes by when the first really left")
 		assert.LessOrEqual(t, maxInWindow(sent, time.Second), 2)
+	})
+}
+
+// A process whose timers fire late (starved of CPU) sees its requests reach
+// a server late by as much, unevenly: the window counts each request from
+// that much later, and goes back to normal as the lateness passes.
+func TestLimiterWidensTheWindowWhileTheProcessRunsLate(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(Rate{N: 1, Per: time.Second})
+		l.observeLate(40 * time.Millisecond)
+		start := time.Now()
+		_, err := l.Wait(context.Background())
+		require.NoError(t, err)
+		tok, err := l.Wait(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, start.Add(40*time.Millisecond+time.Second+10*time.Millisecond), tok.At)
+
+		l.observeLate(time.Hour)
+		assert.Equal(t, 100*time.Millisecond, l.late, "never more than a tenth of the window")
+		for range 200 {
+			l.observeLate(0)
+		}
+		assert.Less(t, l.late, time.Millisecond, "the lateness passes")
 	})
 }
 

@@ -243,10 +243,7 @@ func (p *Policy) Do(ctx context.Context, send func(ctx context.Context) error) (
 			}
 			return a, err
 		}
-		err = send(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			// The window counts from when the request really left.
-			WroteHeaders: func() { p.lim.Sent(tok, time.Now()) },
-		}))
+		err = send(p.trace(ctx, tok))
 		o := Outcome{Kind: Answered}
 		if err != nil {
 			o = p.cfg.Classify(err)
@@ -299,6 +296,32 @@ func (p *Policy) Do(ctx context.Context, send func(ctx context.Context) error) (
 			return a, err
 		}
 	}
+}
+
+// newConnAllowance is how much later than its headers left a request on a
+// fresh connection may reach the server's handler: the server has yet to
+// accept the connection and start reading it, which on a busy machine takes
+// tens of milliseconds, while a request on a kept-alive connection is read
+// at once. Measured: 15-20 ms under the race detector on a loaded 2-core
+// machine, so that the first request of a run, on a new connection, was
+// seen 20 requests before the 21st in one second of a 20/s limit.
+const newConnAllowance = 50 * time.Millisecond
+
+// trace returns send's context: it tells the limiter when the request
+// really left (its headers were written), so that the window counts from
+// then; a request on a new connection counts from a little later still.
+func (p *Policy) trace(ctx context.Context, tok Token) context.Context {
+	var fresh atomic.Bool
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { fresh.Store(!info.Reused) },
+		WroteHeaders: func() {
+			at := time.Now()
+			if fresh.Load() {
+				at = at.Add(newConnAllowance)
+			}
+			p.lim.Sent(tok, at)
+		},
+	})
 }
 
 // takeQuota takes one unit of the daily quota before the request is
