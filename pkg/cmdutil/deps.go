@@ -162,10 +162,16 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		}
 		specs = append(specs, spec)
 	}
-	d.Engine = intel.NewEngine(specs, intel.Options{
+	eo := intel.Options{
 		Cache: d.Cache, Quota: d.Quota, Refresh: o.Refresh, Logger: log, Progress: o.Progress,
 		BackoffBase: cfg.HTTP.RetryBackoff, Now: o.Now,
-	})
+	}
+	if o.Store != nil && !o.NoCache {
+		// The store's claims: no two processes sharing it ask about one
+		// indicator at once (its Put releases them, so only with its cache).
+		eo.Claims = o.Store
+	}
+	d.Engine = intel.NewEngine(specs, eo)
 	return d, nil
 }
 

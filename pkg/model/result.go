@@ -21,6 +21,10 @@ const (
 	ReasonUnauthorized   = "unauthorized"
 	ReasonCanceled       = "canceled"
 	ReasonDryRun         = "dry_run"
+	// ReasonProviderUnavailable: the provider could not be reached (DNS,
+	// connection refused, TLS) three times in a row, so it is unavailable
+	// for the rest of the run (CONTRACT.md, status).
+	ReasonProviderUnavailable = "provider_unavailable"
 )
 
 // Result is one provider's normalised answer about one indicator. Providers

@@ -702,9 +702,6 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 	}, nil
 }
 
-// reasonUnavailable is the skip reason of a provider that could not be
-// reached for the rest of the run (CONTRACT.md): those lookups failed too.
-const reasonUnavailable = "provider_unavailable"
 
 // failureNotes says, per provider that failed for most of the lookups it
 // was asked to make, how many failed and why, and logs it as a warning the
@@ -728,11 +725,11 @@ func (b *Batch) failureNotes() []string {
 				if why == "" {
 					why = r.Error
 				}
-			case r.Status == model.StatusSkipped && r.Reason == reasonUnavailable:
+			case r.Status == model.StatusSkipped && r.Reason == model.ReasonProviderUnavailable:
 				asked++
 				failed++
 				if why == "" {
-					why = reasonUnavailable
+					why = model.ReasonProviderUnavailable
 				}
 			}
 		}

@@ -24,8 +24,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/time/rate"
-
 	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
@@ -79,7 +77,7 @@ type Client struct {
 	boot   atomic.Pointer[Bootstrap]
 
 	limMu    sync.Mutex
-	limiters map[string]*rate.Limiter // by server origin
+	limiters map[string]*ratelimit.Limiter // by server origin
 }
 
 var (
@@ -113,7 +111,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 // the redirect policy, RDAP servers listed in the bootstrap and nowhere
 // else, is part of the provider.
 func New(opts ...Option) *Client {
-	c := &Client{base: DefaultBaseURL, now: time.Now, serverRate: DefaultServerRate, limiters: map[string]*rate.Limiter{}, log: slog.Default()}
+	c := &Client{base: DefaultBaseURL, now: time.Now, serverRate: DefaultServerRate, limiters: map[string]*ratelimit.Limiter{}, log: slog.Default()}
 	c.hc = safehttp.New(safehttp.Options{AllowRedirect: c.mayRedirect})
 	for _, o := range opts {
 		o(c)
@@ -199,12 +197,12 @@ func (c *Client) mayRedirect(_, to *url.URL) bool {
 }
 
 // limiter returns the pacing of one RDAP server.
-func (c *Client) limiter(server string) *rate.Limiter {
+func (c *Client) limiter(server string) *ratelimit.Limiter {
 	c.limMu.Lock()
 	defer c.limMu.Unlock()
 	l := c.limiters[server]
 	if l == nil {
-		l = c.serverRate.Limiter()
+		l = ratelimit.NewLimiter(c.serverRate)
 		c.limiters[server] = l
 	}
 	return l
@@ -234,7 +232,7 @@ func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	if err != nil {
 		return model.Result{}, fmt.Errorf("%s: parse service URL: %w", Name, err)
 	}
-	if err := c.limiter(origin(u)).Wait(ctx); err != nil {
+	if _, err := c.limiter(origin(u)).Wait(ctx); err != nil {
 		return model.Result{}, err
 	}
 	link := base + "domain/" + url.PathEscape(domain)
