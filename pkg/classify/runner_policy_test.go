@@ -121,7 +121,9 @@ func TestRunner429PausesTheWholeModel(t *testing.T) {
 func TestRunnerThree429sInARowAcrossRequests(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		g := &fakeModel{answer: func(int) (model.Classification, error) { return model.Classification{}, &RateLimitError{Detail: "RESOURCE_EXHAUSTED"} }}
+		g := &fakeModel{answer: func(int) (model.Classification, error) {
+			return model.Classification{}, &RateLimitError{Detail: "RESOURCE_EXHAUSTED"}
+		}}
 		r := policyRunner(g, Options{Concurrency: 1, Rate: ratelimit.Rate{N: 10, Per: time.Minute}})
 		start := time.Now()
 		res := classifyCases(t, r, 5)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/alert"
 	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -702,7 +703,6 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 	}, nil
 }
 
-
 // failureNotes says, per provider that failed for most of the lookups it
 // was asked to make, how many failed and why, and logs it as a warning the
 // first time. Lookups skipped by choice (offline, no key, quota) are not
@@ -736,22 +736,13 @@ func (b *Batch) failureNotes() []string {
 		if failed == 0 || 2*failed <= asked {
 			continue
 		}
-		why = oneLine(why, 160)
+		why = oneline.Cut(why, 160)
 		notes = append(notes, fmt.Sprintf("%s failed for %d of %d lookups (%s): its answers are missing, and alerts that depended on it may be UNCHECKED", name, failed, asked, why))
 		if !b.warned {
 			b.log.Warn("provider failed for most lookups", "provider", name, "failed", failed, "lookups", asked, "error", why)
 		}
 	}
 	return notes
-}
-
-// oneLine squeezes an error message onto one line of at most n bytes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "") + "..."
-	}
-	return s
 }
 
 // score rates one spooled alert over its unique, non-skipped indicators,

@@ -17,11 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 )
 
 // KeyHeader is the header that carries the abuse.ch Auth-Key. One key from
@@ -259,24 +258,7 @@ func (l *Strs) UnmarshalJSON(b []byte) error {
 // formatting characters, valid UTF-8, at most n bytes (never cutting a
 // character). abuse.ch's data is written by its reporters: tags, file
 // names and comments are untrusted.
-func Text(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(c rune) rune {
-		if unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
-			return ' '
-		}
-		return c
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func Text(s string, n int) string { return oneline.Cut(s, n) }
 
 // dateLayout is how abuse.ch writes times: "2019-01-19 01:33:26 UTC".
 const dateLayout = "2006-01-02 15:04:05 MST"

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
@@ -302,7 +303,7 @@ func (s Source) allowRedirect(_, to *neturl.URL) bool {
 }
 
 func failed(oc Outcome, err error) Outcome {
-	oc.Result, oc.Err, oc.Note = Failed, err, oneLine(err.Error())
+	oc.Result, oc.Err, oc.Note = Failed, err, oneline.Cut(err.Error(), 300)
 	return oc
 }
 
@@ -316,15 +317,6 @@ func statusError(resp *http.Response, body []byte, now time.Time) error {
 		msg += ": " + s
 	}
 	return errors.New(msg)
-}
-
-// oneLine keeps an error printable in one table cell.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
 }
 
 // redactURL drops userinfo and the query string, which may hold tokens,

@@ -18,11 +18,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -217,7 +216,7 @@ func Parse(data []byte, i ioc.IOC) (model.Result, error) {
 		return model.Result{}, fmt.Errorf("%s: decode answer: %v: %w", Name, err, intel.ErrBadResponse)
 	}
 	if a.IP != nil && *a.IP != i.Value {
-		return model.Result{}, fmt.Errorf("%s: answer is about %q, not %s: %w", Name, clip(oneLine(*a.IP), 64), i.Value, intel.ErrBadResponse)
+		return model.Result{}, fmt.Errorf("%s: answer is about %q, not %s: %w", Name, oneline.Cut(*a.IP, 64), i.Value, intel.ErrBadResponse)
 	}
 	if a.Classification == nil && a.RIOT == nil && a.Noise == nil {
 		return model.Result{}, fmt.Errorf("%s: answer has no classification, riot or noise: %w", Name, intel.ErrBadResponse)
@@ -243,7 +242,7 @@ func (a *answer) normalise(i ioc.IOC) model.Result {
 		r.Attrs[AttrNoise] = *a.Noise
 	}
 	if a.Name != nil {
-		if n := clip(oneLine(*a.Name), 100); n != "" && !strings.EqualFold(n, "unknown") {
+		if n := oneline.Cut(*a.Name, 100); n != "" && !strings.EqualFold(n, "unknown") {
 			r.Attrs[AttrName] = n
 		}
 	}
@@ -270,7 +269,7 @@ func (a *answer) normalise(i ioc.IOC) model.Result {
 func (c *Client) errorFor(r *httpapi.Response, a answer, decoded bool) error {
 	detail := ""
 	if decoded && a.Message != nil {
-		detail = clip(oneLine(*a.Message), 200)
+		detail = oneline.Cut(*a.Message, 200)
 	}
 	switch r.Status {
 	case http.StatusNotFound:
@@ -291,7 +290,7 @@ func (c *Client) errorFor(r *httpapi.Response, a answer, decoded bool) error {
 			// "100-lookups/day": the allowance, not the pace, is spent; it
 			// comes back tomorrow at the earliest, so stop for this run
 			// rather than ask again.
-			limit := clip(oneLine(*a.RateLimit), 64)
+			limit := oneline.Cut(*a.RateLimit, 64)
 			rl.Quota = true
 			rl.Detail = strings.TrimSpace(limit + " " + rl.Detail)
 			if rl.RetryAfter == 0 {
@@ -333,33 +332,10 @@ func (c *Client) Check(ctx context.Context) (intel.Health, error) {
 	}
 	d := "key accepted"
 	if ping.Offering != nil && *ping.Offering != "" {
-		d += ", plan " + clip(oneLine(*ping.Offering), 32)
+		d += ", plan " + oneline.Cut(*ping.Offering, 32)
 	}
 	if ping.Expiration != nil && *ping.Expiration != "" {
-		d += ", expires " + clip(oneLine(*ping.Expiration), 32)
+		d += ", expires " + oneline.Cut(*ping.Expiration, 32)
 	}
 	return intel.Health{KeyAccepted: true, Detail: d}, nil
-}
-
-// oneLine makes a server's text one line of printable characters.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// clip cuts s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

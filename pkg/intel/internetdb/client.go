@@ -17,11 +17,10 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -154,7 +153,7 @@ func Parse(data []byte, i ioc.IOC) (model.Result, error) {
 	if h.IP == nil || *h.IP != i.Value {
 		got := "none"
 		if h.IP != nil {
-			got = fmt.Sprintf("%q", clip(oneLine(*h.IP), 64))
+			got = fmt.Sprintf("%q", oneline.Cut(*h.IP, 64))
 		}
 		return model.Result{}, fmt.Errorf("%s: answer is about %s, not %s: %w", Name, got, i.Value, intel.ErrBadResponse)
 	}
@@ -198,7 +197,7 @@ func strs(raw []json.RawMessage, n, size int, re *regexp.Regexp) []string {
 		if json.Unmarshal(r, &s) != nil {
 			continue
 		}
-		s = clip(oneLine(s), size)
+		s = oneline.Cut(s, size)
 		if re != nil {
 			s = strings.ToUpper(s)
 			if !re.MatchString(s) {
@@ -225,7 +224,7 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 	if decoded {
 		var s string
 		if json.Unmarshal(body.Detail, &s) == nil {
-			detail = clip(oneLine(s), 200)
+			detail = oneline.Cut(s, 200)
 		}
 	}
 	switch r.Status {
@@ -261,27 +260,4 @@ func (c *Client) Check(ctx context.Context) (intel.Health, error) {
 		d += fmt.Sprintf(" has %d open ports", len(p))
 	}
 	return intel.Health{Detail: d}, nil
-}
-
-// oneLine makes a server's text one line of printable characters.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// clip cuts s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

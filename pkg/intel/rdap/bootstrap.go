@@ -14,6 +14,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 )
 
 // BootstrapTTL is how long the IANA bootstrap file is kept: IANA changes it
@@ -57,9 +58,9 @@ func ParseBootstrap(data []byte) (*Bootstrap, error) {
 		return nil, fmt.Errorf("decode bootstrap: %w", err)
 	}
 	if f.Version != "1.0" {
-		return nil, fmt.Errorf("bootstrap version %q: want 1.0", clip(f.Version, 16))
+		return nil, fmt.Errorf("bootstrap version %q: want 1.0", oneline.Clip(f.Version, 16))
 	}
-	b := &Bootstrap{Publication: clip(oneLine(f.Publication), 40), services: map[string]string{}, origins: map[string]bool{}}
+	b := &Bootstrap{Publication: oneline.Cut(f.Publication, 40), services: map[string]string{}, origins: map[string]bool{}}
 	for _, svc := range f.Services[:min(len(f.Services), maxServices)] {
 		if len(svc) < 2 {
 			continue

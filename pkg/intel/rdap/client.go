@@ -21,12 +21,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -253,7 +252,7 @@ func (c *Client) Lookup(ctx context.Context, i ioc.IOC) (model.Result, error) {
 	if ldh != "" && !strings.EqualFold(strings.TrimSuffix(ldh, "."), domain) {
 		// An answer about another domain (a misrouted redirect, a hostile
 		// server) says nothing about this one.
-		return model.Result{}, fmt.Errorf("%s: answer is about %q, not %s: %w", Name, clip(oneLine(ldh), 64), domain, intel.ErrBadResponse)
+		return model.Result{}, fmt.Errorf("%s: answer is about %q, not %s: %w", Name, oneline.Cut(ldh, 64), domain, intel.ErrBadResponse)
 	}
 	r.Attrs[AttrDomain] = domain
 	r.Link = link
@@ -272,7 +271,7 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 			Description []string `json:"description"`
 		}
 		if json.Unmarshal(r.Body, &body) == nil {
-			detail = clip(oneLine(strings.TrimSpace(body.Title+" "+strings.Join(body.Description, " "))), 200)
+			detail = oneline.Cut(strings.TrimSpace(body.Title+" "+strings.Join(body.Description, " ")), 200)
 		}
 	}
 	switch r.Status {
@@ -358,7 +357,7 @@ func parseDomain(data []byte) (model.Result, string, error) {
 		return model.Result{}, "", fmt.Errorf("decode answer: %w", err)
 	}
 	if o.ObjectClassName != "" && !strings.EqualFold(o.ObjectClassName, "domain") {
-		return model.Result{}, "", fmt.Errorf("answer is a %q object, not a domain", clip(oneLine(o.ObjectClassName), 32))
+		return model.Result{}, "", fmt.Errorf("answer is a %q object, not a domain", oneline.Cut(o.ObjectClassName, 32))
 	}
 	r := model.Result{Status: model.StatusFound, Attrs: map[string]any{}}
 	var registered, expires time.Time
@@ -393,7 +392,7 @@ func parseDomain(data []byte) (model.Result, string, error) {
 	for _, raw := range o.Status {
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
-			if s = clip(oneLine(s), 64); s != "" && len(status) < 10 {
+			if s = oneline.Cut(s, 64); s != "" && len(status) < 10 {
 				status = append(status, s)
 			}
 		}
@@ -431,7 +430,7 @@ func registrar(ents []entity) string {
 			if json.Unmarshal(p[0], &name) != nil || !strings.EqualFold(name, "fn") || json.Unmarshal(p[3], &value) != nil {
 				continue
 			}
-			if v := clip(oneLine(value), 128); v != "" {
+			if v := oneline.Cut(value, 128); v != "" {
 				return v
 			}
 		}
@@ -502,27 +501,4 @@ func (c *Client) Check(ctx context.Context) (intel.Health, error) {
 		d += ", published " + b.Publication
 	}
 	return intel.Health{Detail: d}, nil
-}
-
-// oneLine makes a server's text one line of printable characters.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// clip cuts s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

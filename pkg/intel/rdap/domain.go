@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 )
 
 // ErrNotRegistrable means a name has no registrable domain: it is a public
@@ -22,13 +24,13 @@ var ErrNotRegistrable = errors.New("no registrable domain")
 func Registrable(name string) (string, error) {
 	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
 	if d == "" || len(d) > 253 {
-		return "", fmt.Errorf("%q: %w", clip(name, 64), ErrNotRegistrable)
+		return "", fmt.Errorf("%q: %w", oneline.Clip(name, 64), ErrNotRegistrable)
 	}
 	for i := 0; i < len(d); i++ {
 		if d[i] >= 0x80 {
 			a, err := idna.Lookup.ToASCII(d)
 			if err != nil {
-				return "", fmt.Errorf("%q: %w", clip(name, 64), ErrNotRegistrable)
+				return "", fmt.Errorf("%q: %w", oneline.Clip(name, 64), ErrNotRegistrable)
 			}
 			d = strings.ToLower(a)
 			break
@@ -45,14 +47,14 @@ func Registrable(name string) (string, error) {
 		suffix, icann = publicsuffix.PublicSuffix(suffix[i+1:])
 	}
 	if len(d) <= len(suffix) || d[len(d)-len(suffix)-1] != '.' {
-		return "", fmt.Errorf("%q is a public suffix: %w", clip(d, 64), ErrNotRegistrable)
+		return "", fmt.Errorf("%q is a public suffix: %w", oneline.Clip(d, 64), ErrNotRegistrable)
 	}
 	rest := d[:len(d)-len(suffix)-1]
 	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
 		rest = rest[i+1:]
 	}
 	if rest == "" {
-		return "", fmt.Errorf("%q: %w", clip(d, 64), ErrNotRegistrable)
+		return "", fmt.Errorf("%q: %w", oneline.Clip(d, 64), ErrNotRegistrable)
 	}
 	return rest + "." + suffix, nil
 }

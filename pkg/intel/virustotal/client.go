@@ -17,6 +17,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -176,7 +177,7 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 	var ae apiError
 	code, msg := "", ""
 	if r.IsJSON() && json.Unmarshal(r.Body, &ae) == nil && ae.Error != nil {
-		code, msg = ae.Error.Code, oneLine(ae.Error.Message)
+		code, msg = ae.Error.Code, oneline.Cut(ae.Error.Message, 200)
 	}
 	switch {
 	case r.Status == http.StatusNotFound && (code == "NotFoundError" || code == ""):
@@ -197,14 +198,6 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 			Retryable: r.Status >= 500 || code == "TransientError" || code == "DeadlineExceededError"}
 	}
 	return httpapi.Unexpected(Name, r)
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }
 
 // envelope is {"data": {...}}; every attribute may be missing or null.
@@ -249,7 +242,7 @@ func str(p *string) string {
 	if p == nil {
 		return ""
 	}
-	return oneLine(*p)
+	return oneline.Cut(*p, 200)
 }
 
 // fileHash returns a file object's hash of type t, lower-cased, or "" when
@@ -277,7 +270,7 @@ func normalise(o *object, i ioc.IOC, gui string) model.Result {
 	}
 	r.Reputation = a.Reputation
 	for _, t := range a.Tags {
-		if t = oneLine(t); t != "" {
+		if t = oneline.Cut(t, 200); t != "" {
 			r.Tags = append(r.Tags, t)
 		}
 	}
@@ -288,7 +281,7 @@ func normalise(o *object, i ioc.IOC, gui string) model.Result {
 	}
 	seen := map[string]bool{}
 	for _, c := range a.Categories {
-		if c = oneLine(c); c != "" && !seen[c] {
+		if c = oneline.Cut(c, 200); c != "" && !seen[c] {
 			seen[c] = true
 			r.Categories = append(r.Categories, c)
 		}
