@@ -17,6 +17,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
 
@@ -58,7 +59,7 @@ func WithVerbose(v bool) Option { return func(c *Client) { c.verbose = v } }
 
 // New returns a client that sends key in the Key header.
 func New(key string, opts ...Option) *Client {
-	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, maxAgeDays: 90, now: time.Now}
+	c := &Client{key: key, base: DefaultBaseURL, hc: safehttp.New(safehttp.Options{Secrets: []string{key}}), maxAgeDays: 90, now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
 
@@ -77,7 +78,7 @@ func WithKeylessQuota(n int) Option { return func(c *Client) { c.keylessQuota = 
 
 // New returns a client; key may be empty (the keyless Community API).
 func New(key string, opts ...Option) *Client {
-	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, keylessQuota: DefaultKeylessQuota, now: time.Now}
+	c := &Client{key: key, base: DefaultBaseURL, hc: safehttp.New(safehttp.Options{Secrets: []string{key}}), keylessQuota: DefaultKeylessQuota, now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
 // Name is the provider id in config, cache keys and reports.
@@ -71,7 +72,7 @@ func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.Tr
 
 // New returns a client.
 func New(opts ...Option) *Client {
-	c := &Client{base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+	c := &Client{base: DefaultBaseURL, hc: safehttp.New(safehttp.Options{}), now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
 
@@ -56,7 +57,7 @@ func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.Tr
 
 // New returns a client that sends key in the Auth-Key header.
 func New(key string, opts ...Option) *Client {
-	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+	c := &Client{key: key, base: DefaultBaseURL, hc: safehttp.New(safehttp.Options{Secrets: []string{key}}), now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}
