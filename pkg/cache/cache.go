@@ -159,3 +159,16 @@ var ErrReadOnly = errors.New("cache is read-only")
 
 // Day is the UTC day a quota counts against.
 func Day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// countHit adds one hit or one miss of (provider, type) to counts: the one
+// tally every store keeps, under its own lock.
+func countHit(counts map[[2]string][2]int64, provider, typ string, hit bool) {
+	k := [2]string{provider, typ}
+	c := counts[k]
+	if hit {
+		c[0]++
+	} else {
+		c[1]++
+	}
+	counts[k] = c
+}

@@ -105,13 +105,7 @@ func (m *Memory) Put(_ context.Context, k Key, e Entry, ttl time.Duration) error
 func (m *Memory) Count(provider, typ string, hit bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.counters[[2]string{provider, typ}]
-	if hit {
-		c[0]++
-	} else {
-		c[1]++
-	}
-	m.counters[[2]string{provider, typ}] = c
+	countHit(m.counters, provider, typ, hit)
 }
 
 // Prune implements Cache.

@@ -316,13 +316,7 @@ func (p *Postgres) Release(ctx context.Context, k Key) error {
 func (p *Postgres) Count(provider, typ string, hit bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.counters[[2]string{provider, typ}]
-	if hit {
-		c[0]++
-	} else {
-		c[1]++
-	}
-	p.counters[[2]string{provider, typ}] = c
+	countHit(p.counters, provider, typ, hit)
 }
 
 // Flush writes buffered hit/miss counters in one batch.

@@ -733,13 +733,7 @@ func (s *SQLite) Release(ctx context.Context, k Key) error {
 func (s *SQLite) Count(provider, typ string, hit bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.counters[[2]string{provider, typ}]
-	if hit {
-		c[0]++
-	} else {
-		c[1]++
-	}
-	s.counters[[2]string{provider, typ}] = c
+	countHit(s.counters, provider, typ, hit)
 }
 
 // Flush writes buffered hit/miss counters (a read-only cache drops them).
