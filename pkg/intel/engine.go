@@ -882,6 +882,14 @@ func (r *providerRun) store(ctx context.Context, k cache.Key, res *model.Result,
 	}
 }
 
+// lookups counts lookups in words: "1 lookup", "3 lookups".
+func lookups(n int64) string {
+	if n == 1 {
+		return "1 lookup"
+	}
+	return fmt.Sprintf("%d lookups", n)
+}
+
 // notes describes, for the report, why a provider stopped early or mostly
 // failed.
 func (r *providerRun) notes() []string {
@@ -890,11 +898,11 @@ func (r *providerRun) notes() []string {
 	if r.spec.Disabled != "" && k > 0 {
 		switch r.spec.Disabled {
 		case model.ReasonOffline:
-			n = append(n, fmt.Sprintf("%s: offline, %d lookups not made (answers came from the cache only)", r.name, k))
+			n = append(n, fmt.Sprintf("%s: offline, %s not made (answers came from the cache only)", r.name, lookups(k)))
 		case model.ReasonNoAPIKey:
-			n = append(n, fmt.Sprintf("%s: no API key, %d lookups not made (set %s)", r.name, k, r.spec.KeyHint))
+			n = append(n, fmt.Sprintf("%s: no API key, %s not made (set %s)", r.name, lookups(k), r.spec.KeyHint))
 		default:
-			n = append(n, fmt.Sprintf("%s: %d lookups skipped: %s", r.name, k, r.spec.Disabled))
+			n = append(n, fmt.Sprintf("%s: %s skipped: %s", r.name, lookups(k), r.spec.Disabled))
 		}
 	}
 	if r.policy == nil || len(r.pending) == 0 {
@@ -912,7 +920,7 @@ func (r *providerRun) notes() []string {
 			}
 			r.mu.Unlock()
 		case errors.Is(stop, ratelimit.ErrUnavailable):
-			n = append(n, fmt.Sprintf("%s: unavailable for this run (%s); %d lookups skipped: %s", r.name, stop.Detail, k, ReasonProviderUnavailable))
+			n = append(n, fmt.Sprintf("%s: unavailable for this run (%s); %s skipped: %s", r.name, stop.Detail, lookups(k), ReasonProviderUnavailable))
 		default:
 			n = append(n, fmt.Sprintf("%s: out of quota for this run (%s); remaining lookups are skipped: quota_exhausted", r.name, stop.Detail))
 		}

@@ -292,7 +292,7 @@ func TestLookupRunOutcomes(t *testing.T) {
 		{name: "fail-on does not match", o: Options{Args: []string{"8.8.8.8"}, FailOn: "POTENTIALLY_SUSPICIOUS"}, wantOut: []string{"CLEAN\t0"}},
 		{name: "offline sends nothing; no feed lists it: UNCHECKED", o: Options{Args: []string{"203.0.114.7"}, Offline: true, FailOnUnchecked: true},
 			set: map[string]any{"feeds.dirs": []string{}}, wantCode: 3, wantErr: "1 indicator(s) are UNCHECKED",
-			wantOut: []string{"UNCHECKED\t-\tvirustotal\tskipped\t\toffline"}, wantNotes: []string{"note: urlhaus: offline, 1 lookups not made"}, sendsNone: true},
+			wantOut: []string{"UNCHECKED\t-\tvirustotal\tskipped\t\toffline"}, wantNotes: []string{"note: urlhaus: offline, 1 lookup not made"}, sendsNone: true},
 		{name: "offline, the local feed still answers", o: Options{Args: []string{"evil.com"}, Offline: true, FailOnUnchecked: true},
 			wantOut: []string{"MALICIOUS\t70\tfeeds\tfound\t+70\tlisted in c2-domains.txt"}, sendsNone: true},
 		{name: "no keys, switched on: skipped as no_api_key, named in a note", o: Options{Args: []string{"evil.com"}},
