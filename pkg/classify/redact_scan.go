@@ -461,43 +461,6 @@ var hostKeys = map[string]bool{
 	"sourcehostname": true, "destinationhostname": true, "remotehost": true, "fqdn": true,
 }
 
-// splitKeyWords splits a key on separators and camelCase into lower-case
-// words: "InitiatingProcessAccountUpn" gives initiating, process, account,
-// upn; "AADUserId" gives aad, user, id.
-func splitKeyWords(k string) []string {
-	var words []string
-	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start && strings.Trim(k[start:end], "0123456789") != "" {
-			words = append(words, strings.ToLower(k[start:end]))
-		}
-		start = -1
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !isAlnumByte(c) {
-			flush(i)
-			continue
-		}
-		if start < 0 {
-			start = i
-			continue
-		}
-		p := k[i-1]
-		upper := c >= 'A' && c <= 'Z'
-		switch {
-		case upper && (p >= 'a' && p <= 'z' || p >= '0' && p <= '9'):
-			flush(i)
-			start = i
-		case upper && p >= 'A' && p <= 'Z' && i+1 < len(k) && k[i+1] >= 'a' && k[i+1] <= 'z':
-			flush(i)
-			start = i
-		}
-	}
-	flush(len(k))
-	return words
-}
-
 func anyIn(words []string, set map[string]bool) bool {
 	for _, w := range words {
 		if set[w] {
@@ -513,7 +476,7 @@ func fieldClass(keys []string) fieldKind {
 	var segs [][]string
 	for _, k := range keys {
 		for _, sub := range strings.Split(k, ".") {
-			if w := splitKeyWords(sub); len(w) > 0 {
+			if w := ioc.KeyWords(sub); len(w) > 0 {
 				segs = append(segs, w)
 			}
 		}

@@ -22,7 +22,7 @@ func FieldOptions(path []string) Options {
 	var keys [][]string
 	for _, k := range path {
 		for _, sub := range strings.Split(k, ".") {
-			if w := splitWords(sub); len(w) > 0 {
+			if w := KeyWords(sub); len(w) > 0 {
 				keys = append(keys, w)
 			}
 		}
@@ -228,10 +228,10 @@ func fileField(keys [][]string) bool {
 	return false
 }
 
-// splitWords splits a key on '_', '-', spaces and camelCase boundaries and
-// lower-cases the words: "InitiatingProcessAccountUpn" gives initiating,
+// KeyWords splits a field key on '_', '-', '.', spaces and camelCase
+// boundaries and lower-cases the words (numbers alone are dropped): "InitiatingProcessAccountUpn" gives initiating,
 // process, account, upn; "AADUserId" gives aad, user, id.
-func splitWords(k string) []string {
+func KeyWords(k string) []string {
 	var words []string
 	start := -1
 	flush := func(end int) {
