@@ -1,5 +1,10 @@
 package model
 
+import (
+	"strconv"
+	"time"
+)
+
 // Where a feed's age comes from, as FeedStatus.UpdatedFrom says.
 const (
 	// FeedUpdatedFromFetch is the record `verdict feeds update` keeps of when
@@ -29,4 +34,25 @@ type FeedStatus struct {
 	AgeSeconds int64 `json:"age_seconds"`
 	// Stale is set past feeds.max_age.
 	Stale bool `json:"stale,omitempty"`
+}
+
+// FormatAge writes an age the way people say it: "45m", "5h", "3d", "2y 8d"
+// (a year is 365 days), as reports and verdict doctor show a feed's age.
+func FormatAge(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	case d < 2*day:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d < 365*day:
+		return strconv.Itoa(int(d/day)) + "d"
+	}
+	years, days := int(d/(365*day)), int(d%(365*day)/day)
+	if days == 0 {
+		return strconv.Itoa(years) + "y"
+	}
+	return strconv.Itoa(years) + "y " + strconv.Itoa(days) + "d"
 }

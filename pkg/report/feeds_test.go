@@ -96,13 +96,3 @@ func TestFeedsInEveryFormat(t *testing.T) {
 		assert.NotContains(t, b.String(), "Feeds")
 	})
 }
-
-func TestFormatAge(t *testing.T) {
-	t.Parallel()
-	const day = 24 * time.Hour
-	for d, want := range map[time.Duration]string{
-		0: "0m", 59 * time.Minute: "59m", 5 * time.Hour: "5h", 47 * time.Hour: "47h", 2 * day: "2d", 365 * day: "1y", 973 * day: "2y 243d",
-	} {
-		assert.Equal(t, want, formatAge(d), "%v", d)
-	}
-}

@@ -25,6 +25,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
@@ -560,7 +561,7 @@ func (r *runner) checkFeeds() []Check {
 		c := Check{ID: "feed." + f.Name, Section: SectionFeeds, Name: f.Name, Status: StatusOK,
 			Feed: &FeedFacts{Path: f.Path, Format: f.Format, Category: f.Category, Entries: f.Total(),
 				Updated: st.Updated, UpdatedFrom: st.UpdatedFrom, AgeSeconds: st.AgeSeconds, Stale: st.Stale}}
-		age := feed.FormatAge(f.Age(r.now))
+		age := model.FormatAge(f.Age(r.now))
 		c.Message = fmt.Sprintf("%s, %d entries (%s), updated %s, %s ago (%s)", f.Category, f.Total(), f.Format,
 			f.Updated.UTC().Format("2006-01-02 15:04 UTC"), age, f.UpdatedFrom)
 		if f.KnownAs != "" {
@@ -580,7 +581,7 @@ func (r *runner) checkFeeds() []Check {
 		}
 		if st.Stale {
 			c.Status = StatusWarn
-			c.Details = append(c.Details, fmt.Sprintf("older than feeds.max_age (%s): its listings may name addresses that have long changed hands", feed.FormatAge(fc.MaxAge)))
+			c.Details = append(c.Details, fmt.Sprintf("older than feeds.max_age (%s): its listings may name addresses that have long changed hands", model.FormatAge(fc.MaxAge)))
 			c.Fix = "refresh it: verdict feeds update (or raise feeds.max_age if the publisher updates it less often)"
 		}
 		if rec := f.Fetch; rec != nil && rec.LastError != "" {

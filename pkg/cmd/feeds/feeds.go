@@ -21,6 +21,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/config"
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
 )
 
@@ -292,7 +293,7 @@ func listRun(o *Options) error {
 	tw := tabwriter.NewWriter(o.IO.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEED\tFILE\tEVERY\tKEY\tSOURCE")
 	for _, s := range srcs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.File, feed.FormatAge(s.MinInterval), keyWord(s.Key), s.URL)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.File, model.FormatAge(s.MinInterval), keyWord(s.Key), s.URL)
 	}
 	tw.Flush()
 	fmt.Fprintln(o.IO.Out, "\nTerms:")

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -179,7 +178,7 @@ func Summarise(feeds []Info, now time.Time, maxAge time.Duration) ([]model.FeedS
 			st.Updated = u.UTC().Format(time.RFC3339)
 		}
 		if st.Stale {
-			stale = append(stale, fmt.Sprintf("%s (%s)", f.Name, FormatAge(f.Age(now))))
+			stale = append(stale, fmt.Sprintf("%s (%s)", f.Name, model.FormatAge(f.Age(now))))
 		}
 		out = append(out, st)
 	}
@@ -191,26 +190,5 @@ func Summarise(feeds []Info, now time.Time, maxAge time.Duration) ([]model.FeedS
 		noun, its, them = "feeds are", "their", "them"
 	}
 	return out, []string{fmt.Sprintf("%d %s older than feeds.max_age (%s), so %s listings may be out of date: %s; refresh %s with `verdict feeds update`",
-		len(stale), noun, FormatAge(maxAge), its, strings.Join(stale, ", "), them)}
-}
-
-// FormatAge writes an age the way people say it: "45m", "5h", "3d", "2y 8d"
-// (a year is 365 days).
-func FormatAge(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d/time.Second)) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	case d < 2*day:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d < 365*day:
-		return strconv.Itoa(int(d/day)) + "d"
-	}
-	years, days := int(d/(365*day)), int(d%(365*day)/day)
-	if days == 0 {
-		return strconv.Itoa(years) + "y"
-	}
-	return strconv.Itoa(years) + "y " + strconv.Itoa(days) + "d"
+		len(stale), noun, model.FormatAge(maxAge), its, strings.Join(stale, ", "), them)}
 }

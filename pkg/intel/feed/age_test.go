@@ -298,14 +298,3 @@ func TestSummarise(t *testing.T) {
 	_, notes = Summarise(feeds, now, 0)
 	assert.Empty(t, notes, "no max age, nothing is stale")
 }
-
-func TestFormatAge(t *testing.T) {
-	t.Parallel()
-	const day = 24 * time.Hour
-	for d, want := range map[time.Duration]string{
-		0: "0s", 59 * time.Second: "59s", 45 * time.Minute: "45m", 5 * time.Hour: "5h", 47 * time.Hour: "47h",
-		2 * day: "2d", 364 * day: "364d", 365 * day: "1y", 973 * day: "2y 243d",
-	} {
-		assert.Equal(t, want, FormatAge(d), "%v", d)
-	}
-}

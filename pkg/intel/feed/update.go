@@ -20,6 +20,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
 	"github.com/verdict-dev/verdict/pkg/internal/oneline"
+	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
@@ -156,7 +157,7 @@ func update(ctx context.Context, o UpdateOptions, src Source, rec *Record) Outco
 	if last := rec.AttemptedAt; !o.Force && !last.IsZero() && now.Sub(last) < src.MinInterval && !now.Before(last) {
 		oc.Result = Skipped
 		oc.Note = fmt.Sprintf("asked %s ago; verdict waits %s between requests (%s); --force fetches it anyway",
-			FormatAge(now.Sub(last)), FormatAge(src.MinInterval), src.Asks)
+			model.FormatAge(now.Sub(last)), model.FormatAge(src.MinInterval), src.Asks)
 		return oc
 	}
 	fi, _ := os.Stat(final)
