@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -123,4 +124,19 @@ func (o *OutputFlags) OutputOptions(name string, stdout io.Writer, view report.V
 		Template: o.Template, View: view, Blocklist: o.ExportBlocklist, BlocklistMin: model.Verdict(o.BlocklistMin),
 		BlocklistTypes: o.blocklistTypes, BlocklistFormat: report.BlocklistFormat(o.BlocklistFormat),
 	}
+}
+
+// HumanBytes writes a size with a binary unit, as people read it: "512 B",
+// "5.0 MiB".
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

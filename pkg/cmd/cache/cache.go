@@ -198,7 +198,7 @@ func printStats(w io.Writer, st cache.Stats) {
 	if st.Backend == "postgres" {
 		where = "in PostgreSQL"
 	}
-	fmt.Fprintf(w, "\nentries: %d (%d expired), %s %s\n\n", st.Entries, st.Expired, humanBytes(st.SizeBytes), where)
+	fmt.Fprintf(w, "\nentries: %d (%d expired), %s %s\n\n", st.Entries, st.Expired, cmdutil.HumanBytes(st.SizeBytes), where)
 	if len(st.Groups) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PROVIDER\tTYPE\tENTRIES\tNOT FOUND\tEXPIRED\tBYTES\tHITS\tMISSES\tHIT RATE\t")
@@ -207,26 +207,13 @@ func printStats(w io.Writer, st cache.Stats) {
 			if g.Hits+g.Misses > 0 {
 				rate = fmt.Sprintf("%.0f%%", 100*float64(g.Hits)/float64(g.Hits+g.Misses))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\t%s\t\n", g.Provider, g.Type, g.Entries, g.NotFound, g.Expired, humanBytes(g.Bytes), g.Hits, g.Misses, rate)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%d\t%s\t\n", g.Provider, g.Type, g.Entries, g.NotFound, g.Expired, cmdutil.HumanBytes(g.Bytes), g.Hits, g.Misses, rate)
 		}
 		tw.Flush()
 	}
 	for _, q := range st.QuotaUsed {
 		fmt.Fprintf(w, "quota today (%s UTC): %s used %d requests\n", q.Day, q.Provider, q.Used)
 	}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // NewCmdClear builds `verdict cache clear`; runF as for NewCmdPrune.

@@ -92,10 +92,3 @@ func TestCacheRun(t *testing.T) {
 	run("cache", "clear", "--cache-dir", dir)
 	assert.Contains(t, errOut.String(), "cleared 0 entries")
 }
-
-func TestHumanBytes(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
-		assert.Equal(t, want, humanBytes(n), n)
-	}
-}

@@ -218,7 +218,7 @@ func (r *runner) checkCache(ctx context.Context) []Check {
 			c.Status, c.Message = StatusFail, "cannot read its statistics: "+err.Error()
 		} else {
 			facts.Entries, facts.SizeBytes, facts.ReadOnly = st.Entries, st.SizeBytes, st.ReadOnly
-			c.Details = append(c.Details, fmt.Sprintf("%d entries (%d expired), %s", st.Entries, st.Expired, humanBytes(st.SizeBytes)))
+			c.Details = append(c.Details, fmt.Sprintf("%d entries (%d expired), %s", st.Entries, st.Expired, cmdutil.HumanBytes(st.SizeBytes)))
 			if st.ReadOnly {
 				c.Status = StatusWarn
 				c.Details = append(c.Details, "read-only: answers are read but not stored, and the daily quota is counted per run only")
@@ -250,11 +250,11 @@ func (r *runner) checkDisk(dir string, facts *CacheFacts) Check {
 		return c
 	}
 	facts.FreeBytes = ptr(free)
-	c.Message = fmt.Sprintf("%s free at %s", humanBytes(int64(min(free, 1<<62))), at)
+	c.Message = fmt.Sprintf("%s free at %s", cmdutil.HumanBytes(int64(min(free, 1<<62))), at)
 	switch {
 	case free < minFreeFail:
 		c.Status = StatusFail
-		c.Fix = fmt.Sprintf("free some space (under %s the cache cannot store a night's answers and quota is spent twice)", humanBytes(int64(minFreeFail)))
+		c.Fix = fmt.Sprintf("free some space (under %s the cache cannot store a night's answers and quota is spent twice)", cmdutil.HumanBytes(int64(minFreeFail)))
 	case free < minFreeWarn:
 		c.Status = StatusWarn
 		c.Fix = "free some space, or move cache.dir"
@@ -616,18 +616,4 @@ func checkAttack() Check {
 	}
 	c.Message = fmt.Sprintf("%d techniques and sub-techniques in %d tactics", len(attack.Techniques()), len(attack.Tactics()))
 	return c
-}
-
-// humanBytes writes a size with a binary unit: "5.0 MiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
