@@ -16,6 +16,8 @@
 #   BENCH_REPEAT   runs per case (default 1); every run prints its own ratio,
 #                  and the last line of a case gives the median and spread
 #   BENCH_FORMATS  report formats (default json,txt,html, verdict's default)
+#   BENCH_VERDICT  the binary to measure (default bin/verdict): an older build
+#                  gives before/after figures from one machine and one hour
 #   BENCH_PPROF    a directory: afterwards, profile each case in process
 #                  (BenchmarkEnrichFile in pkg/triage) into
 #                  DIR/<case>.{cpu,mem,peak-heap}.prof and keep DIR/triage.test;
@@ -31,6 +33,7 @@ cases=${BENCH_CASES:-"100k 1M 1M-unique"}
 repeat=${BENCH_REPEAT:-1}
 formats=${BENCH_FORMATS:-json,txt,html}
 feeds=samples/feeds
+bin=${BENCH_VERDICT:-bin/verdict}
 missed=0
 
 # spec CASE prints: alerts pool goal_ratio goal_rss_mib ("-" = no goal).
@@ -61,7 +64,7 @@ for c in $cases; do
   rsses=()
   for ((r = 1; r <= repeat; r++)); do
     rm -rf "$out/cache" "$out/reports"
-    v=$("$out/alertgen" measure -- bin/verdict --quiet enrich --offline --cache-dir "$out/cache" \
+    v=$("$out/alertgen" measure -- "$bin" --quiet enrich --offline --cache-dir "$out/cache" \
           --feeds "$feeds" -o "$out/reports" --output-name "bench-$c" -f "$formats" "$f" | tail -1)
     j=$("$out/alertgen" measure -- sh -c "jq -c . '$f' >/dev/null" | tail -1)
     [ "$(field exit "$v")" = 0 ] || { echo "bench: verdict exited $(field exit "$v") on $f"; exit 1; }
