@@ -22,12 +22,15 @@ type spooledAlert struct {
 	line   int
 	id     string
 	iocs   []spooledIOC
+
+	fieldBuf []string // backs every iocs[i].fields (readMeta)
 }
 
 type spooledIOC struct {
-	index  int // into Batch.iocs
-	fields []string
-	art    int // foundIOC.art: the alert's own link between the hashes of one file
+	index   int // into Batch.iocs
+	fields  []string
+	art     int // foundIOC.art: the alert's own link between the hashes of one file
+	nfields int // len(fields), while readMeta fills fieldBuf
 }
 
 type spoolWriter struct {
@@ -59,7 +62,9 @@ func (s *spoolWriter) str(v string) {
 	s.w.WriteString(v)
 }
 
-func (s *spoolWriter) writeMeta(a *spooledAlert) {
+// writeMeta spools a; field paths go through ft (a reference, or 0 and
+// the path itself).
+func (s *spoolWriter) writeMeta(a *spooledAlert, ft *fieldTable) {
 	s.uvarint(uint64(a.seq))
 	s.uvarint(uint64(a.file))
 	s.uvarint(uint64(a.record))
@@ -71,7 +76,11 @@ func (s *spoolWriter) writeMeta(a *spooledAlert) {
 		s.uvarint(uint64(i.art))
 		s.uvarint(uint64(len(i.fields)))
 		for _, f := range i.fields {
-			s.str(f)
+			ref := ft.ref(f)
+			s.uvarint(uint64(ref))
+			if ref == 0 {
+				s.str(f)
+			}
 		}
 	}
 }
@@ -127,8 +136,9 @@ func (s *spoolReader) str() (string, error) {
 	return string(b), err
 }
 
-// readMeta reads the next alert into a; io.EOF at the end.
-func (s *spoolReader) readMeta(a *spooledAlert) error {
+// readMeta reads the next alert into a, reusing its slices, with the
+// field paths of ft; io.EOF at the end.
+func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable) error {
 	seq, err := s.uvarint()
 	if err != nil {
 		return err // io.EOF on a clean end
@@ -147,7 +157,14 @@ func (s *spoolReader) readMeta(a *spooledAlert) error {
 	if err != nil {
 		return unexpected(err)
 	}
+	if cap(a.iocs) < n {
+		a.iocs = make([]spooledIOC, 0, n)
+	}
 	a.iocs = a.iocs[:0]
+	if cap(a.fieldBuf) == 0 {
+		a.fieldBuf = make([]string, 0, n+n/2) // most indicators are in one field
+	}
+	a.fieldBuf = a.fieldBuf[:0]
 	for range n {
 		var si spooledIOC
 		if si.index, err = s.uvarint(); err != nil {
@@ -160,13 +177,31 @@ func (s *spoolReader) readMeta(a *spooledAlert) error {
 		if err != nil {
 			return unexpected(err)
 		}
-		si.fields = make([]string, nf)
-		for k := range si.fields {
-			if si.fields[k], err = s.str(); err != nil {
-				return err
+		for range nf {
+			ref, err := s.uvarint()
+			if err != nil {
+				return unexpected(err)
 			}
+			f, ok := ft.name(uint32(ref))
+			if ref == 0 {
+				if f, err = s.str(); err != nil {
+					return unexpected(err)
+				}
+			} else if !ok {
+				return fmt.Errorf("spool corrupt: field %d out of range", ref)
+			}
+			a.fieldBuf = append(a.fieldBuf, f)
 		}
+		si.nfields = nf
 		a.iocs = append(a.iocs, si)
+	}
+	// fieldBuf is complete: hand out its parts (clipped, so that appending
+	// to one cannot overwrite the next).
+	off := 0
+	for i := range a.iocs {
+		nf := a.iocs[i].nfields
+		a.iocs[i].fields = a.fieldBuf[off : off+nf : off+nf]
+		off += nf
 	}
 	return nil
 }

@@ -64,27 +64,29 @@ type Batch struct {
 	dir    string
 	inputs []string // display names, in order
 
-	iocs  []ioc.IOC
-	skip  []ioc.SkipReason
-	index map[ioc.IOC]int32
+	table   *iocTable // the unique indicators, in order of first sight
+	skip    []uint8   // by batch index: a code of reasons
+	reasons reasonTable
+	fields  fieldTable
+	skipped int // indicators with a skip reason
 
 	alerts      int
 	records     int
 	inputErrors []model.InputError
 
 	// after Lookup
-	looked  []int32 // batch ioc index -> index in the looked-up slice, or -1
-	results *intel.Results
-	enrich  []map[string]*model.Result // by looked-up index
-	contrib []*score.Contribution      // by looked-up index; nil when no rule matched
-	// answered has, by looked-up index, bit p set when provider p (of
-	// results.Names) answered found or not_found: what checked_by and
-	// UNCHECKED rest on.
-	answered []uint64
+	looked   []int32 // batch ioc index -> index in the looked-up slice, or -1
+	results  *intel.Results
+	profiles profiles
+	prof     []int32               // by looked-up index: its answers, in profiles
+	contrib  []*score.Contribution // by looked-up index; nil when no rule matched
 	// siblings lists, by looked-up index, the batch indexes of the other
 	// hashes of the same file that an answer named (a feed row, a
 	// VirusTotal file object): links between the hashes of one artifact.
-	siblings  [][]int32
+	// Few indicators have any, so it is a map, with a bit per looked-up
+	// index saying whether to look.
+	siblings  map[int32][]int32
+	hasSib    []uint64
 	checkedBy sync.Map // answered mask -> []string, shared by every alert with that mask
 	byVerd    model.ByVerdict
 	scored    bool
@@ -105,7 +107,7 @@ func Load(ctx context.Context, opts Options) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create spool directory: %w", err)
 	}
-	b := &Batch{opts: opts, log: opts.Logger, dir: dir, index: map[ioc.IOC]int32{}}
+	b := &Batch{opts: opts, log: opts.Logger, dir: dir, table: newIOCTable()}
 	if err := b.load(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -247,14 +249,8 @@ func (b *Batch) load(ctx context.Context) error {
 	if len(fileErrs) > 0 {
 		return errors.Join(fileErrs...)
 	}
-	skipped := 0
-	for _, s := range b.skip {
-		if s != ioc.NotSkipped {
-			skipped++
-		}
-	}
 	b.log.Info("loaded alerts", "alerts", b.alerts, "records", b.records, "malformed", len(b.inputErrors),
-		"iocs", len(b.iocs), "skipped_iocs", skipped, "duration", time.Since(start).Round(time.Millisecond))
+		"iocs", len(b.table.list), "skipped_iocs", b.skipped, "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -361,7 +357,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			for _, f := range rb.found[i] {
 				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields, art: f.art})
 			}
-			meta.writeMeta(&sa)
+			meta.writeMeta(&sa, &b.fields)
 			raw.bytes(rec.Raw)
 			good++
 			b.alerts++
@@ -397,15 +393,22 @@ func (b *Batch) addInputError(e model.InputError) {
 // intern returns the batch index of an indicator, adding it (and its skip
 // reason) the first time it is seen.
 func (b *Batch) intern(i ioc.IOC) int32 {
-	if idx, ok := b.index[i]; ok {
-		return idx
+	idx, added := b.table.add(i)
+	if added {
+		r := b.opts.Policy.Classify(i)
+		if r != ioc.NotSkipped {
+			b.skipped++
+		}
+		b.skip = append(b.skip, b.reasons.code(r))
 	}
-	idx := int32(len(b.iocs))
-	b.index[i] = idx
-	b.iocs = append(b.iocs, i)
-	b.skip = append(b.skip, b.opts.Policy.Classify(i))
 	return idx
 }
+
+// iocs is the batch's unique indicators, by batch index.
+func (b *Batch) iocs() []ioc.IOC { return b.table.list }
+
+// skipReason is the skip reason of the indicator at batch index i.
+func (b *Batch) skipReason(i int) ioc.SkipReason { return b.reasons.name(b.skip[i]) }
 
 // Alerts is the number of alerts read.
 func (b *Batch) Alerts() int { return b.alerts }
@@ -420,8 +423,8 @@ func (b *Batch) Inputs() []string { return b.inputs }
 // provider takes: exactly what the engine will be asked about.
 func (b *Batch) Lookable() []ioc.IOC {
 	var out []ioc.IOC
-	for i, x := range b.iocs {
-		if b.skip[i] == ioc.NotSkipped && b.opts.Engine.Supports(x.Type) {
+	for i, x := range b.iocs() {
+		if b.skip[i] == 0 && b.opts.Engine.Supports(x.Type) {
 			out = append(out, x)
 		}
 	}
@@ -431,12 +434,19 @@ func (b *Batch) Lookable() []ioc.IOC {
 // Lookup asks the providers about every lookable indicator once. On
 // cancellation the answers received so far are kept and the error returned.
 func (b *Batch) Lookup(ctx context.Context) error {
-	b.looked = make([]int32, len(b.iocs))
-	var list []ioc.IOC
-	for i, x := range b.iocs {
+	iocs := b.iocs()
+	b.looked = make([]int32, len(iocs))
+	n := 0
+	for i, x := range iocs {
 		b.looked[i] = -1
-		if b.skip[i] == ioc.NotSkipped && b.opts.Engine.Supports(x.Type) {
-			b.looked[i] = int32(len(list))
+		if b.skip[i] == 0 && b.opts.Engine.Supports(x.Type) {
+			b.looked[i] = int32(n)
+			n++
+		}
+	}
+	list := make([]ioc.IOC, 0, n)
+	for i, x := range iocs {
+		if b.looked[i] >= 0 {
 			list = append(list, x)
 		}
 	}
@@ -445,29 +455,37 @@ func (b *Batch) Lookup(ctx context.Context) error {
 		return err
 	}
 	b.results = res
-	b.enrich = make([]map[string]*model.Result, len(list))
+	b.prof = make([]int32, len(list))
 	b.contrib = make([]*score.Contribution, len(list))
-	b.answered = make([]uint64, len(list))
-	b.siblings = make([][]int32, len(list))
+	b.hasSib = make([]uint64, (len(list)+63)/64)
 	for i, x := range list {
-		b.enrich[i] = res.For(i)
-		for p, name := range res.Names {
-			if p >= 64 {
-				break // more providers than bits: the rest never make an alert checked
-			}
-			if r := b.enrich[i][name]; r != nil && (r.Status == model.StatusFound || r.Status == model.StatusNotFound) {
-				b.answered[i] |= 1 << p
-			}
-		}
+		m := res.For(i)
+		b.prof[i] = b.profiles.intern(res.Names, m)
+		m = b.profiles.list[b.prof[i]].enrich // the shared one, when m was a copy
 		if x.Type.IsHash() {
-			b.siblings[i] = b.namedSiblings(x, b.enrich[i])
+			if sib := b.namedSiblings(x, m); len(sib) > 0 {
+				if b.siblings == nil {
+					b.siblings = map[int32][]int32{}
+				}
+				b.siblings[int32(i)] = sib
+				b.hasSib[i/64] |= 1 << (i % 64)
+			}
 		}
-		if c := b.opts.Scorer.Contribute(score.Indicator{IOC: x, Results: b.enrich[i]}); len(c.Factors) > 0 {
+		if c := b.opts.Scorer.Contribute(score.Indicator{IOC: x, Results: m}); len(c.Factors) > 0 {
 			b.contrib[i] = &c
 		}
 	}
 	return err
 }
+
+// answers is the enrichment of the looked-up indicator li, shared.
+func (b *Batch) answers(li int) map[string]*model.Result {
+	return b.profiles.list[b.prof[li]].enrich
+}
+
+// hasSiblings reports whether an answer about the looked-up indicator li
+// named other hashes of the same file.
+func (b *Batch) hasSiblings(li int) bool { return b.hasSib[li/64]&(1<<(li%64)) != 0 }
 
 // namedSiblings returns the batch indexes of the hashes that the answers
 // about hash x name as the same file's (model.Result MD5, SHA1, SHA256).
@@ -486,7 +504,7 @@ func (b *Batch) namedSiblings(x ioc.IOC, answers map[string]*model.Result) []int
 				continue
 			}
 			h.Value = strings.ToLower(h.Value)
-			if idx, ok := b.index[h]; ok && !slices.Contains(out, idx) {
+			if idx := b.table.find(h); idx >= 0 && !slices.Contains(out, idx) {
 				out = append(out, idx)
 			}
 		}
@@ -511,12 +529,6 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 		}
 		b.scored = true
 	}
-	skipped := 0
-	for _, s := range b.skip {
-		if s != ioc.NotSkipped {
-			skipped++
-		}
-	}
 	providers := map[string]model.ProviderStats{}
 	var notes []string
 	if b.results != nil {
@@ -539,7 +551,7 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 		Summary: model.Summary{
 			Alerts:    b.alerts,
 			ByVerdict: b.byVerd,
-			IOCs:      model.IOCCounts{Unique: len(b.iocs), Skipped: skipped},
+			IOCs:      model.IOCCounts{Unique: len(b.table.list), Skipped: b.skipped},
 			Providers: providers,
 			Notes:     notes,
 		},
@@ -558,8 +570,8 @@ func (b *Batch) failureNotes() []string {
 	var notes []string
 	for _, name := range b.results.Names {
 		asked, failed, why := 0, 0, ""
-		for _, m := range b.enrich {
-			r := m[name]
+		for li := range b.prof {
+			r := b.answers(li)[name]
 			if r == nil {
 				continue
 			}
@@ -610,15 +622,15 @@ func (b *Batch) score(a *spooledAlert) model.Risk {
 	var mask uint64
 	toCheck, linked := false, false
 	for _, si := range a.iocs {
-		if b.skip[si.index] == ioc.NotSkipped {
+		if b.skip[si.index] == 0 {
 			toCheck = true
 		}
 		if si.art != 0 {
 			linked = true
 		}
 		if li := b.lookedIndex(si.index); li >= 0 {
-			mask |= b.answered[li]
-			linked = linked || len(b.siblings[li]) > 0
+			mask |= b.profiles.list[b.prof[li]].answered
+			linked = linked || b.hasSiblings(li)
 		}
 	}
 	if toCheck && mask == 0 {
@@ -652,7 +664,8 @@ func (b *Batch) score(a *spooledAlert) model.Risk {
 // those the alert carried side by side (recorded at extraction) and those an
 // answer named as one file's.
 func (b *Batch) alertArtifacts(a *spooledAlert, arts *artifacts) {
-	arts.reset(len(a.iocs), func(j int) uint8 { return hashBit(b.iocs[a.iocs[j].index].Type) })
+	iocs := b.iocs()
+	arts.reset(len(a.iocs), func(j int) uint8 { return hashBit(iocs[a.iocs[j].index].Type) })
 	for j, si := range a.iocs {
 		if k := si.art - 1; k >= 0 && k < len(a.iocs) && k != j {
 			arts.union(k, j)
@@ -667,10 +680,10 @@ func (b *Batch) alertArtifacts(a *spooledAlert, arts *artifacts) {
 	}
 	for j, si := range a.iocs {
 		li := b.lookedIndex(si.index)
-		if li < 0 {
+		if li < 0 || !b.hasSiblings(li) {
 			continue
 		}
-		for _, sib := range b.siblings[li] {
+		for _, sib := range b.siblings[int32(li)] {
 			k, ok := -1, false
 			if pos != nil {
 				k, ok = pos[int(sib)]
@@ -725,7 +738,7 @@ func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) erro
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := sr.readMeta(&a); err != nil {
+		if err := sr.readMeta(&a, &b.fields); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -814,7 +827,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 				return ctx.Err()
 			}
 			var sa spooledAlert
-			if err := mr.readMeta(&sa); err != nil {
+			if err := mr.readMeta(&sa, &b.fields); err != nil {
 				if errors.Is(err, io.EOF) {
 					break
 				}
@@ -866,14 +879,17 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *model.Alert {
 		IOCs:   make([]model.IOC, 0, len(sa.iocs)),
 		Risk:   b.score(sa),
 	}
+	iocs := b.iocs()
 	for _, si := range sa.iocs {
-		x := b.iocs[si.index]
-		a.IOCs = append(a.IOCs, model.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skip[si.index])})
-		if li := b.lookedIndex(si.index); li >= 0 && len(b.enrich[li]) > 0 {
-			if a.Enrichment == nil {
-				a.Enrichment = map[string]map[string]*model.Result{}
+		x := iocs[si.index]
+		a.IOCs = append(a.IOCs, model.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skipReason(si.index)), Ref: int32(si.index) + 1})
+		if li := b.lookedIndex(si.index); li >= 0 {
+			if m := b.answers(li); len(m) > 0 {
+				if a.Enrichment == nil {
+					a.Enrichment = make(map[string]map[string]*model.Result, len(sa.iocs))
+				}
+				a.Enrichment[x.Value] = m
 			}
-			a.Enrichment[x.Value] = b.enrich[li]
 		}
 	}
 	if a.Enrichment == nil {
@@ -885,6 +901,6 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *model.Alert {
 	if a.Risk.CheckedBy == nil {
 		a.Risk.CheckedBy = []string{}
 	}
-	a.SharedEnrichment = true // b.enrich outlives every stream of this batch
+	a.SharedEnrichment = true // the profiles outlive every stream of this batch
 	return a
 }
