@@ -52,6 +52,7 @@ type Path struct {
 	nodes    []*pathNode // nodes[i] is the path of keys[:i+1], resolved lazily
 	resolved int         // nodes[:resolved] are valid
 	tree     *pathTree
+	rootMemo any // Memo of the empty path
 }
 
 // pathTree remembers every path seen by a pooled walker, with its joined and
@@ -66,6 +67,7 @@ type pathTree struct {
 type pathNode struct {
 	norm, str string
 	kids      map[string]*pathNode
+	memo      any // see Path.Memo
 }
 
 // pathTreeLimit bounds the tree; hostile input with endless distinct keys
@@ -92,6 +94,20 @@ func (p *Path) Normalized() string {
 		return ""
 	}
 	return p.node().norm
+}
+
+// Memo returns a slot that lives as long as this path's entry in the
+// walker's table of paths: a caller can keep there what it derives from the
+// path (extraction options, whether it is an id field) and skip deriving
+// it again for every alert of an export. The slot starts nil. Walkers are
+// pooled and shared by every caller of Walk, so a caller must check the
+// type of what it finds and overwrite anything else.
+func (p *Path) Memo() *any {
+	if len(p.keys) == 0 {
+		p.rootMemo = nil // a bare scalar document: nothing worth keeping
+		return &p.rootMemo
+	}
+	return &p.node().memo
 }
 
 func (p *Path) push(key string) {

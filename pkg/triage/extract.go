@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"hash/maphash"
 	"math/bits"
 	"slices"
 	"strings"
@@ -30,42 +31,65 @@ type hashSeen struct {
 // extractor pulls an alert's id and indicators out of a record in one walk.
 // It is reused across records to keep allocations per alert low.
 type extractor struct {
-	fieldOpts map[string]ioc.Options // by normalised field path
-	seen      map[ioc.IOC]int        // this alert's indicators -> index in out
-	out       []foundIOC
-	hashes    []hashSeen
-	links     artifacts
-	stems     map[string]string // hashStem by field name; exports repeat a few
-	hitRank   int
+	seen    map[ioc.IOC]int // this alert's indicators -> index in out, once it has many
+	out     []foundIOC
+	hashes  []hashSeen
+	links   artifacts
+	stems   map[string]string // hashStem by field name; exports repeat a few
+	hitRank int
 	// memo remembers what recent strings yielded: exports repeat the same
 	// signatures, host names, addresses and user agents in alert after
-	// alert, and extraction is the costliest step of pass 1. It is bounded
-	// (cleared when full) so memory does not grow with the input.
-	memo map[memoKey][]ioc.IOC
+	// alert, and extraction is the costliest step of pass 1.
+	memo memo
 }
 
-type memoKey struct {
-	s    string
-	opts ioc.Options
-}
-
-const (
-	memoMaxEntries = 1 << 15
-	memoMaxLen     = 512 // longer strings are rarely repeated verbatim
-)
+// seenLinear is how many indicators an alert may hold before the
+// extractor indexes them in a map; below it a linear search is cheaper.
+const seenLinear = 16
 
 func newExtractor() *extractor {
 	r, ok := alert.IDRank(".id") // "_id", normalised: where an Elasticsearch hit id ranks
 	if !ok {
 		r = 1 << 30
 	}
-	return &extractor{fieldOpts: map[string]ioc.Options{}, seen: map[ioc.IOC]int{}, hitRank: r, memo: map[memoKey][]ioc.IOC{}, stems: map[string]string{}}
+	return &extractor{seen: map[ioc.IOC]int{}, hitRank: r, stems: map[string]string{}, memo: newMemo()}
+}
+
+// pathInfo is what the extractor derives from a field path, once per path
+// (kept in the walker's path table, see alert.Path.Memo), instead of once
+// per value: every alert of an export has the same few dozen paths.
+type pathInfo struct {
+	idRank int // alert.IDRank of the path, or -1
+	opts   ioc.Options
+	field  string // the path as written, "Device.external_ip"
+	// scope and stem place a hash among its neighbours (see hashSeen).
+	scope, stem string
+}
+
+func (e *extractor) pathInfo(p *alert.Path) *pathInfo {
+	slot := p.Memo()
+	if pi, ok := (*slot).(*pathInfo); ok {
+		return pi
+	}
+	pi := &pathInfo{idRank: -1, opts: ioc.FieldOptions(p.Keys()), field: p.String()}
+	if r, ok := alert.IDRank(p.Normalized()); ok {
+		pi.idRank = r
+	}
+	last := "" // a bare string document has no key
+	if keys := p.Keys(); len(keys) > 0 {
+		last = keys[len(keys)-1]
+	}
+	pi.scope, pi.stem = pi.field[:len(pi.field)-len(last)], e.stem(last)
+	*slot = pi
+	return pi
 }
 
 // alert returns the record's id ("" if it has none) and its unique
 // indicators in order of first appearance.
 func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
-	clear(e.seen)
+	if len(e.seen) > 0 {
+		clear(e.seen)
+	}
 	e.out = e.out[:0]
 	e.hashes = e.hashes[:0]
 	id, idRank := "", 1<<31-1
@@ -75,42 +99,33 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 		default:
 			return
 		}
-		norm := p.Normalized()
-		if r, ok := alert.IDRank(norm); ok && r < idRank && strings.TrimSpace(value) != "" {
+		info := e.pathInfo(p)
+		if r := info.idRank; r >= 0 && r < idRank && strings.TrimSpace(value) != "" {
 			id, idRank = strings.Clone(value), r
 		}
 		if kind != alert.KindString || len(value) < 3 {
 			return
 		}
-		opts, ok := e.fieldOpts[norm]
-		if !ok {
-			opts = ioc.FieldOptions(p.Keys())
-			if len(e.fieldOpts) < 1<<16 { // attacker-chosen keys must not grow this without bound
-				e.fieldOpts[strings.Clone(norm)] = opts
-			}
-		}
-		found := e.extract(value, opts)
-		if len(found) == 0 {
-			return
-		}
-		field := p.String()
+		found := e.extract(value, info.opts)
 		for _, x := range found {
-			k, ok := e.seen[x]
-			if ok {
-				if !contains(e.out[k].fields, field) {
-					e.out[k].fields = append(e.out[k].fields, field)
+			k := e.index(x)
+			if k >= 0 {
+				if !contains(e.out[k].fields, info.field) {
+					e.out[k].fields = append(e.out[k].fields, info.field)
 				}
 			} else {
 				k = len(e.out)
-				e.seen[x] = k
-				e.out = append(e.out, foundIOC{ioc: x, fields: []string{field}})
+				e.out = append(e.out, foundIOC{ioc: x, fields: []string{info.field}})
+				if k == seenLinear {
+					for i, f := range e.out {
+						e.seen[f.ioc] = i
+					}
+				} else if k > seenLinear {
+					e.seen[x] = k
+				}
 			}
 			if x.Type.IsHash() && len(e.hashes) < maxHashesLinked {
-				last := "" // a bare string document has no key
-				if keys := p.Keys(); len(keys) > 0 {
-					last = keys[len(keys)-1]
-				}
-				e.hashes = append(e.hashes, hashSeen{scope: field[:len(field)-len(last)], stem: e.stem(last), at: k})
+				e.hashes = append(e.hashes, hashSeen{scope: info.scope, stem: info.stem, at: k})
 			}
 		}
 	})
@@ -212,26 +227,98 @@ func hashStem(key string) string {
 	}, k)
 }
 
-// extract is ioc.Extract through the memo. The returned slice is shared:
-// callers must not modify it.
+// index returns where x is in e.out, or -1.
+func (e *extractor) index(x ioc.IOC) int {
+	if len(e.out) > seenLinear {
+		if k, ok := e.seen[x]; ok {
+			return k
+		}
+		return -1
+	}
+	for k := range e.out {
+		if e.out[k].ioc == x {
+			return k
+		}
+	}
+	return -1
+}
+
+// extract is ioc.Extract through the memo. The returned slice may be
+// shared, and its values may be substrings of v: callers must not modify
+// it, and must copy a value they keep beyond the record.
 func (e *extractor) extract(v string, opts ioc.Options) []ioc.IOC {
 	if len(v) > memoMaxLen {
 		return ioc.Extract(v, opts)
 	}
-	if found, ok := e.memo[memoKey{v, opts}]; ok {
+	h := maphash.String(e.memo.seed, v)
+	if found, ok := e.memo.get(h, v, opts); ok {
 		return found
 	}
 	found := ioc.Extract(v, opts)
-	if len(e.memo) >= memoMaxEntries {
-		clear(e.memo)
+	e.memo.put(h, v, opts, found)
+	return found
+}
+
+const (
+	memoSets   = 1 << 14 // two ways each: 32k strings
+	memoDoor   = 1 << 16 // strings seen once, by hash
+	memoMaxLen = 512     // longer strings are rarely repeated verbatim
+)
+
+// memo is a bounded cache of ioc.Extract results, two-way set-associative
+// by string hash. A string is only admitted the second time it is seen:
+// timestamps, messages and request paths that never repeat are most of an
+// alert's strings, and admitting them would cost a copy and evict the
+// signatures and addresses that do repeat.
+type memo struct {
+	seed maphash.Seed
+	sets [][2]memoEntry
+	mru  []uint8  // per set, the way used last
+	door []uint32 // a tag of each string seen once
+}
+
+type memoEntry struct {
+	h     uint64
+	s     string
+	opts  ioc.Options
+	found []ioc.IOC
+}
+
+func newMemo() memo {
+	return memo{seed: maphash.MakeSeed(), sets: make([][2]memoEntry, memoSets), mru: make([]uint8, memoSets), door: make([]uint32, memoDoor)}
+}
+
+func (m *memo) get(h uint64, v string, opts ioc.Options) ([]ioc.IOC, bool) {
+	i := h & (memoSets - 1)
+	set := &m.sets[i]
+	for w := range set {
+		if en := &set[w]; en.h == h && en.opts == opts && en.s == v && en.s != "" {
+			m.mru[i] = uint8(w)
+			return en.found, true
+		}
 	}
+	return nil, false
+}
+
+func (m *memo) put(h uint64, v string, opts ioc.Options, found []ioc.IOC) {
+	d := &m.door[(h>>32)&(memoDoor-1)]
+	if tag := uint32(h) | 1; *d != tag {
+		*d = tag // first sight
+		return
+	}
+	i := h & (memoSets - 1)
+	w := 1 - m.mru[i] // the way not used last
 	// Own the bytes: v and the values may be substrings of the whole
 	// record, which the memo must not keep alive.
-	for i := range found {
-		found[i].Value = strings.Clone(found[i].Value)
+	own := make([]ioc.IOC, len(found))
+	for k, x := range found {
+		own[k] = ioc.IOC{Type: x.Type, Value: strings.Clone(x.Value)}
 	}
-	e.memo[memoKey{strings.Clone(v), opts}] = found
-	return found
+	if len(own) == 0 {
+		own = nil
+	}
+	m.sets[i][w] = memoEntry{h: h, s: strings.Clone(v), opts: opts, found: own}
+	m.mru[i] = w
 }
 
 func contains(s []string, v string) bool {

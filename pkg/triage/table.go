@@ -2,6 +2,7 @@ package triage
 
 import (
 	"hash/maphash"
+	"strings"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -44,6 +45,8 @@ func (t *iocTable) find(x ioc.IOC) int32 {
 }
 
 // add returns x's index, adding it if it is new; added reports that it was.
+// The table keeps its own copy of a new value: x.Value may be a substring
+// of a whole record, which must not stay alive with it.
 func (t *iocTable) add(x ioc.IOC) (idx int32, added bool) {
 	mask := uint64(len(t.slots) - 1)
 	h := t.hash(x) & mask
@@ -57,6 +60,7 @@ func (t *iocTable) add(x ioc.IOC) (idx int32, added bool) {
 		}
 	}
 	idx = int32(len(t.list))
+	x.Value = strings.Clone(x.Value)
 	t.list = append(t.list, x)
 	t.slots[h] = idx + 1
 	if 2*len(t.list) > len(t.slots) { // at most half full: probes stay short
