@@ -13,6 +13,7 @@ import (
 // foundIOC is one of an alert's unique indicators and the fields it was in.
 type foundIOC struct {
 	ioc    ioc.IOC
+	hash   uint64 // iocHash(ioc), computed on the worker
 	fields []string
 	// art links the hashes of one file the alert carries side by side: the
 	// index+1 (in the alert's list) of the artifact's first hash; 0 when the
@@ -64,7 +65,18 @@ type pathInfo struct {
 	field  string // the path as written, "Device.external_ip"
 	// scope and stem place a hash among its neighbours (see hashSeen).
 	scope, stem string
+	// The memo's record on this path: a path whose values do not repeat
+	// (a timestamp, a message, a request path) goes around the memo for a
+	// while, since every look-up there is a cache miss for nothing.
+	tries, hits uint16
+	bypass      uint16
 }
+
+const (
+	memoProbe    = 256  // values of a path between decisions
+	memoMinHits  = 16   // fewer hits than this in memoProbe values: bypass
+	memoBypassed = 4096 // values that then go around the memo, before it is tried again
+)
 
 func (e *extractor) pathInfo(p *alert.Path) *pathInfo {
 	slot := p.Memo()
@@ -106,7 +118,7 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 		if kind != alert.KindString || len(value) < 3 {
 			return
 		}
-		found := e.extract(value, info.opts)
+		found := e.extract(value, info)
 		for _, x := range found {
 			k := e.index(x)
 			if k >= 0 {
@@ -131,6 +143,9 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 	})
 	if rec.HitID != "" && e.hitRank < idRank {
 		id = rec.HitID
+	}
+	for k := range e.out {
+		e.out[k].hash = iocHash(e.out[k].ioc)
 	}
 	e.linkHashes()
 	return id, e.out, err
@@ -243,19 +258,31 @@ func (e *extractor) index(x ioc.IOC) int {
 	return -1
 }
 
-// extract is ioc.Extract through the memo. The returned slice may be
-// shared, and its values may be substrings of v: callers must not modify
-// it, and must copy a value they keep beyond the record.
-func (e *extractor) extract(v string, opts ioc.Options) []ioc.IOC {
+// extract is ioc.Extract, with the options of path p, through the memo.
+// The returned slice may be shared, and its values may be substrings of v:
+// callers must not modify it, and must copy a value they keep beyond the
+// record.
+func (e *extractor) extract(v string, p *pathInfo) []ioc.IOC {
 	if len(v) > memoMaxLen {
-		return ioc.Extract(v, opts)
+		return ioc.Extract(v, p.opts)
+	}
+	if p.bypass > 0 {
+		p.bypass--
+		return ioc.Extract(v, p.opts)
+	}
+	if p.tries++; p.tries == memoProbe {
+		if p.hits < memoMinHits {
+			p.bypass = memoBypassed
+		}
+		p.tries, p.hits = 0, 0
 	}
 	h := maphash.String(e.memo.seed, v)
-	if found, ok := e.memo.get(h, v, opts); ok {
+	if found, ok := e.memo.get(h, v, p.opts); ok {
+		p.hits++
 		return found
 	}
-	found := ioc.Extract(v, opts)
-	e.memo.put(h, v, opts, found)
+	found := ioc.Extract(v, p.opts)
+	e.memo.put(h, v, p.opts, found)
 	return found
 }
 

@@ -17,23 +17,27 @@ import (
 // iocTable is the batch's unique indicators in order of first sight, with
 // an open-addressing index over them.
 type iocTable struct {
-	seed  maphash.Seed
 	list  []ioc.IOC
 	slots []int32 // list index+1; 0 is empty. len is a power of two.
 }
 
 func newIOCTable() *iocTable {
-	return &iocTable{seed: maphash.MakeSeed(), slots: make([]int32, 1024)}
+	return &iocTable{slots: make([]int32, 1024)}
 }
 
-// hash is the slot hash of x. The value decides: one string is rarely two
-// types, and the comparison checks the type anyway.
-func (t *iocTable) hash(x ioc.IOC) uint64 { return maphash.String(t.seed, x.Value) }
+// iocSeed seeds iocHash. It is one per process so that pass 1's workers
+// can hash what they found and the table, on the one goroutine that
+// fills it, does not have to.
+var iocSeed = maphash.MakeSeed()
+
+// iocHash is the slot hash of x. The value decides: one string is rarely
+// two types, and the comparison checks the type anyway.
+func iocHash(x ioc.IOC) uint64 { return maphash.String(iocSeed, x.Value) }
 
 // find returns x's index, or -1.
 func (t *iocTable) find(x ioc.IOC) int32 {
 	mask := uint64(len(t.slots) - 1)
-	for h := t.hash(x) & mask; ; h = (h + 1) & mask {
+	for h := iocHash(x) & mask; ; h = (h + 1) & mask {
 		s := t.slots[h]
 		if s == 0 {
 			return -1
@@ -45,11 +49,11 @@ func (t *iocTable) find(x ioc.IOC) int32 {
 }
 
 // add returns x's index, adding it if it is new; added reports that it was.
-// The table keeps its own copy of a new value: x.Value may be a substring
-// of a whole record, which must not stay alive with it.
-func (t *iocTable) add(x ioc.IOC) (idx int32, added bool) {
+// hash is iocHash(x). The table keeps its own copy of a new value: x.Value
+// may be a substring of a whole record, which must not stay alive with it.
+func (t *iocTable) add(x ioc.IOC, hash uint64) (idx int32, added bool) {
 	mask := uint64(len(t.slots) - 1)
-	h := t.hash(x) & mask
+	h := hash & mask
 	for ; ; h = (h + 1) & mask {
 		s := t.slots[h]
 		if s == 0 {
@@ -73,7 +77,7 @@ func (t *iocTable) grow() {
 	t.slots = make([]int32, 2*len(t.slots))
 	mask := uint64(len(t.slots) - 1)
 	for i, x := range t.list {
-		h := t.hash(x) & mask
+		h := iocHash(x) & mask
 		for t.slots[h] != 0 {
 			h = (h + 1) & mask
 		}

@@ -355,7 +355,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			}
 			sa.iocs = sa.iocs[:0]
 			for _, f := range rb.found[i] {
-				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields, art: f.art})
+				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc, f.hash)), fields: f.fields, art: f.art})
 			}
 			meta.writeMeta(&sa, &b.fields)
 			raw.bytes(rec.Raw)
@@ -391,9 +391,9 @@ func (b *Batch) addInputError(e model.InputError) {
 }
 
 // intern returns the batch index of an indicator, adding it (and its skip
-// reason) the first time it is seen.
-func (b *Batch) intern(i ioc.IOC) int32 {
-	idx, added := b.table.add(i)
+// reason) the first time it is seen; hash is iocHash(i).
+func (b *Batch) intern(i ioc.IOC, hash uint64) int32 {
+	idx, added := b.table.add(i, hash)
 	if added {
 		r := b.opts.Policy.Classify(i)
 		if r != ioc.NotSkipped {
