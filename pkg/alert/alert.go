@@ -75,6 +75,15 @@ type Options struct {
 	Format Format
 	// MaxRecordBytes bounds one record; 0 means DefaultMaxRecordBytes.
 	MaxRecordBytes int
+	// Unvalidated lets NDJSON records that start with '{' through without
+	// the strict parse that proves them JSON, for a caller that parses
+	// every record strictly anyway (triage walks each one on a worker) and
+	// would otherwise pay for the parse twice, the first time on the one
+	// goroutine that reads. Such a caller must treat a parse error as a
+	// malformed record with the reason "invalid JSON: " + the error, which
+	// is what the reader would have said. Records the reader takes apart
+	// itself (Splunk envelopes) are still validated.
+	Unvalidated bool
 }
 
 // sizeString prints a byte count the way the reasons in RecordError do.

@@ -73,7 +73,7 @@ func (r *Reader) nextNDJSON() (Record, error) {
 		if len(line) > r.max {
 			return r.recordError(lineNo, r.tooLarge()), nil
 		}
-		rec := r.object(line, lineNo, capDone)
+		rec := r.objectChecked(line, lineNo, capDone, !r.lazy)
 		if unwrapSplunk(&rec) {
 			r.index-- // not a record: keep record numbers dense
 			if eof {

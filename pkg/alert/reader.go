@@ -16,6 +16,7 @@ type Reader struct {
 	format Format
 	comma  rune
 	max    int
+	lazy   bool // Options.Unvalidated
 
 	sc      scanner
 	index   int   // last record number handed out
@@ -57,7 +58,7 @@ func Open(path, name string, opts Options) (*Reader, error) {
 		f.Close()
 		return nil, &FileError{File: name, Err: err}
 	}
-	r := &Reader{f: f, name: name, max: maxRec}
+	r := &Reader{f: f, name: name, max: maxRec, lazy: opts.Unvalidated}
 	r.sc.reset(f, 0, 1)
 
 	// The extension decides when it can; the content is looked at anyway, to
@@ -171,6 +172,13 @@ func (r *Reader) tooLarge() string { return "record exceeds " + sizeString(r.max
 // object turns captured bytes into the next record: a JSON object, repaired
 // to valid UTF-8, or a malformed record saying why not.
 func (r *Reader) object(raw []byte, line int, res capResult) Record {
+	return r.objectChecked(raw, line, res, true)
+}
+
+// objectChecked is object; with check false, a record that starts with '{'
+// is not parsed (Options.Unvalidated), unless it looks like a Splunk
+// envelope, which the reader takes apart.
+func (r *Reader) objectChecked(raw []byte, line int, res capResult, check bool) Record {
 	switch res {
 	case capEOF:
 		return r.recordError(line, "invalid JSON: unexpected end of file (truncated record)")
@@ -182,8 +190,10 @@ func (r *Reader) object(raw []byte, line int, res capResult) Record {
 		r.fixBuf = appendValidUTF8(r.fixBuf[:0], raw)
 		raw = r.fixBuf
 	}
-	if err := validate(raw); err != nil {
-		return r.recordError(line, "invalid JSON: "+err.Error())
+	if check || len(raw) == 0 || raw[0] != '{' || hasSplunkFirstKey(raw) {
+		if err := validate(raw); err != nil {
+			return r.recordError(line, "invalid JSON: "+err.Error())
+		}
 	}
 	if raw[0] != '{' {
 		return r.recordError(line, "not a JSON object ("+jsonKind(raw[0])+")")

@@ -274,7 +274,9 @@ var extractors = sync.Pool{New: func() any { return newExtractor() }}
 // extraction, the costly part, run on every core in between.
 func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *spoolWriter) (int, error) {
 	name := b.inputs[fi]
-	r, err := alert.Open(path, name, alert.Options{Format: b.opts.Format, MaxRecordBytes: b.opts.MaxRecordBytes})
+	// Unvalidated: the workers' walk parses every record strictly, so the
+	// reading goroutine need not parse it first (see werrs below).
+	r, err := alert.Open(path, name, alert.Options{Format: b.opts.Format, MaxRecordBytes: b.opts.MaxRecordBytes, Unvalidated: true})
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrInput, err)
 	}
@@ -343,9 +345,11 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 				continue
 			}
 			if rb.werrs[i] != nil {
-				// The loader validated the record, so this is a bug; keep the
-				// alert visible rather than dropping it.
-				b.log.Warn("cannot walk record", "file", name, "record", rec.Index, "error", rb.werrs[i].Error())
+				// Not JSON after all: the reader left the strict parse to the
+				// walk (alert.Options.Unvalidated), and says so in its words.
+				bad++
+				b.addInputError(model.InputError{File: rec.File, Record: rec.Index, Line: rec.Line, Reason: "invalid JSON: " + rb.werrs[i].Error()})
+				continue
 			}
 			sa.seq = b.records
 			sa.file, sa.record, sa.line = fi, rec.Index, rec.Line
