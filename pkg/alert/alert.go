@@ -39,6 +39,12 @@ type Record struct {
 	// HitID is the Elasticsearch hit "_id" when the alert came from
 	// hits.hits[]._source.
 	HitID string
+	// Offset is where Raw starts in the file when Raw is the file's own
+	// bytes, as written there (JSON and NDJSON records that needed no
+	// UTF-8 repair), so that a caller can read the record again instead of
+	// keeping a copy; -1 otherwise (CSV rows, repaired records, malformed
+	// ones).
+	Offset int64
 	// Err describes why the record is malformed; nil for a good record.
 	Err *RecordError
 }

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +98,11 @@ func checkLoad(t *testing.T, dir string, data []byte, name string, format Format
 			}
 			if err := Walk(rec.Raw, func(p *Path, _ Kind, _ string) { _ = p.Normalized() }); err != nil {
 				t.Fatalf("record %d: Walk: %v on %q", rec.Index, err, rec.Raw)
+			}
+			// Offset promises the file's own bytes: re-reading there must
+			// give the record back.
+			if off := rec.Offset; off >= 0 && (off+int64(len(rec.Raw)) > int64(len(data)) || !bytes.Equal(data[off:off+int64(len(rec.Raw))], rec.Raw)) {
+				t.Fatalf("record %d: Offset %d does not hold %q", rec.Index, off, rec.Raw)
 			}
 			_ = ID(rec)
 		}

@@ -51,11 +51,12 @@ var ndTrim = " \t\r\n"
 
 func (r *Reader) nextNDJSON() (Record, error) {
 	for {
-		lineNo := r.sc.line
+		lineNo, start := r.sc.line, r.sc.off
 		line, tooLong, eof, err := r.readLine()
 		if err != nil {
 			return Record{}, err
 		}
+		r.cutFrom(line, start)
 		if !eof { // the line ended with '\n'
 			r.sc.line++
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Reader reads the records of one input, one at a time, in memory bounded by
@@ -25,6 +26,12 @@ type Reader struct {
 
 	capBuf []byte // captured JSON value, reused
 	fixBuf []byte // UTF-8 repair output, reused
+
+	// base holds the file's bytes from offset baseOff that the record being
+	// made was cut from (a line, a captured value), for Record.Offset; nil
+	// when the record is not the file's bytes.
+	base    []byte
+	baseOff int64
 
 	js  jsonState
 	nd  ndjsonState
@@ -132,6 +139,7 @@ func (r *Reader) Next() (Record, error) {
 	}
 	var rec Record
 	var err error
+	r.base = nil
 	switch r.format {
 	case FormatNDJSON:
 		rec, err = r.nextNDJSON()
@@ -140,6 +148,8 @@ func (r *Reader) Next() (Record, error) {
 	default:
 		rec, err = r.nextJSON()
 	}
+	rec.Offset = r.offsetOf(rec.Raw)
+	r.base = nil
 	if err != nil {
 		r.done = true
 		var fe *FileError
@@ -151,6 +161,25 @@ func (r *Reader) Next() (Record, error) {
 		return Record{}, err
 	}
 	return rec, nil
+}
+
+// cutFrom records that the next record is cut from b, the file's bytes at
+// offset off.
+func (r *Reader) cutFrom(b []byte, off int64) { r.base, r.baseOff = b, off }
+
+// offsetOf returns the file offset of raw when it lies within r.base, else
+// -1. Trimming, unwrapping a Splunk envelope or an Elasticsearch hit only
+// reslice: raw then still points into base.
+func (r *Reader) offsetOf(raw []byte) int64 {
+	if r.base == nil || len(raw) == 0 {
+		return -1
+	}
+	b := uintptr(unsafe.Pointer(unsafe.SliceData(r.base)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	if p < b || p+uintptr(len(raw)) > b+uintptr(len(r.base)) {
+		return -1
+	}
+	return r.baseOff + int64(p-b)
 }
 
 // Close closes the input file.
@@ -189,6 +218,7 @@ func (r *Reader) objectChecked(raw []byte, line int, res capResult, check bool) 
 	if !utf8.Valid(raw) {
 		r.fixBuf = appendValidUTF8(r.fixBuf[:0], raw)
 		raw = r.fixBuf
+		r.base = nil // no longer the file's bytes
 	}
 	if check || len(raw) == 0 || raw[0] != '{' || hasSplunkFirstKey(raw) {
 		if err := validate(raw); err != nil {

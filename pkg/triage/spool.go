@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 )
@@ -22,6 +23,13 @@ type spooledAlert struct {
 	line   int
 	id     string
 	iocs   []spooledIOC
+
+	// Where the raw record is: at rawOff in the input (rawLen bytes whose
+	// rawSum is kept to notice a file that changed), or, with rawOff -1,
+	// next in the raw spool.
+	rawOff int64
+	rawLen int
+	rawSum uint32
 
 	fieldBuf []string // backs every iocs[i].fields (readMeta)
 }
@@ -69,6 +77,11 @@ func (s *spoolWriter) writeMeta(a *spooledAlert, ft *fieldTable) {
 	s.uvarint(uint64(a.file))
 	s.uvarint(uint64(a.record))
 	s.uvarint(uint64(a.line))
+	s.uvarint(uint64(a.rawOff + 1)) // 0: spooled
+	if a.rawOff >= 0 {
+		s.uvarint(uint64(a.rawLen))
+		s.uvarint(uint64(a.rawSum))
+	}
 	s.str(a.id)
 	s.uvarint(uint64(len(a.iocs)))
 	for _, i := range a.iocs {
@@ -144,11 +157,26 @@ func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable) error {
 		return err // io.EOF on a clean end
 	}
 	a.seq = seq
-	ints := []*int{&a.file, &a.record, &a.line}
+	ints := [...]*int{&a.file, &a.record, &a.line}
 	for _, p := range ints {
 		if *p, err = s.uvarint(); err != nil {
 			return unexpected(err)
 		}
+	}
+	off, err := s.uvarint()
+	if err != nil {
+		return unexpected(err)
+	}
+	a.rawOff, a.rawLen, a.rawSum = int64(off)-1, 0, 0
+	if off > 0 {
+		if a.rawLen, err = s.uvarint(); err != nil {
+			return unexpected(err)
+		}
+		sum, err := s.uvarint()
+		if err != nil {
+			return unexpected(err)
+		}
+		a.rawSum = uint32(sum)
 	}
 	if a.id, err = s.str(); err != nil {
 		return err
@@ -197,11 +225,11 @@ func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable) error {
 	}
 	// fieldBuf is complete: hand out its parts (clipped, so that appending
 	// to one cannot overwrite the next).
-	off := 0
+	at := 0
 	for i := range a.iocs {
 		nf := a.iocs[i].nfields
-		a.iocs[i].fields = a.fieldBuf[off : off+nf : off+nf]
-		off += nf
+		a.iocs[i].fields = a.fieldBuf[at : at+nf : at+nf]
+		at += nf
 	}
 	return nil
 }
@@ -213,4 +241,76 @@ func unexpected(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// castagnoli is CRC-32C, which amd64 and arm64 compute in hardware: a
+// checksum of every record read costs next to nothing.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// rawSum is the checksum kept for a record that pass 2 reads again from
+// its input.
+func rawSum(raw []byte) uint32 { return crc32.Checksum(raw, castagnoli) }
+
+// ErrInputChanged means an input file changed between the passes: the
+// records pass 2 reads again are not the ones pass 1 looked at.
+var ErrInputChanged = errors.New("input changed while it was being read")
+
+// rereader reads records again from the inputs, in the order pass 1 read
+// them: forward through one file at a time, so a buffered reader that
+// skips the bytes between records does it.
+type rereader struct {
+	path string
+	f    *os.File
+	r    *bufio.Reader
+	pos  int64
+}
+
+// read returns the n bytes at off in the file at path (display name
+// name), checked against sum.
+func (rr *rereader) read(path, name string, off int64, n int, sum uint32) ([]byte, error) {
+	if rr.f == nil || rr.path != path || off < rr.pos {
+		rr.close()
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s again: %w", name, err)
+		}
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("read %s again: %w", name, err)
+		}
+		if rr.r == nil {
+			rr.r = bufio.NewReaderSize(f, 1<<20)
+		} else {
+			rr.r.Reset(f)
+		}
+		rr.path, rr.f, rr.pos = path, f, off
+	}
+	if gap := off - rr.pos; gap > 1<<20 {
+		// Far ahead (a large member between two alerts): seek, not read.
+		if _, err := rr.f.Seek(off, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("read %s again: %w", name, err)
+		}
+		rr.r.Reset(rr.f)
+		rr.pos = off
+	} else if gap > 0 {
+		if _, err := rr.r.Discard(int(gap)); err != nil {
+			return nil, fmt.Errorf("read %s again: %w: %w", name, ErrInputChanged, unexpected(err))
+		}
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(rr.r, raw); err != nil {
+		return nil, fmt.Errorf("read %s again: %w: %w", name, ErrInputChanged, unexpected(err))
+	}
+	rr.pos = off + int64(n)
+	if rawSum(raw) != sum {
+		return nil, fmt.Errorf("read %s again: %w (the record at byte %d differs)", name, ErrInputChanged, off)
+	}
+	return raw, nil
+}
+
+func (rr *rereader) close() {
+	if rr.f != nil {
+		rr.f.Close()
+		rr.f = nil
+	}
 }

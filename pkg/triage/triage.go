@@ -63,6 +63,10 @@ type Batch struct {
 	log    *slog.Logger
 	dir    string
 	inputs []string // display names, in order
+	// paths are the files the inputs were read from (standard input and
+	// pipes: their copies in dir). Pass 2 reads records from there again,
+	// so the raw spool holds only records that are not the file's bytes.
+	paths []string
 
 	table   *iocTable // the unique indicators, in order of first sight
 	skip    []uint8   // by batch index: a code of reasons
@@ -218,6 +222,7 @@ func (b *Batch) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.paths = paths
 	meta, err := newSpoolWriter(b.metaPath())
 	if err != nil {
 		return fmt.Errorf("create spool: %w", err)
@@ -261,7 +266,8 @@ type recordBatch struct {
 	ids   []string
 	found [][]foundIOC
 	werrs []error
-	fatal error // a whole-file problem met after these records
+	sums  []uint32 // rawSum of records read again in pass 2
+	fatal error    // a whole-file problem met after these records
 }
 
 const recordsPerBatch = 128
@@ -325,6 +331,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 		rb.ids = make([]string, len(rb.recs))
 		rb.found = make([][]foundIOC, len(rb.recs))
 		rb.werrs = make([]error, len(rb.recs))
+		rb.sums = make([]uint32, len(rb.recs))
 		for i, rec := range rb.recs {
 			if rec.Err != nil {
 				continue
@@ -332,6 +339,9 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			id, found, werr := ex.alert(rec)
 			rb.ids[i], rb.werrs[i] = id, werr
 			rb.found[i] = append([]foundIOC(nil), found...)
+			if rec.Offset >= 0 {
+				rb.sums[i] = rawSum(rec.Raw)
+			}
 		}
 	}
 	var sa spooledAlert
@@ -361,8 +371,13 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			for _, f := range rb.found[i] {
 				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc, f.hash)), fields: f.fields, art: f.art})
 			}
+			// A record that is the file's own bytes is read from the file
+			// again in pass 2; only the others are spooled.
+			sa.rawOff, sa.rawLen, sa.rawSum = rec.Offset, len(rec.Raw), rb.sums[i]
 			meta.writeMeta(&sa, &b.fields)
-			raw.bytes(rec.Raw)
+			if rec.Offset < 0 {
+				raw.bytes(rec.Raw)
+			}
 			good++
 			b.alerts++
 		}
@@ -823,6 +838,8 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 		return fmt.Errorf("read spool: %w", err)
 	}
 	defer rr.close()
+	in := &rereader{}
+	defer in.close()
 	const perBatch = 128
 	produce := func(emit func(*alertBatch) bool) error {
 		ab := &alertBatch{}
@@ -837,12 +854,17 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 				}
 				return fmt.Errorf("read spool: %w", err)
 			}
-			raw, err := rr.bytes()
-			if err != nil {
-				return fmt.Errorf("read spool: %w", err)
+			var raw []byte
+			if sa.rawOff < 0 {
+				if raw, err = rr.bytes(); err != nil {
+					return fmt.Errorf("read spool: %w", err)
+				}
+				raw = append([]byte(nil), raw...)
+			} else if raw, err = in.read(b.paths[sa.file], b.inputs[sa.file], sa.rawOff, sa.rawLen, sa.rawSum); err != nil {
+				return err
 			}
 			ab.metas = append(ab.metas, sa)
-			ab.raws = append(ab.raws, append([]byte(nil), raw...))
+			ab.raws = append(ab.raws, raw)
 			if len(ab.metas) == perBatch {
 				if !emit(ab) {
 					return ctx.Err()

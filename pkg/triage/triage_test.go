@@ -147,3 +147,59 @@ func TestUnusableInputs(t *testing.T) {
 		assert.ErrorIs(t, err, ErrInput, name)
 	}
 }
+
+// TestRecordsReadAgain: pass 2 reads the records that are the file's own
+// bytes from the inputs again (only the others are spooled), from standard
+// input's copy too, and a file that changed in between stops the run
+// instead of reporting records nobody looked at.
+func TestRecordsReadAgain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		content string
+		change  string // the file's new content before pass 2; "" keeps it
+		wantErr bool
+	}{
+		{"happy path: every record read again", "{\"id\":\"a\",\"ip\":\"8.8.8.8\"}\n{\"id\":\"b\"}\n", "", false},
+		{"a repaired record comes from the spool", "{\"id\":\"a\",\"m\":\"\xff\"}\n{\"id\":\"b\"}\n", "", false},
+		{"sad path: the file changed", "{\"id\":\"a\",\"ip\":\"8.8.8.8\"}\n{\"id\":\"b\"}\n", "{\"id\":\"a\",\"ip\":\"8.8.4.4\"}\n{\"id\":\"b\"}\n", true},
+		{"sad path: the file was cut short", "{\"id\":\"a\",\"ip\":\"8.8.8.8\"}\n{\"id\":\"b\"}\n", "{\"id\":\"a\"}\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := write(t, dir, "a.ndjson", tt.content)
+			b := newBatch(t, &inteltest.Provider{ProviderName: "fake"}, nil, path)
+			if tt.change != "" {
+				require.NoError(t, os.WriteFile(path, []byte(tt.change), 0o644))
+			}
+			h, err := b.Summary(context.Background(), time.Unix(0, 0), "test")
+			require.NoError(t, err)
+			c := &report.Collect{}
+			err = b.Emit(context.Background(), h, c)
+			if tt.wantErr {
+				require.ErrorIs(t, err, ErrInputChanged)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, c.Report.Alerts, 2)
+			assert.Equal(t, "a", c.Report.Alerts[0].ID)
+			assert.JSONEq(t, strings.ToValidUTF8(strings.SplitN(tt.content, "\n", 2)[0], "\uFFFD"), string(c.Report.Alerts[0].Alert))
+		})
+	}
+
+	t.Run("standard input is read again from its copy", func(t *testing.T) {
+		t.Parallel()
+		sc, err := score.New(score.Default())
+		require.NoError(t, err)
+		eng := intel.NewEngine([]intel.Spec{{Provider: &inteltest.Provider{ProviderName: "fake"}}}, intel.Options{Cache: cache.Nop{}})
+		b, err := Load(context.Background(), Options{Inputs: []string{"-"}, Stdin: strings.NewReader("{\"id\":\"s1\"}\n{\"id\":\"s2\"}\n"), Engine: eng, Scorer: sc, TempDir: t.TempDir()})
+		require.NoError(t, err)
+		defer b.Close()
+		require.NoError(t, b.Lookup(context.Background()))
+		_, alerts := collect(t, b)
+		require.Len(t, alerts, 2)
+		assert.Equal(t, `{"id":"s2"}`, string(alerts[1].Alert))
+	})
+}
