@@ -287,8 +287,8 @@ func (e *extractor) extract(v string, p *pathInfo) []ioc.IOC {
 }
 
 const (
-	memoSets   = 1 << 14 // two ways each: 32k strings
-	memoDoor   = 1 << 16 // strings seen once, by hash
+	memoSets   = 1 << 16 // two ways each: 128k strings
+	memoDoor   = 1 << 18 // strings seen once, by hash
 	memoMaxLen = 512     // longer strings are rarely repeated verbatim
 )
 
