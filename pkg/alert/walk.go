@@ -206,6 +206,27 @@ func Walk(raw []byte, fn func(p *Path, kind Kind, value string)) error {
 	return err
 }
 
+// Walker is a Walk of its own, for a caller that walks record after record
+// on one goroutine: unlike Walk, whose parsers are pooled and may be
+// dropped at any garbage collection, it keeps its table of paths, and what
+// the caller keeps in their Memo slots, for the life of the Walker. It is
+// not safe for concurrent use.
+type Walker struct {
+	w walker
+}
+
+// NewWalker returns a Walker.
+func NewWalker() *Walker { return &Walker{} }
+
+// Walk is the package's Walk.
+func (wk *Walker) Walk(raw []byte, fn func(p *Path, kind Kind, value string)) error {
+	w := &wk.w
+	w.init(string(raw), fn)
+	err := w.document()
+	w.reset()
+	return err
+}
+
 // validate checks that raw is one strict JSON document without copying it.
 func validate(raw []byte) error {
 	w := walkerPool.Get().(*walker)
@@ -246,13 +267,18 @@ func (w *walker) init(s string, fn func(*Path, Kind, string)) {
 }
 
 func (w *walker) release() {
+	w.reset()
+	walkerPool.Put(w)
+}
+
+// reset drops what the walker holds of the last document.
+func (w *walker) reset() {
 	w.s, w.fn = "", nil
 	clear(w.p.keys[:cap(w.p.keys)]) // drop references to the record's strings
 	w.p.keys, w.p.resolved = w.p.keys[:0], 0
 	if cap(w.dec) > 64<<10 {
 		w.dec = nil
 	}
-	walkerPool.Put(w)
 }
 
 // errQuiet is returned while checking whether a string holds JSON, where the

@@ -32,6 +32,10 @@ type hashSeen struct {
 // extractor pulls an alert's id and indicators out of a record in one walk.
 // It is reused across records to keep allocations per alert low.
 type extractor struct {
+	walker  *alert.Walker
+	walkFn  func(*alert.Path, alert.Kind, string) // e.scalar, bound once
+	id      string                                // the walk's best id so far
+	idRank  int
 	seen    map[ioc.IOC]int // this alert's indicators -> index in out, once it has many
 	out     []foundIOC
 	hashes  []hashSeen
@@ -53,7 +57,9 @@ func newExtractor() *extractor {
 	if !ok {
 		r = 1 << 30
 	}
-	return &extractor{seen: map[ioc.IOC]int{}, hitRank: r, stems: map[string]string{}, memo: newMemo()}
+	e := &extractor{walker: alert.NewWalker(), seen: map[ioc.IOC]int{}, hitRank: r, stems: map[string]string{}, memo: newMemo()}
+	e.walkFn = e.scalar
+	return e
 }
 
 // pathInfo is what the extractor derives from a field path, once per path
@@ -62,7 +68,8 @@ func newExtractor() *extractor {
 type pathInfo struct {
 	idRank int // alert.IDRank of the path, or -1
 	opts   ioc.Options
-	field  string // the path as written, "Device.external_ip"
+	field  string   // the path as written, "Device.external_ip"
+	fields []string // field alone, shared by every indicator found only there: cap 1, so appending copies
 	// scope and stem place a hash among its neighbours (see hashSeen).
 	scope, stem string
 	// The memo's record on this path: a path whose values do not repeat
@@ -84,6 +91,7 @@ func (e *extractor) pathInfo(p *alert.Path) *pathInfo {
 		return pi
 	}
 	pi := &pathInfo{idRank: -1, opts: ioc.FieldOptions(p.Keys()), field: p.String()}
+	pi.fields = []string{pi.field}
 	if r, ok := alert.IDRank(p.Normalized()); ok {
 		pi.idRank = r
 	}
@@ -104,44 +112,10 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 	}
 	e.out = e.out[:0]
 	e.hashes = e.hashes[:0]
-	id, idRank := "", 1<<31-1
-	err := alert.Walk(rec.Raw, func(p *alert.Path, kind alert.Kind, value string) {
-		switch kind {
-		case alert.KindString, alert.KindNumber:
-		default:
-			return
-		}
-		info := e.pathInfo(p)
-		if r := info.idRank; r >= 0 && r < idRank && strings.TrimSpace(value) != "" {
-			id, idRank = strings.Clone(value), r
-		}
-		if kind != alert.KindString || len(value) < 3 {
-			return
-		}
-		found := e.extract(value, info)
-		for _, x := range found {
-			k := e.index(x)
-			if k >= 0 {
-				if !contains(e.out[k].fields, info.field) {
-					e.out[k].fields = append(e.out[k].fields, info.field)
-				}
-			} else {
-				k = len(e.out)
-				e.out = append(e.out, foundIOC{ioc: x, fields: []string{info.field}})
-				if k == seenLinear {
-					for i, f := range e.out {
-						e.seen[f.ioc] = i
-					}
-				} else if k > seenLinear {
-					e.seen[x] = k
-				}
-			}
-			if x.Type.IsHash() && len(e.hashes) < maxHashesLinked {
-				e.hashes = append(e.hashes, hashSeen{scope: info.scope, stem: info.stem, at: k})
-			}
-		}
-	})
-	if rec.HitID != "" && e.hitRank < idRank {
+	e.id, e.idRank = "", 1<<31-1
+	err := e.walker.Walk(rec.Raw, e.walkFn)
+	id := e.id
+	if rec.HitID != "" && e.hitRank < e.idRank {
 		id = rec.HitID
 	}
 	for k := range e.out {
@@ -240,6 +214,44 @@ func hashStem(key string) string {
 		}
 		return -1
 	}, k)
+}
+
+// scalar is the walk's callback: the id and the indicators of one value.
+func (e *extractor) scalar(p *alert.Path, kind alert.Kind, value string) {
+	switch kind {
+	case alert.KindString, alert.KindNumber:
+	default:
+		return
+	}
+	info := e.pathInfo(p)
+	if r := info.idRank; r >= 0 && r < e.idRank && strings.TrimSpace(value) != "" {
+		e.id, e.idRank = strings.Clone(value), r
+	}
+	if kind != alert.KindString || len(value) < 3 {
+		return
+	}
+	found := e.extract(value, info)
+	for _, x := range found {
+		k := e.index(x)
+		if k >= 0 {
+			if !contains(e.out[k].fields, info.field) {
+				e.out[k].fields = append(e.out[k].fields, info.field)
+			}
+		} else {
+			k = len(e.out)
+			e.out = append(e.out, foundIOC{ioc: x, fields: info.fields})
+			if k == seenLinear {
+				for i, f := range e.out {
+					e.seen[f.ioc] = i
+				}
+			} else if k > seenLinear {
+				e.seen[x] = k
+			}
+		}
+		if x.Type.IsHash() && len(e.hashes) < maxHashesLinked {
+			e.hashes = append(e.hashes, hashSeen{scope: info.scope, stem: info.stem, at: k})
+		}
+	}
 }
 
 // index returns where x is in e.out, or -1.

@@ -77,6 +77,7 @@ type Batch struct {
 	alerts      int
 	records     int
 	inputErrors []model.InputError
+	exs         []*extractor // pass 1's, one per worker; dropped after it
 
 	// after Lookup
 	looked   []int32 // batch ioc index -> index in the looked-up slice, or -1
@@ -232,6 +233,7 @@ func (b *Batch) load(ctx context.Context) error {
 		meta.close()
 		return fmt.Errorf("create spool: %w", err)
 	}
+	b.exs = make([]*extractor, pipelineWorkers())
 	var fileErrs []error
 	for fi, path := range paths {
 		n, err := b.loadFile(ctx, fi, path, meta, raw)
@@ -248,6 +250,7 @@ func (b *Batch) load(ctx context.Context) error {
 			b.log.Warn("no alerts in input", "file", b.inputs[fi])
 		}
 	}
+	b.exs = nil // the memos are a few MiB each, and pass 1 is over
 	if err := errors.Join(meta.close(), raw.close()); err != nil {
 		return fmt.Errorf("write spool: %w", err)
 	}
@@ -272,7 +275,6 @@ type recordBatch struct {
 
 const recordsPerBatch = 128
 
-var extractors = sync.Pool{New: func() any { return newExtractor() }}
 
 // loadFile reads one input; it returns how many alerts it yielded, and an
 // ErrInput error when the file gave records but not one readable alert.
@@ -325,9 +327,8 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 		}
 		return nil
 	}
-	work := func(rb *recordBatch) {
-		ex := extractors.Get().(*extractor)
-		defer extractors.Put(ex)
+	work := func(worker int, rb *recordBatch) {
+		ex := b.extractor(worker)
 		rb.ids = make([]string, len(rb.recs))
 		rb.found = make([][]foundIOC, len(rb.recs))
 		rb.werrs = make([]error, len(rb.recs))
@@ -402,6 +403,16 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 		return 0, fmt.Errorf("%w: %s: not one record could be read (%d malformed)", ErrInput, name, bad)
 	}
 	return good, nil
+}
+
+// extractor is worker's extractor, for every file of the batch: its memo
+// and its walker's path table warm up once, not once per file, per batch of
+// records or per garbage collection, as a sync.Pool would have it.
+func (b *Batch) extractor(worker int) *extractor {
+	if b.exs[worker] == nil { // each worker sets only its own
+		b.exs[worker] = newExtractor()
+	}
+	return b.exs[worker]
 }
 
 func (b *Batch) addInputError(e model.InputError) {
@@ -828,6 +839,7 @@ func (b *Batch) Emit(ctx context.Context, header *model.Report, sink report.Sink
 // eachAlertBatch reads both spools in order and runs work on batches of
 // alerts in parallel, handing them to consume in order.
 func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), consume func(*alertBatch) error) error {
+	workOn := func(_ int, ab *alertBatch) { work(ab) }
 	mr, err := openSpool(b.metaPath())
 	if err != nil {
 		return fmt.Errorf("read spool: %w", err)
@@ -877,7 +889,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 		}
 		return nil
 	}
-	return ordered(ctx, produce, work, consume)
+	return ordered(ctx, produce, workOn, consume)
 }
 
 // EachAlert streams the alerts, scored, in input order without a sink
