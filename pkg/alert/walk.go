@@ -220,8 +220,20 @@ func NewWalker() *Walker { return &Walker{} }
 
 // Walk is the package's Walk.
 func (wk *Walker) Walk(raw []byte, fn func(p *Path, kind Kind, value string)) error {
+	return wk.walk(string(raw), fn)
+}
+
+// WalkAliased is Walk without its one copy of raw: the values passed to fn
+// share raw's bytes (unless they had escapes to decode), so they are only
+// valid while raw is unchanged, and a caller must copy what it keeps. Path
+// strings (Path.String, Path.Normalized) are the walker's own, as in Walk.
+func (wk *Walker) WalkAliased(raw []byte, fn func(p *Path, kind Kind, value string)) error {
+	return wk.walk(bytesString(raw), fn)
+}
+
+func (wk *Walker) walk(s string, fn func(p *Path, kind Kind, value string)) error {
 	w := &wk.w
-	w.init(string(raw), fn)
+	w.init(s, fn)
 	err := w.document()
 	w.reset()
 	return err

@@ -113,7 +113,10 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 	e.out = e.out[:0]
 	e.hashes = e.hashes[:0]
 	e.id, e.idRank = "", 1<<31-1
-	err := e.walker.Walk(rec.Raw, e.walkFn)
+	// Aliased: values share the record's bytes, which stay put until the
+	// batch is consumed; what outlives that is copied (the id, the memo's
+	// strings, the batch table's new values, field stems).
+	err := e.walker.WalkAliased(rec.Raw, e.walkFn)
 	id := e.id
 	if rec.HitID != "" && e.hitRank < e.idRank {
 		id = rec.HitID
@@ -193,7 +196,7 @@ func (e *extractor) stem(key string) string {
 	if s, ok := e.stems[key]; ok {
 		return s
 	}
-	s := hashStem(key)
+	s := strings.Clone(hashStem(key)) // it may be key itself, a piece of the record
 	if len(e.stems) < 4096 { // attacker-chosen keys must not grow it without bound
 		e.stems[strings.Clone(key)] = s
 	}
