@@ -197,7 +197,7 @@ func (e *extractor) stem(key string) string {
 		return s
 	}
 	s := strings.Clone(hashStem(key)) // it may be key itself, a piece of the record
-	if len(e.stems) < 4096 { // attacker-chosen keys must not grow it without bound
+	if len(e.stems) < 4096 {          // attacker-chosen keys must not grow it without bound
 		e.stems[strings.Clone(key)] = s
 	}
 	return s

@@ -275,7 +275,6 @@ type recordBatch struct {
 
 const recordsPerBatch = 128
 
-
 // loadFile reads one input; it returns how many alerts it yielded, and an
 // ErrInput error when the file gave records but not one readable alert.
 // Records are read and spooled in order on one goroutine; walking and
