@@ -196,8 +196,9 @@ func (e *extractor) stem(key string) string {
 	if s, ok := e.stems[key]; ok {
 		return s
 	}
-	s := strings.Clone(hashStem(key)) // it may be key itself, a piece of the record
-	if len(e.stems) < 4096 {          // attacker-chosen keys must not grow it without bound
+	// A copy: hashStem may return key itself, a piece of the record.
+	s := strings.Clone(hashStem(key))
+	if len(e.stems) < 4096 { // attacker-chosen keys must not grow it without bound
 		e.stems[strings.Clone(key)] = s
 	}
 	return s
