@@ -59,7 +59,7 @@ printf '%-10s %-3s %9s %6s %9s %9s %12s %9s %9s %10s  %s\n' case run alerts MB i
 for c in $cases; do
   read -r n pool goal_ratio goal_rss <<<"$(spec "$c")"
   f=$(input "$c")
-  mb=$(du -m "$f" | cut -f1)
+  mb=$(du -mL "$f" | cut -f1)
   ratios=()
   rsses=()
   for ((r = 1; r <= repeat; r++)); do
