@@ -404,4 +404,3 @@ func TestCleanInfo(t *testing.T) {
 		})
 	}
 }
-
