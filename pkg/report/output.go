@@ -63,7 +63,7 @@ type Output struct {
 	files   []*pendingFile
 	views   []viewTarget
 	builder *ViewBuilder
-	collect *Collect
+	tspool  *templateSpool
 	tmpl    *UserTemplate
 	block   *BlocklistWriter
 	name    string // the name the files got (Name, or Name-N)
@@ -111,8 +111,8 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 			return nil, err
 		}
 		o.tmpl = t
-		o.collect = &Collect{}
-		o.sinks = append(o.sinks, o.collect)
+		o.tspool = &templateSpool{ctx: ctx}
+		o.sinks = append(o.sinks, o.tspool)
 	}
 	if opts.Stdout != "" {
 		if opts.Stdout == FormatTemplate && o.tmpl == nil {
@@ -248,7 +248,10 @@ func (o *Output) Commit() ([]string, error) {
 			var err error
 			switch t.format {
 			case FormatTemplate:
-				err = o.tmpl.Execute(o.ctx, t.w, o.collect.Report)
+				err = o.tmpl.ExecuteData(o.ctx, t.w, o.tspool.data())
+				if err == nil {
+					err = o.tspool.streamErr()
+				}
 			default:
 				err = RenderViewContext(o.ctx, t.w, t.format, o.View)
 			}
@@ -261,6 +264,9 @@ func (o *Output) Commit() ([]string, error) {
 		}()
 	}
 	wg.Wait()
+	if o.tspool != nil {
+		o.tspool.close()
+	}
 	if err := errors.Join(errs...); err != nil {
 		o.Abort()
 		return nil, err
@@ -431,6 +437,9 @@ func formatOrder(f Format) int {
 // Abort removes every temporary file; finished reports, from this run or
 // from earlier ones, are untouched. It may be called more than once.
 func (o *Output) Abort() {
+	if o.tspool != nil {
+		o.tspool.close()
+	}
 	for _, pf := range o.files {
 		pf.f.Close()
 		if !pf.placed {

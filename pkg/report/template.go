@@ -90,15 +90,21 @@ func isBuiltinExt(ext string) bool {
 // IsHTML reports whether the template is escaped as HTML.
 func (u *UserTemplate) IsHTML() bool { return u.html != nil }
 
-// Execute renders the template over the whole report, stopping with ctx's
-// error once ctx is done.
+// Execute renders the template over a report held whole, stopping with
+// ctx's error once ctx is done. The template sees it as TemplateData.
 func (u *UserTemplate) Execute(ctx context.Context, w io.Writer, r *model.Report) error {
+	return u.ExecuteData(ctx, w, templateData(r))
+}
+
+// ExecuteData renders the template over d, stopping with ctx's error once
+// ctx is done.
+func (u *UserTemplate) ExecuteData(ctx context.Context, w io.Writer, d *TemplateData) error {
 	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: w}, 64<<10)
 	var err error
 	if u.html != nil {
-		err = u.html.Execute(bw, r)
+		err = u.html.Execute(bw, d)
 	} else {
-		err = u.text.Execute(bw, r)
+		err = u.text.Execute(bw, d)
 	}
 	if err != nil {
 		return err
