@@ -150,8 +150,10 @@ func (s *spoolReader) str() (string, error) {
 }
 
 // readMeta reads the next alert into a, reusing its slices, with the
-// field paths of ft; io.EOF at the end.
-func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable) error {
+// field paths of ft; io.EOF at the end. Without full, the id and the field
+// paths are skipped (left empty): scoring needs neither, and they are the
+// pass's allocations.
+func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable, full bool) error {
 	seq, err := s.uvarint()
 	if err != nil {
 		return err // io.EOF on a clean end
@@ -178,7 +180,13 @@ func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable) error {
 		}
 		a.rawSum = uint32(sum)
 	}
-	if a.id, err = s.str(); err != nil {
+	if full {
+		a.id, err = s.str()
+	} else {
+		a.id = ""
+		_, err = s.bytes()
+	}
+	if err != nil {
 		return err
 	}
 	n, err := s.uvarint()
@@ -211,16 +219,25 @@ func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable) error {
 				return unexpected(err)
 			}
 			f, ok := ft.name(uint32(ref))
-			if ref == 0 {
+			switch {
+			case ref == 0 && full:
 				if f, err = s.str(); err != nil {
 					return unexpected(err)
 				}
-			} else if !ok {
+			case ref == 0:
+				if _, err = s.bytes(); err != nil {
+					return unexpected(err)
+				}
+			case !ok:
 				return fmt.Errorf("spool corrupt: field %d out of range", ref)
 			}
-			a.fieldBuf = append(a.fieldBuf, f)
+			if full {
+				a.fieldBuf = append(a.fieldBuf, f)
+			}
 		}
-		si.nfields = nf
+		if full {
+			si.nfields = nf
+		}
 		a.iocs = append(a.iocs, si)
 	}
 	// fieldBuf is complete: hand out its parts (clipped, so that appending

@@ -792,7 +792,8 @@ func (b *Batch) lookedIndex(i int) int {
 	return int(b.looked[i])
 }
 
-// eachMeta reads the meta spool in order.
+// eachMeta reads the meta spool in order, for scoring: without ids and
+// field paths (see readMeta).
 func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) error {
 	sr, err := openSpool(b.metaPath())
 	if err != nil {
@@ -804,7 +805,7 @@ func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) erro
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := sr.readMeta(&a, &b.fields); err != nil {
+		if err := sr.readMeta(&a, &b.fields, false); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -896,7 +897,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 				return ctx.Err()
 			}
 			var sa spooledAlert
-			if err := mr.readMeta(&sa, &b.fields); err != nil {
+			if err := mr.readMeta(&sa, &b.fields, true); err != nil {
 				if errors.Is(err, io.EOF) {
 					break
 				}
