@@ -26,13 +26,13 @@ import (
 )
 
 // Multi-process tests: the test binary runs itself as child processes
-// (TestChild, selected by VERDICT_CACHE_CHILD), each with its own handle on
+// (TestChild, selected by VERDICT_TEST_CACHE_CHILD), each with its own handle on
 // one SQLite file or PostgreSQL database.
 
 const (
-	envChild = "VERDICT_CACHE_CHILD" // the child's mode
-	envKind  = "VERDICT_CACHE_KIND"  // "sqlite" or "postgres"
-	envLoc   = "VERDICT_CACHE_LOC"   // directory or URL
+	envChild = "VERDICT_TEST_CACHE_CHILD" // the child's mode
+	envKind  = "VERDICT_CACHE_KIND"       // "sqlite" or "postgres"
+	envLoc   = "VERDICT_CACHE_LOC"        // directory or URL
 )
 
 // child is a running child process.

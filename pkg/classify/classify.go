@@ -229,7 +229,19 @@ func resultWords(r *model.Result) string {
 	if r.ThreatLabel != "" {
 		w = append(w, "label "+r.ThreatLabel)
 	}
-	w = append(w, model.AttrWords(r.Attrs)...)
+	if r.Classification != "" {
+		w = append(w, "classification "+r.Classification)
+	}
+	if r.RIOT != nil && *r.RIOT {
+		w = append(w, "known benign service (RIOT)")
+	}
+	if len(r.Tags) > 0 {
+		w = append(w, "tags "+strings.Join(r.Tags, ", "))
+	}
+	if len(r.Hostnames) > 0 {
+		w = append(w, "hostnames "+strings.Join(r.Hostnames, ", "))
+	}
+	w = append(w, model.AttrWords(stableAttrs(r.Attrs))...)
 	for _, m := range r.Matches {
 		s := "listed in " + m.Feed
 		if m.Info != "" {
@@ -241,6 +253,32 @@ func resultWords(r *model.Result) string {
 		return "found, nothing notable"
 	}
 	return strings.Join(w, ", ")
+}
+
+// runRelative are attrs that depend on the run's clock rather than on the
+// answer (a domain's age in days, from its registration date). The summary
+// is part of the classification cache key: they would make every cached
+// classification stale the next day, while the dates they derive from are
+// in the summary already.
+var runRelative = []string{"domain_age_days"}
+
+func stableAttrs(attrs map[string]any) map[string]any {
+	drop := false
+	for _, k := range runRelative {
+		_, has := attrs[k]
+		drop = drop || has
+	}
+	if !drop {
+		return attrs
+	}
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		out[k] = v
+	}
+	for _, k := range runRelative {
+		delete(out, k)
+	}
+	return out
 }
 
 // Digest summarises the evidence a classification rests on (enrichment and

@@ -26,6 +26,8 @@ type signals struct {
 	failThenOK   bool     // failed logins and a success in one alert
 	encoded      string   // an encoded or obfuscated command line ("powershell -enc")
 	offHours     string   // "03:12 UTC" or "Saturday"
+	knownService string   // a source's word that an address is a known benign service or scanner (GreyNoise)
+	labelledBad  string   // a source's malicious label that scores no points (GreyNoise)
 	describing   []string // rule names, signatures, categories, techniques: for attack.Suggestions
 }
 
@@ -65,6 +67,15 @@ func (c Case) signals() signals {
 			}
 			if r.IsTor != nil && *r.IsTor {
 				s.tor = true
+			}
+			if s.knownService == "" {
+				s.knownService = knownService(name, i.Value, r)
+			}
+			if s.labelledBad == "" && name == "greynoise" && strings.EqualFold(r.Classification, "malicious") {
+				s.labelledBad = "GreyNoise classifies " + i.Value + " as malicious"
+				if noise, _ := r.Attrs["noise"].(bool); noise {
+					s.labelledBad += " (seen scanning the internet)"
+				}
 			}
 		}
 	}
@@ -117,6 +128,32 @@ func (c Case) signals() signals {
 		}
 	}
 	return s
+}
+
+// knownService words a source's statement that an address is harmless:
+// GreyNoise's RIOT (a common business service such as 8.8.8.8) or its
+// benign label (a known research scanner). "" when the answer says neither.
+func knownService(source, value string, r *model.Result) string {
+	title := source
+	if source == "greynoise" {
+		title = "GreyNoise"
+	}
+	name, _ := r.Attrs["name"].(string)
+	name = strings.Join(strings.Fields(name), " ")
+	if len(name) > 80 {
+		name = strings.ToValidUTF8(name[:80], "")
+	}
+	switch {
+	case r.RIOT != nil && *r.RIOT && name != "":
+		return fmt.Sprintf("%s: %s is %s, a known benign service (RIOT)", title, value, name)
+	case r.RIOT != nil && *r.RIOT:
+		return fmt.Sprintf("%s: %s is a known benign service (RIOT)", title, value)
+	case strings.EqualFold(r.Classification, "benign") && name != "":
+		return fmt.Sprintf("%s: %s is classified benign (%s)", title, value, name)
+	case strings.EqualFold(r.Classification, "benign"):
+		return fmt.Sprintf("%s: %s is classified benign", title, value)
+	}
+	return ""
 }
 
 // encodedPatterns spot command lines that hide what they run: PowerShell's
@@ -326,7 +363,9 @@ func Heuristic(c Case, why string) *model.Classification {
 	// confidence (attack.Suggestions) is concerning context too: "Add
 	// delegated permission grant" is how an OAuth token theft looks.
 	technique := describedTechnique(s.describing)
-	concerning := s.failThenOK || s.highSeverity != "" || s.badRule != "" || s.encoded != "" || technique != ""
+	// A malicious label that scores nothing by default is still no ground
+	// for a false positive: the heuristic never says nothing was reported.
+	concerning := s.failThenOK || s.highSeverity != "" || s.badRule != "" || s.encoded != "" || technique != "" || s.labelledBad != ""
 	hit := len(s.feedHits) > 0 || s.vtHits > 0 || s.abuseHigh > 0
 	unchecked := c.Risk.Verdict == model.Unchecked || (cv.toCheck > 0 && cv.checked == 0 && !hit)
 	switch {
@@ -351,7 +390,9 @@ func Heuristic(c Case, why string) *model.Classification {
 		label, conf = NeedsReview, 45
 		add("No threat-intel hit, but the alert's own context is concerning.")
 	default:
-		benign := s.benignRule != "" || s.lowSeverity
+		// A known benign service or scanner is what a false positive on an
+		// address looks like (GreyNoise RIOT exists for exactly this).
+		benign := s.benignRule != "" || s.lowSeverity || s.knownService != ""
 		full := cv.toCheck == 0 || (cv.checked == cv.toCheck && cv.reputable)
 		switch {
 		case full || benign:
@@ -399,6 +440,8 @@ func Heuristic(c Case, why string) *model.Classification {
 		on   bool
 		text string
 	}{
+		{s.labelledBad != "", s.labelledBad + "."},
+		{s.knownService != "" && label != TruePositive, s.knownService + "."},
 		{s.failThenOK, "Failed logins and a successful one appear together: possible brute force that worked."},
 		{s.encoded != "", "It carries an encoded or obfuscated command (" + s.encoded + ")."},
 		{s.tor, "Traffic involves a Tor exit node."},

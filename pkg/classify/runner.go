@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -47,9 +46,9 @@ type Options struct {
 // group's case from a replay of the run's alerts (Cases), so memory grows
 // with distinct alerts by a hundred-odd bytes each, not by whole alerts.
 type Runner struct {
-	opts    Options
-	log     *slog.Logger
-	limiter interface{ Wait(context.Context) error }
+	opts   Options
+	log    *slog.Logger
+	policy *ratelimit.Policy // the model's: rate, 429 pauses, retries
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -162,10 +161,12 @@ func NewRunner(o Options) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runner{opts: o, log: log, limiter: o.Rate.Limiter(), groups: map[string]*group{}}
+	r := &Runner{opts: o, log: log, groups: map[string]*group{}}
 	if o.Classifier != nil {
 		r.stats.Model = o.Classifier.Model()
 	}
+	r.policy = ratelimit.New(ratelimit.Config{Name: r.name(), Rate: o.Rate, MaxRetries: o.MaxRetries,
+		BackoffBase: o.BackoffBase, Classify: classifyError, Logger: log})
 	return r
 }
 
@@ -387,62 +388,68 @@ func (r *Runner) accept(ctx context.Context, gr *group, c model.Classification) 
 	return &c
 }
 
-// ask asks the classifier once, waiting out 429s (RetryInfo) and retrying
-// 5xx and transport failures with jittered backoff. Whatever it returns
-// carries the tokens and cost billed, errors included.
+// ask asks the classifier once through the model's call policy
+// (pkg/ratelimit, the one the lookup engine uses): the rate, 429s that pause
+// every request to the model (RetryInfo), three 429s in a row, capped
+// jittered backoff for 5xx and transport failures, and a model that cannot
+// be reached. Whatever it returns carries the tokens and cost billed,
+// errors included.
 func (r *Runner) ask(ctx context.Context, c Case) (model.Classification, error) {
-	retries, limited := 0, 0
-	for {
-		if why := r.stopReason(); why != "" {
-			return model.Classification{}, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
-		}
-		if err := r.limiter.Wait(ctx); err != nil {
-			return model.Classification{}, err
-		}
-		r.mu.Lock()
-		r.stats.Requests++
-		r.mu.Unlock()
-		ans, err := r.opts.Classifier.Classify(ctx, c)
-		var rl *RateLimitError
-		var te *TransientError
-		var ne net.Error
-		switch {
-		case err == nil:
-			return ans, nil
-		case errors.Is(err, ErrKeyRejected):
-			r.keyRejected(err)
-			return model.Classification{}, err
-		case errors.As(err, &rl):
-			limited++
-			if limited >= 3 {
-				r.stop(WhyFailed+": rate limited (three 429s in a row)", "gemini kept answering 429 (quota exhausted); remaining alerts get heuristic classifications")
-				return model.Classification{}, err
-			}
-			wait := rl.RetryAfter
-			if wait <= 0 {
-				wait = r.opts.Rate.Window()
-			}
-			if wait > 10*time.Minute {
-				r.stop(WhyFailed+": rate limited for "+wait.String(), "gemini asked to wait "+wait.String()+"; remaining alerts get heuristic classifications")
-				return model.Classification{}, err
-			}
-			r.log.Info("gemini rate limited, waiting", "wait", wait)
-			if err := ratelimit.Sleep(ctx, wait); err != nil {
-				return model.Classification{}, err
-			}
-		case ctx.Err() != nil:
-			return model.Classification{}, ctx.Err()
-		case (errors.As(err, &te) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)) && retries < r.opts.MaxRetries:
-			retries++
-			d := ratelimit.Backoff(r.opts.BackoffBase, retries)
-			r.log.Debug("gemini transient error, retrying", "attempt", retries, "wait", d, "error", err.Error())
-			if err := ratelimit.Sleep(ctx, d); err != nil {
-				return model.Classification{}, err
-			}
-		default:
-			return ans, err // an answer error: it was billed
-		}
+	if why := r.stopReason(); why != "" {
+		return model.Classification{}, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
 	}
+	var ans model.Classification
+	att, err := r.policy.Do(ctx, func(ctx context.Context) error {
+		var err error
+		ans, err = r.opts.Classifier.Classify(ctx, c)
+		return err
+	})
+	r.mu.Lock()
+	r.stats.Requests += att.Sent
+	r.mu.Unlock()
+	var stop *ratelimit.StopError
+	if !errors.As(err, &stop) {
+		return ans, err // an answer error: it was billed
+	}
+	why := r.stopFor(stop)
+	if errors.Is(stop, ratelimit.ErrRejected) && stop.Cause != nil {
+		return model.Classification{}, stop.Cause
+	}
+	return model.Classification{}, errors.New(strings.TrimPrefix(why, WhyFailed+": "))
+}
+
+// classifyError is the call policy's reading of a Classifier's errors.
+func classifyError(err error) ratelimit.Outcome {
+	var rl *RateLimitError
+	var te *TransientError
+	switch {
+	case errors.Is(err, ErrKeyRejected):
+		return ratelimit.Outcome{Kind: ratelimit.Rejected}
+	case errors.As(err, &rl):
+		return ratelimit.Outcome{Kind: ratelimit.RateLimited, RetryAfter: rl.RetryAfter}
+	case errors.As(err, &te):
+		return ratelimit.Outcome{Kind: ratelimit.Transient}
+	}
+	return ratelimit.ClassifyNetwork(err) // an *AnswerError is Answered
+}
+
+// stopFor records why the model takes no more requests this run (once,
+// with its note) and returns the reason alerts get.
+func (r *Runner) stopFor(stop *ratelimit.StopError) string {
+	name := r.name()
+	switch {
+	case errors.Is(stop, ratelimit.ErrRejected):
+		cause := error(stop)
+		if stop.Cause != nil {
+			cause = stop.Cause
+		}
+		r.keyRejected(cause)
+	case errors.Is(stop, ratelimit.ErrUnavailable):
+		r.stop(WhyFailed+": "+name+" unreachable ("+stop.Detail+")", name+" could not be reached ("+stop.Detail+"); remaining alerts get heuristic classifications")
+	default:
+		r.stop(WhyFailed+": rate limited ("+stop.Detail+")", name+" is out of quota for this run ("+stop.Detail+"); remaining alerts get heuristic classifications")
+	}
+	return r.stopReason()
 }
 
 // stopReason says why no more requests go out: the key was rejected, the

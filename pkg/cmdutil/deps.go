@@ -30,6 +30,9 @@ type EngineOptions struct {
 	// with cache.url); nil when it could not be opened (answers are then not
 	// reused and the quota is counted for this run only).
 	Store cache.Store
+	// Now is the run's clock, for answers whose meaning depends on it (a
+	// domain's age); nil means time.Now.
+	Now func() time.Time
 }
 
 // Deps is everything a run needs to look indicators up. The store it uses
@@ -127,15 +130,23 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		if pc == nil {
 			continue // registered after the configuration was loaded
 		}
-		p, err := reg.New(intel.Settings{APIKey: pc.APIKey.Reveal(), BaseURL: pc.BaseURL, HTTPClient: client, Params: pc.Params, Logger: log})
+		if pc.Disabled {
+			log.Debug("provider switched off", "provider", reg.Name, "key", reg.Name+".enabled")
+			continue
+		}
+		p, err := reg.New(intel.Settings{APIKey: pc.APIKey.Reveal(), BaseURL: pc.BaseURL, HTTPClient: client, Params: pc.Params, Logger: log, Cache: d.Cache})
 		if err != nil {
 			return nil, fmt.Errorf("build provider %s: %w", reg.Name, err)
 		}
 		name := reg.Name
+		quota := pc.DailyQuota
+		if qo, ok := p.(intel.QuotaOverride); ok {
+			quota = qo.DailyQuota(quota)
+		}
 		spec := intel.Spec{
 			Provider:    p,
 			Rate:        pc.Rate,
-			DailyQuota:  pc.DailyQuota,
+			DailyQuota:  quota,
 			Concurrency: pc.Concurrency,
 			TTL:         func(t ioc.Type) time.Duration { return cfg.TTLFor(name, t) },
 			TTLNotFound: cfg.Cache.TTLNotFound,
@@ -151,10 +162,16 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		}
 		specs = append(specs, spec)
 	}
-	d.Engine = intel.NewEngine(specs, intel.Options{
+	eo := intel.Options{
 		Cache: d.Cache, Quota: d.Quota, Refresh: o.Refresh, Logger: log, Progress: o.Progress,
-		BackoffBase: cfg.HTTP.RetryBackoff,
-	})
+		BackoffBase: cfg.HTTP.RetryBackoff, Now: o.Now,
+	}
+	if o.Store != nil && !o.NoCache {
+		// The store's claims: no two processes sharing it ask about one
+		// indicator at once (its Put releases them, so only with its cache).
+		eo.Claims = o.Store
+	}
+	d.Engine = intel.NewEngine(specs, eo)
 	return d, nil
 }
 

@@ -5,17 +5,27 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"os"
+
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 )
 
 // Exit codes (CONTRACT.md "Output").
 const (
 	ExitOK     = 0
-	ExitError  = 1 // runtime failure, including Ctrl-C
+	ExitError  = 1 // runtime failure
 	ExitUsage  = 2 // usage error, unreadable input, malformed record under --strict
 	ExitFailOn = 3 // --fail-on threshold reached
+	// ExitSIGINT and ExitSIGTERM are a run stopped by a signal: 128 plus
+	// the signal's number, as a shell reports a process the signal killed.
+	ExitSIGINT  = 130
+	ExitSIGTERM = 143
 )
 
 // FlagError is a usage mistake; root prints the command's usage after it.
+// Cobra's own usage errors (unknown command or flag, wrong argument count,
+// flags that exclude each other) are turned into FlagErrors where cobra
+// makes them, so that the exit status never depends on an error's text.
 type FlagError struct{ Err error }
 
 func (e *FlagError) Error() string { return e.Err.Error() }
@@ -47,3 +57,20 @@ func InputError(err error) error { return &ExitCodeError{Code: ExitUsage, Err: e
 
 // ErrSilent makes Main exit 1 without printing (the error was already shown).
 var ErrSilent = errors.New("silent")
+
+// InterruptedError is a run stopped by a signal: it exits 130 (SIGINT) or
+// 143 (SIGTERM) whatever error the stopped work returned (Err, usually a
+// wrapped context.Canceled).
+type InterruptedError struct {
+	Signal os.Signal
+	Err    error
+}
+
+// Error says which signal stopped the run.
+func (e *InterruptedError) Error() string { return "interrupted by " + interrupt.Name(e.Signal) }
+
+// Unwrap returns what the stopped work returned.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// ExitCode is 128 plus the signal's number.
+func (e *InterruptedError) ExitCode() int { return interrupt.ExitCode(e.Signal) }

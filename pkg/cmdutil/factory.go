@@ -115,6 +115,9 @@ func (f *Factory) Engine(ctx context.Context, o EngineOptions) (*Deps, error) {
 		if o.Logger == nil {
 			o.Logger = f.logger()
 		}
+		if o.Now == nil {
+			o.Now = f.Now
+		}
 		f.deps, f.depsErr = BuildEngine(ctx, cfg, o)
 	})
 	return f.deps, f.depsErr

@@ -49,6 +49,23 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() +
 // MarshalText hides the value from text encoders (YAML, TOML).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// SecretValues returns every API key the configuration (file, environment)
+// sets, before Load validates anything: stderr is scrubbed of them from the
+// start, so a key a server echoes, or a typo that puts one in an error,
+// never reaches the terminal or a log file.
+func SecretValues(v *viper.Viper) []string {
+	var out []string
+	for _, k := range AllKeys() {
+		if !strings.HasSuffix(k.Name, ".api_key") {
+			continue
+		}
+		if s := strings.TrimSpace(v.GetString(k.Name)); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Reveal returns the key itself, for the one place that puts it in a header.
 func (s Secret) Reveal() string { return string(s) }
 
@@ -57,7 +74,10 @@ func (s Secret) Reveal() string { return string(s) }
 // .concurrency, .ttl) and its own (Params), all generated from its
 // registration in pkg/intel.
 type Provider struct {
-	Name        string
+	Name string
+	// Disabled is <name>.enabled set to false: the provider is left out of
+	// the run (the zero value keeps a provider on).
+	Disabled    bool
 	APIKey      Secret
 	BaseURL     string
 	Rate        ratelimit.Rate
@@ -241,6 +261,22 @@ func Load(v *viper.Viper) (*Config, error) {
 	if err := CheckUnknown(v, os.Environ()); err != nil {
 		return nil, err
 	}
+	return decode(v)
+}
+
+// LoadIgnoringUnknown is Load without the unknown-key check: `verdict
+// doctor` reports unknown keys and variables itself (CheckUnknown), as
+// the refusal every other command would meet, and goes on to check what
+// the rest of the configuration sets. Unknown keys are not read.
+func LoadIgnoringUnknown(v *viper.Viper) (*Config, error) {
+	if err := intel.CheckRegistrations(reservedNames()...); err != nil {
+		return nil, err
+	}
+	return decode(v)
+}
+
+// decode unmarshals and validates the configuration.
+func decode(v *viper.Viper) (*Config, error) {
 	var c Config
 	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook)); err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
@@ -289,6 +325,19 @@ func loadProvider(v *viper.Viper, r intel.Registration) (Provider, error) {
 	var key string
 	get("api_key", &key)
 	p.APIKey = Secret(key)
+	// enabled is true, false, or auto: on for the built-in sources, and for
+	// opt-in ones only once a key is set (keyless ones need true).
+	var enabled string
+	get("enabled", &enabled)
+	switch e := strings.ToLower(strings.TrimSpace(enabled)); e {
+	case "true", "1", "yes", "on":
+	case "false", "0", "no", "off":
+		p.Disabled = true
+	case "auto", "":
+		p.Disabled = r.OptIn && (key == "" || !(r.NeedsKey || len(r.KeyEnv) > 0 || r.KeyHelp != ""))
+	default:
+		errs = append(errs, keyError(r.Name+".enabled", "want true, false or auto, got %q", enabled))
+	}
 	get("base_url", &p.BaseURL)
 	get("rate", &p.Rate)
 	get("daily_quota", &p.DailyQuota)

@@ -157,7 +157,18 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"gemini.thinking_level": "high", "gemini.service_tier": "flex",
 		"input.id_fields": "event_uid,_id", "input.max_bytes": "512MiB", "ioc.internal_domains": "Corp.Example.com,.lab.example.org",
 		"feeds.categories": "feodo*.csv=c2,Tor-*.txt=anonymizer", "feeds.max_age": "36h",
-		"cache.url": "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"cache.url":          "postgres://verdict:s3cret@db.internal:5432/verdict?sslmode=require",
+		"virustotal.enabled": "false", "abuseipdb.enabled": "true",
+		"rdap.enabled": "true", "rdap.api_key": "", "rdap.base_url": "http://rdap.test/iana", "rdap.rate": "5/s", "rdap.daily_quota": "100",
+		"rdap.concurrency": "2", "rdap.ttl": "30d", "rdap.server_rate": "2/s",
+		"greynoise.enabled": "true", "greynoise.api_key": "k4", "greynoise.base_url": "http://gn.test", "greynoise.rate": "2/s",
+		"greynoise.daily_quota": "40", "greynoise.concurrency": "1", "greynoise.ttl": "", "greynoise.keyless_daily_quota": "5",
+		"internetdb.enabled": "false", "internetdb.api_key": "", "internetdb.base_url": "http://idb.test", "internetdb.rate": "3/s",
+		"internetdb.daily_quota": "0", "internetdb.concurrency": "1", "internetdb.ttl": "1d",
+		"urlhaus.enabled": "true", "urlhaus.api_key": "k6", "urlhaus.base_url": "http://uh.test/v1", "urlhaus.rate": "3/s", "urlhaus.daily_quota": "13",
+		"urlhaus.concurrency": "1", "urlhaus.ttl": "3h",
+		"threatfox.enabled": "true", "threatfox.api_key": "k5", "threatfox.base_url": "http://tf.test/api/v1", "threatfox.rate": "4/s", "threatfox.daily_quota": "14",
+		"threatfox.concurrency": "5", "threatfox.ttl": "90m",
 	}
 	for _, k := range AllKeys() {
 		_, ok := values[k.Name]
@@ -170,6 +181,13 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	c, err := load(t, "", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "k1", vt(c).APIKey.Reveal())
+	assert.True(t, vt(c).Disabled, "virustotal.enabled false")
+	assert.False(t, abuse(c).Disabled)
+	assert.True(t, c.Provider("internetdb").Disabled)
+	assert.Equal(t, "2/s", c.Provider("rdap").Params["server_rate"])
+	assert.Equal(t, 30*24*time.Hour, c.Provider("rdap").TTL)
+	assert.Equal(t, "k4", c.Provider("greynoise").APIKey.Reveal())
+	assert.Equal(t, "5", c.Provider("greynoise").Params["keyless_daily_quota"])
 	assert.Equal(t, "http://vt.test/api/v3", vt(c).BaseURL)
 	assert.Equal(t, "9/h", vt(c).Rate.String())
 	assert.Equal(t, 11, vt(c).DailyQuota)
@@ -179,6 +197,14 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, "30", abuse(c).Params["max_age_days"])
 	assert.Equal(t, "true", abuse(c).Params["verbose"])
 	assert.Equal(t, 3, abuse(c).Concurrency)
+	assert.Equal(t, "k6", c.Provider("urlhaus").APIKey.Reveal())
+	assert.Equal(t, "3/s", c.Provider("urlhaus").Rate.String())
+	assert.Equal(t, 13, c.Provider("urlhaus").DailyQuota)
+	assert.Equal(t, 3*time.Hour, c.TTLFor("urlhaus", "url"))
+	assert.Equal(t, "k5", c.Provider("threatfox").APIKey.Reveal())
+	assert.Equal(t, "http://tf.test/api/v1", c.Provider("threatfox").BaseURL)
+	assert.Equal(t, 5, c.Provider("threatfox").Concurrency)
+	assert.Equal(t, 90*time.Minute, c.TTLFor("threatfox", "ipv4"))
 	assert.Equal(t, "k3", c.Gemini.APIKey.Reveal())
 	assert.Equal(t, "http://gm.test/", c.Gemini.BaseURL)
 	assert.Equal(t, "gemini-2.5-flash-lite", c.Gemini.Model)
@@ -351,4 +377,69 @@ func TestExampleConfig(t *testing.T) {
 	for _, want := range []string{"VIRUSTOTAL_API_KEY", "max_age_days: 90", "virustotal-ip", "thinking_level: low", "abuse_confidence_score"} {
 		assert.Contains(t, got, want)
 	}
+}
+
+// One abuse.ch Auth-Key serves URLhaus and ThreatFox: ABUSECH_API_KEY sets
+// both, a provider's own variable wins over it, VERDICT_* over both; the
+// providers' own TTLs and limits are their defaults.
+func TestAbuseChKeys(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("ABUSECH_API_KEY", "shared")
+	t.Setenv("THREATFOX_API_KEY", "tf-own")
+	c, err := load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "shared", c.Provider("urlhaus").APIKey.Reveal())
+	assert.Equal(t, "tf-own", c.Provider("threatfox").APIKey.Reveal())
+	assert.Equal(t, 6*time.Hour, c.TTLFor("urlhaus", "url"))
+	assert.Equal(t, 12*time.Hour, c.TTLFor("threatfox", "domain"))
+	assert.Equal(t, "2/s", c.Provider("urlhaus").Rate.String())
+	assert.Equal(t, 5000, c.Provider("threatfox").DailyQuota)
+
+	t.Setenv("VERDICT_URLHAUS_API_KEY", "verdict-own")
+	c, err = load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "verdict-own", c.Provider("urlhaus").APIKey.Reveal())
+}
+
+// The sources beyond VirusTotal and AbuseIPDB are opt-in: a keyless one
+// is off until enabled, one that takes a key is on once the key is set, and
+// enabled: true/false always wins.
+func TestOptInProviders(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want map[string]bool // provider -> enabled
+	}{
+		{name: "defaults: only the built-in sources", want: map[string]bool{
+			"virustotal": true, "abuseipdb": true, "rdap": false, "greynoise": false, "internetdb": false, "urlhaus": false, "threatfox": false}},
+		{name: "a key switches an opt-in source on", env: map[string]string{"ABUSECH_API_KEY": "k-abusech-0123", "GREYNOISE_API_KEY": "k-gn-0123456"},
+			want: map[string]bool{"urlhaus": true, "threatfox": true, "greynoise": true, "rdap": false}},
+		{name: "enabled true switches a keyless source on", env: map[string]string{"VERDICT_RDAP_ENABLED": "true", "VERDICT_INTERNETDB_ENABLED": "on"},
+			want: map[string]bool{"rdap": true, "internetdb": true}},
+		{name: "enabled false wins over a key", env: map[string]string{"ABUSECH_API_KEY": "k-abusech-0123", "VERDICT_URLHAUS_ENABLED": "false", "VERDICT_VIRUSTOTAL_ENABLED": "false"},
+			want: map[string]bool{"urlhaus": false, "threatfox": true, "virustotal": false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			v := viper.New()
+			Defaults(v)
+			c, err := Load(v)
+			require.NoError(t, err)
+			for name, on := range tt.want {
+				require.NotNil(t, c.Provider(name), name)
+				assert.Equal(t, !on, c.Provider(name).Disabled, name)
+			}
+		})
+	}
+	clearEnv(t)
+	t.Setenv("VERDICT_RDAP_ENABLED", "sometimes")
+	v := viper.New()
+	Defaults(v)
+	_, err := Load(v)
+	require.ErrorContains(t, err, "rdap.enabled")
+	require.ErrorContains(t, err, "want true, false or auto")
 }

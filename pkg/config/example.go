@@ -194,7 +194,10 @@ func scoringDoc() []string {
 		"A rule gives `points` to each of an alert's indicators of `types` (" + strings.Join(types, " ") + ", or ip, hash, any)",
 		"whose answer from `provider` (a provider's name, or " + score.FeedProvider + ") is found and, when `field` is set,",
 		"has that field within [min, max]. Fields: " + strings.Join(fields, ", ") + ".",
-		"`description` words the factor: {n} is the value, {s} a plural s, {feeds} the feed names, {provider} the provider.",
+		"`category`/`categories` select feed listings (local feeds, URLhaus, ThreatFox) by category; of the rules sharing",
+		"a `group`, only the one with the most points counts per artifact. A rule worth 0 points is switched off: raise it to use it.",
+		"`description` words the factor: {n} is the value, {s} a plural s, {feeds} the feed names, {provider} the provider,",
+		"{attr:NAME} an attribute of the answer, {date:NAME} a date attribute as YYYY-MM-DD.",
 	}
 }
 
@@ -205,6 +208,14 @@ func scoringTable() []string {
 	lines := []string{fmt.Sprintf("cap: %d", def.Cap), "rules:"}
 	for _, r := range def.Rules {
 		parts := []string{"name: " + yamlScalar(r.Name), "types: [" + strings.Join(r.Types, ", ") + "]", "provider: " + yamlScalar(r.Provider)}
+		// Categories and group are part of what a feed rule means: a copy
+		// of the table without them would score every found answer.
+		if r.Category != "" {
+			parts = append(parts, "category: "+yamlScalar(r.Category))
+		}
+		if len(r.Categories) > 0 {
+			parts = append(parts, "categories: ["+strings.Join(r.Categories, ", ")+"]")
+		}
 		if r.Field != "" {
 			parts = append(parts, "field: "+r.Field)
 		}
@@ -215,6 +226,9 @@ func scoringTable() []string {
 			parts = append(parts, "max: "+strconv.FormatFloat(*r.Max, 'f', -1, 64))
 		}
 		parts = append(parts, fmt.Sprintf("points: %d", r.Points))
+		if r.Group != "" {
+			parts = append(parts, "group: "+yamlScalar(r.Group))
+		}
 		if r.Description != "" {
 			parts = append(parts, "description: "+strconv.Quote(r.Description))
 		}

@@ -98,7 +98,10 @@ func ProviderKeys(r intel.Registration) []Key {
 	if r.KeyHelp != "" {
 		keyHelp += ", " + r.KeyHelp
 	}
-	if !r.NeedsKey {
+	switch {
+	case !r.NeedsKey && len(r.KeyEnv) == 0 && r.KeyHelp == "":
+		keyHelp = "not used: " + r.Title + " takes no key"
+	case !r.NeedsKey:
 		keyHelp += " (optional: it answers without one)"
 	}
 	conc := r.Defaults.Concurrency
@@ -109,7 +112,22 @@ func ProviderKeys(r intel.Registration) []Key {
 	if r.Defaults.TTL > 0 {
 		ttl = FormatDuration(r.Defaults.TTL)
 	}
+	enabledHelp := "look indicators up in " + r.Title + "; false leaves it out of every run and report"
+	var enabled any = true
+	if r.OptIn {
+		enabled = "auto"
+		enabledHelp = "look indicators up in " + r.Title + ": true, false, or auto"
+		switch {
+		case r.NeedsKey:
+			enabledHelp += " (on once its api_key is set)"
+		case len(r.KeyEnv) > 0 || r.KeyHelp != "":
+			enabledHelp += " (on once its api_key is set; true uses it without a key)"
+		default:
+			enabledHelp += " (off: it needs no key, but sends indicators to a third party; true switches it on)"
+		}
+	}
 	keys := []Key{
+		{Name: n + ".enabled", Default: enabled, Help: enabledHelp},
 		{Name: n + ".api_key", Default: "", Env: r.KeyEnv, Help: keyHelp},
 		{Name: n + ".base_url", Default: r.Defaults.BaseURL, Help: r.Title + " API base URL (a proxy, a mirror or a test server)"},
 		{Name: n + ".rate", Default: r.Defaults.Rate.String(), Help: "at most N requests per s, m, h or d; 0 = no limit"},

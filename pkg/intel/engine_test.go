@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -27,7 +28,7 @@ func ips(n int) []ioc.IOC {
 }
 
 func engine(c cache.Cache, q cache.Quota, specs ...intel.Spec) *intel.Engine {
-	return intel.NewEngine(specs, intel.Options{Cache: c, Quota: q, BackoffBase: time.Millisecond, MaxPause: time.Second})
+	return intel.NewEngine(specs, intel.Options{Cache: c, Quota: q, BackoffBase: time.Millisecond})
 }
 
 func TestLookupOncePerProviderAndCached(t *testing.T) {
@@ -93,25 +94,32 @@ func TestNotFoundIsCachedErrorsAreNot(t *testing.T) {
 
 func TestRateNeverExceeded(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "virustotal", Delay: 5 * time.Millisecond}
-	rate := ratelimit.Rate{N: 20, Per: time.Second}
-	start := time.Now()
-	_, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p, Rate: rate, Concurrency: 8}).Lookup(context.Background(), ips(30))
-	require.NoError(t, err)
-	calls := p.Calls()
-	require.Len(t, calls, 30)
-	for i := range calls {
-		n := 0
-		for j := i; j < len(calls) && calls[j].At.Sub(calls[i].At) < time.Second; j++ {
-			n++
+	synctest.Test(t, func(t *testing.T) {
+		p := &inteltest.Provider{ProviderName: "virustotal", Delay: 5 * time.Millisecond}
+		rate := ratelimit.Rate{N: 20, Per: time.Second}
+		start := time.Now()
+		_, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p, Rate: rate, Concurrency: 8}).Lookup(context.Background(), ips(70))
+		require.NoError(t, err)
+		calls := p.Calls()
+		require.Len(t, calls, 70)
+		for i := range calls {
+			n := 0
+			for j := i; j < len(calls) && calls[j].At.Sub(calls[i].At) < time.Second; j++ {
+				n++
+			}
+			require.LessOrEqual(t, n, 20, "more than 20 requests in the second after request %d", i)
 		}
-		assert.LessOrEqual(t, n, 20, "more than 20 requests in the second after request %d", i)
-	}
-	assert.GreaterOrEqual(t, time.Since(start), 29*50*time.Millisecond, "30 requests at 20/s take at least 1.45 s")
+		iv := ratelimit.NewLimiter(rate).Interval()
+		assert.Equal(t, 69*iv+5*time.Millisecond, time.Since(start), "evenly paced at 20/s (plus the 1%% margin), nothing lost")
+	})
 }
 
 func TestRetriesTransientErrors(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testRetriesTransientErrors)
+}
+
+func testRetriesTransientErrors(t *testing.T) {
 	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (model.Result, error) {
 		if i.Value == "185.1.0.1" && attempt <= 2 {
 			return model.Result{}, &intel.HTTPError{Provider: "virustotal", Status: 503, Retryable: true}
@@ -132,48 +140,58 @@ func TestRetriesTransientErrors(t *testing.T) {
 
 func TestRateLimitedWaitsThenRetries(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (model.Result, error) {
-		if n.Add(1) == 1 {
-			return model.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 200 * time.Millisecond}
-		}
-		return model.Result{Malicious: model.Int(0)}, nil
-	}}
-	start := time.Now()
-	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p, MaxRetries: 0}).Lookup(context.Background(), ips(1))
-	require.NoError(t, err)
-	assert.Equal(t, model.StatusFound, res.For(0)["virustotal"].Status, "a 429 is waited out, not an error, even with no retries")
-	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "Retry-After is honoured")
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(i ioc.IOC, attempt int) (model.Result, error) {
+			if n.Add(1) == 1 {
+				return model.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 3 * time.Second}
+			}
+			return model.Result{Malicious: model.Int(0)}, nil
+		}}
+		start := time.Now()
+		res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p, MaxRetries: 0}).Lookup(context.Background(), ips(1))
+		require.NoError(t, err)
+		assert.Equal(t, model.StatusFound, res.For(0)["virustotal"].Status, "a 429 is waited out, not an error, even with no retries")
+		assert.Equal(t, 3*time.Second, time.Since(start), "Retry-After is honoured")
+		assert.Equal(t, intel.Stats{Lookups: 1, Requests: 2}, res.Stats["virustotal"], "the 429 was a request sent")
+	})
 }
 
 func TestThree429sInARowExhaustTheProvider(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(ioc.IOC, int) (model.Result, error) {
-		return model.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 10 * time.Millisecond}
-	}}
-	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p}).Lookup(context.Background(), ips(5))
-	require.NoError(t, err)
-	assert.Len(t, p.Calls(), 3, "stops after three 429s in a row")
-	for i := 0; i < 5; i++ {
-		r := res.For(i)["virustotal"]
-		assert.Equal(t, model.StatusSkipped, r.Status)
-		assert.Equal(t, model.ReasonQuotaExhausted, r.Reason)
-	}
-	require.Len(t, res.Notes, 1)
-	assert.Contains(t, res.Notes[0], "three 429")
+	synctest.Test(t, func(t *testing.T) {
+		p := &inteltest.Provider{ProviderName: "virustotal", Answer: func(ioc.IOC, int) (model.Result, error) {
+			return model.Result{}, &intel.RateLimitError{Provider: "virustotal", RetryAfter: 10 * time.Second}
+		}}
+		start := time.Now()
+		res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p}).Lookup(context.Background(), ips(5))
+		require.NoError(t, err)
+		assert.Len(t, p.Calls(), 3, "stops after three 429s in a row")
+		assert.Equal(t, 20*time.Second, time.Since(start), "two pauses waited out, then no more")
+		for i := 0; i < 5; i++ {
+			r := res.For(i)["virustotal"]
+			assert.Equal(t, model.StatusSkipped, r.Status)
+			assert.Equal(t, model.ReasonQuotaExhausted, r.Reason)
+		}
+		require.Len(t, res.Notes, 1)
+		assert.Contains(t, res.Notes[0], "three 429")
+	})
 }
 
 func TestLongRetryAfterMeansOutOfQuota(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "abuseipdb", Answer: func(ioc.IOC, int) (model.Result, error) {
-		return model.Result{}, &intel.RateLimitError{Provider: "abuseipdb", RetryAfter: 8 * time.Hour}
-	}}
-	start := time.Now()
-	res, err := engine(cache.Nop{}, nil, intel.Spec{Provider: p}).Lookup(context.Background(), ips(3))
-	require.NoError(t, err)
-	assert.Less(t, time.Since(start), 5*time.Second)
-	assert.Len(t, p.Calls(), 1)
-	assert.Equal(t, model.ReasonQuotaExhausted, res.For(2)["abuseipdb"].Reason)
+	synctest.Test(t, func(t *testing.T) {
+		p := &inteltest.Provider{ProviderName: "abuseipdb", Answer: func(ioc.IOC, int) (model.Result, error) {
+			return model.Result{}, &intel.RateLimitError{Provider: "abuseipdb", RetryAfter: 8 * time.Hour}
+		}}
+		start := time.Now()
+		res, err := intel.NewEngine([]intel.Spec{{Provider: p}}, intel.Options{}).Lookup(context.Background(), ips(3))
+		require.NoError(t, err)
+		assert.Equal(t, start, time.Now(), "nothing waited")
+		assert.Len(t, p.Calls(), 1)
+		assert.Equal(t, model.ReasonQuotaExhausted, res.For(2)["abuseipdb"].Reason)
+		assert.Contains(t, res.Notes[0], "a 429 asked to wait 8h0m0s")
+	})
 }
 
 func TestUnauthorizedStopsThatProviderOnly(t *testing.T) {
@@ -235,25 +253,28 @@ func TestDisabledProviderAnswersFromCacheOnly(t *testing.T) {
 
 func TestCancelKeepsWhatWasAnswered(t *testing.T) {
 	t.Parallel()
-	p := &inteltest.Provider{ProviderName: "virustotal"}
-	mem := cache.NewMemory(nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	var n atomic.Int32
-	p.Answer = func(ioc.IOC, int) (model.Result, error) {
-		if n.Add(1) == 3 {
-			cancel()
+	synctest.Test(t, func(t *testing.T) {
+		p := &inteltest.Provider{ProviderName: "virustotal"}
+		mem := cache.NewMemory(nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		var n atomic.Int32
+		p.Answer = func(ioc.IOC, int) (model.Result, error) {
+			if n.Add(1) == 3 {
+				cancel()
+			}
+			return model.Result{Malicious: model.Int(1)}, nil
 		}
-		return model.Result{Malicious: model.Int(1)}, nil
-	}
-	res, err := engine(mem, mem, intel.Spec{Provider: p, Rate: ratelimit.Rate{N: 100, Per: time.Second}}).Lookup(ctx, ips(10))
-	require.ErrorIs(t, err, context.Canceled)
-	require.NotNil(t, res)
-	answered := len(p.Calls())
-	assert.Less(t, answered, 10)
-	// The rerun only asks about what was not answered.
-	_, err = engine(mem, mem, intel.Spec{Provider: p}).Lookup(context.Background(), ips(10))
-	require.NoError(t, err)
-	assert.Len(t, p.Calls(), 10, "nothing cached is requested again")
+		res, err := engine(mem, mem, intel.Spec{Provider: p, Rate: ratelimit.Rate{N: 100, Per: time.Second}}).Lookup(ctx, ips(10))
+		require.ErrorIs(t, err, context.Canceled)
+		require.NotNil(t, res)
+		answered := len(p.Calls())
+		assert.Equal(t, 3, answered)
+		assert.Equal(t, model.ReasonCanceled, res.For(9)["virustotal"].Reason)
+		// The rerun only asks about what was not answered.
+		_, err = engine(mem, mem, intel.Spec{Provider: p}).Lookup(context.Background(), ips(10))
+		require.NoError(t, err)
+		assert.Len(t, p.Calls(), 10, "nothing cached is requested again")
+	})
 }
 
 func TestPlan(t *testing.T) {

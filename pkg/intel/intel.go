@@ -41,6 +41,33 @@ type CacheParams interface {
 	CacheParams() string
 }
 
+// CacheKeyer is implemented by providers that answer about something
+// derived from the indicator rather than the indicator itself: RDAP answers
+// about the registrable domain, so www.evil.top and mail.evil.top are one
+// question. CacheKey is that something; the engine asks once per distinct
+// key in a run and caches the answer under it, so later runs share it too.
+type CacheKeyer interface {
+	CacheKey(i ioc.IOC) string
+}
+
+// Ager is implemented by providers whose answers hold dates that mean
+// something only against the run's clock (a domain's registration date).
+// The engine calls Age on every found answer, fresh or cached, with the
+// run's time, so the provider fills the fields that depend on it (days
+// since registration). Cached answers keep the dates, never the ages: an
+// answer cached a week ago is a week older today.
+type Ager interface {
+	Age(r *model.Result, now time.Time)
+}
+
+// QuotaOverride is implemented by providers whose daily allowance depends
+// on how they were set up: GreyNoise without an API key answers a handful
+// of lookups a day, whatever <name>.daily_quota says for a keyed account.
+// The engine enforces DailyQuota(configured) instead of the configured quota.
+type QuotaOverride interface {
+	DailyQuota(configured int) int
+}
+
 // Health is what a provider's health check found (verdict doctor).
 type Health struct {
 	// KeyAccepted is true when an authenticated call succeeded, so the API

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
@@ -28,11 +29,16 @@ type Settings struct {
 	// canonical and validated: "90", "true".
 	Params map[string]string
 	Logger *slog.Logger
+	// Cache is the run's cache (cache.Nop under --no-cache), for a provider
+	// that keeps data of its own besides its answers (RDAP keeps the IANA
+	// bootstrap file for a week); nil means none. Answers themselves are
+	// the engine's business.
+	Cache cache.Cache
 }
 
 // Defaults are a provider's values for the generic configuration keys
 // every provider has: <name>.base_url, .rate, .daily_quota, .concurrency
-// and .ttl.
+// and .ttl (and <name>.enabled, true for every provider).
 type Defaults struct {
 	BaseURL     string
 	Rate        ratelimit.Rate // the zero Rate means no limit
@@ -75,6 +81,12 @@ type Registration struct {
 	// NeedsKey says the provider cannot answer without <name>.api_key:
 	// without one its lookups are skipped as no_api_key.
 	NeedsKey bool
+	// OptIn keeps the provider out of runs until the user asks for it:
+	// <name>.enabled true, or (for a provider that takes a key) a key set.
+	// The sources beyond CONTRACT.md's VirusTotal and AbuseIPDB are opt-in:
+	// a SOC's indicators must not go to a new third party because verdict
+	// was upgraded.
+	OptIn bool
 	// KeyEnv are environment variables users already have for the key
 	// (VIRUSTOTAL_API_KEY), read after VERDICT_<NAME>_API_KEY.
 	KeyEnv []string
@@ -158,7 +170,7 @@ func RegisteredNames() []string {
 }
 
 // GenericKeys are the configuration keys every provider has, under its name.
-var GenericKeys = []string{"api_key", "base_url", "rate", "daily_quota", "concurrency", "ttl"}
+var GenericKeys = []string{"enabled", "api_key", "base_url", "rate", "daily_quota", "concurrency", "ttl"}
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 

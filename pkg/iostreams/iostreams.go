@@ -42,6 +42,16 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
+// FlushErrOut flushes stderr when it is a buffering writer (the secret
+// scrubber holds back a tail that could be the start of a key); main calls
+// it before exiting.
+func (s *IOStreams) FlushErrOut() error {
+	if f, ok := s.ErrOut.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
 // IsStderrTTY reports whether stderr is a terminal.
 func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 

@@ -42,6 +42,8 @@ type Summary struct {
 	// Notes are run-level facts a reader must not miss (a quota ran out,
 	// the run was offline, a provider's key was rejected).
 	Notes []string `json:"notes,omitempty"`
+	// Feeds are the local feed files the run loaded, with their age.
+	Feeds []FeedStatus `json:"feeds,omitempty"`
 }
 
 // ByVerdict counts alerts per risk verdict, most severe first, then the

@@ -1,5 +1,7 @@
 package model
 
+import "strings"
+
 // Status is the outcome of one lookup, as written in the JSON report.
 type Status string
 
@@ -19,6 +21,10 @@ const (
 	ReasonUnauthorized   = "unauthorized"
 	ReasonCanceled       = "canceled"
 	ReasonDryRun         = "dry_run"
+	// ReasonProviderUnavailable: the provider could not be reached (DNS,
+	// connection refused, TLS) three times in a row, so it is unavailable
+	// for the rest of the run (CONTRACT.md, status).
+	ReasonProviderUnavailable = "provider_unavailable"
 )
 
 // Result is one provider's normalised answer about one indicator. Providers
@@ -171,6 +177,20 @@ func (r *Result) Number(field string) (v float64, ok bool) {
 		return pb(r.IsWhitelisted)
 	case "matches":
 		return float64(len(r.Matches)), true
+	case "riot":
+		return pb(r.RIOT)
+	case "classification":
+		// GreyNoise's label as a number rules can compare: malicious 1,
+		// benign -1, anything else 0.
+		switch strings.ToLower(r.Classification) {
+		case "":
+			return 0, false
+		case "malicious":
+			return 1, true
+		case "benign":
+			return -1, true
+		}
+		return 0, true
 	}
 	return r.attrNumber(field)
 }
@@ -179,7 +199,7 @@ func (r *Result) Number(field string) (v float64, ok bool) {
 var NumberFields = []string{
 	"malicious", "suspicious", "harmless", "undetected", "reputation", "asn",
 	"abuse_confidence_score", "total_reports", "num_distinct_users",
-	"is_tor", "is_whitelisted", "matches",
+	"is_tor", "is_whitelisted", "matches", "riot", "classification",
 }
 
 // Int returns a pointer to v, for filling Result fields.

@@ -1,17 +1,32 @@
-// Package ratelimit parses verdict's rate strings ("4/m") and turns them into
-// golang.org/x/time/rate limiters that never allow a burst above the window.
+// Package ratelimit is verdict's one remote-call policy: every request to a
+// threat-intel provider or to the model goes through a [Policy], so the
+// lookup engine and the classifier honour the same rules (CONTRACT.md,
+// Configuration):
+//
+//   - a [Rate] ("4/m") is at most N requests in any window of its length,
+//     across the whole run, whatever the concurrency ([Limiter]);
+//   - a 429 pauses the whole source, not only the request that got it, for
+//     Retry-After (Gemini: RetryInfo.retryDelay) or, with neither, one
+//     window of the rate, and at least a second; three 429s in a row despite
+//     waiting mean the source is out of quota for the run;
+//   - 5xx answers, timeouts and garbage are retried with capped, jittered
+//     exponential backoff;
+//   - a source that cannot be reached (DNS, connection refused, TLS) three
+//     times in a row is unavailable for the run, and a request that never
+//     reached the server costs neither a rate slot nor a unit of the daily
+//     quota;
+//   - the daily quota is taken before a request is sent, and given back when
+//     it never was.
+//
+// The package also parses the rate strings of the configuration.
 package ratelimit
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Rate is "at most N requests in any window of length Per". The zero Rate
@@ -94,51 +109,11 @@ func (r Rate) String() string {
 	return fmt.Sprintf("%d/%s", r.N, u)
 }
 
-// Limiter returns a limiter that paces requests evenly at r with a burst of
-// one, so that no window of length Per ever sees more than N requests
-// (a burst of N followed by more inside the window is not allowed).
-func (r Rate) Limiter() *rate.Limiter {
-	if r.Unlimited() {
-		return rate.NewLimiter(rate.Inf, 1)
-	}
-	return rate.NewLimiter(rate.Every(r.paced()), 1)
-}
-
-// paced is the interval the limiter actually uses: the even spacing plus 1%
-// (at least 1ms). Requests leave on schedule but reach the server with a
-// little jitter; the margin keeps any server-side window within the limit.
-func (r Rate) paced() time.Duration {
-	iv := r.Interval()
-	m := iv / 100
-	if m < time.Millisecond {
-		m = time.Millisecond
-	}
-	return iv + m
-}
-
-// Duration estimates how long n requests take at r (the first goes at once).
+// Duration estimates how long n requests take at r (the first goes at once),
+// at the Limiter's even pace.
 func (r Rate) Duration(n int) time.Duration {
 	if r.Unlimited() || n <= 1 {
 		return 0
 	}
-	return time.Duration(n-1) * r.paced()
-}
-
-// Sleep waits d, or until ctx is done (then it returns ctx's error).
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// Backoff is the wait before retry n (from 1): exponential from base, with
-// as much random jitter on top, so that retries of many workers spread out.
-func Backoff(base time.Duration, n int) time.Duration {
-	d := base << (n - 1)
-	return d + rand.N(d+1)
+	return time.Duration(n-1) * NewLimiter(r).Interval()
 }

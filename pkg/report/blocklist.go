@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
@@ -239,6 +240,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	defer interrupt.Track(tmp.Name())() // a second signal removes it too
 	fail := func(err error) error {
 		tmp.Close()
 		os.Remove(tmp.Name())

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
@@ -71,10 +72,11 @@ type Output struct {
 }
 
 type pendingFile struct {
-	format Format
-	f      *os.File
-	tmp    string
-	placed bool // renamed to its final name: no temporary file left
+	format  Format
+	f       *os.File
+	tmp     string
+	placed  bool   // renamed to its final name: no temporary file left
+	untrack func() // its registration with interrupt.Track
 }
 
 type viewTarget struct {
@@ -129,7 +131,7 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 	}
 	// 0o777: the umask decides, as for any file a user's program creates.
 	if err := os.MkdirAll(opts.Dir, 0o777); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
+		return nil, &writeError{fmt.Errorf("create output directory: %w", err)}
 	}
 	formats := opts.Formats
 	if o.tmpl != nil && !hasFormat(formats, FormatTemplate) {
@@ -139,9 +141,11 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 		tmp, err := createTemp(opts.Dir, filepath.Base(o.FileName(f)))
 		if err != nil {
 			o.Abort()
-			return nil, fmt.Errorf("create report: %w", err)
+			return nil, &writeError{fmt.Errorf("create report: %w", err)}
 		}
-		o.files = append(o.files, &pendingFile{format: f, f: tmp, tmp: tmp.Name()})
+		// Registered so that a second signal, which ends the process at
+		// once, still removes it.
+		o.files = append(o.files, &pendingFile{format: f, f: tmp, tmp: tmp.Name(), untrack: interrupt.Track(tmp.Name())})
 		if err := o.target(f, ctxWriter{ctx: ctx, w: tmp}); err != nil {
 			o.Abort()
 			return nil, err
@@ -150,6 +154,17 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 	o.sink = &ctxSink{ctx: ctx, s: o.sinks}
 	return o, nil
 }
+
+// ErrWrite matches NewOutput's failures to create the output directory or
+// a report file: runtime failures (exit 1), unlike its other errors, which
+// are about the options (a bad name, format or template: exit 2).
+var ErrWrite = errors.New("cannot write reports")
+
+type writeError struct{ err error }
+
+func (e *writeError) Error() string        { return e.err.Error() }
+func (e *writeError) Unwrap() error        { return e.err }
+func (e *writeError) Is(target error) bool { return target == ErrWrite }
 
 // ValidateName checks an --output-name: a file name, not a path. It must
 // not be empty, ".", "..", hold a path separator or a control character.
@@ -289,6 +304,9 @@ func (o *Output) Commit() ([]string, error) {
 	if err != nil {
 		o.Abort()
 		return nil, err
+	}
+	for _, pf := range o.files {
+		pf.untrack()
 	}
 	o.files = nil
 	if o.block != nil {
@@ -445,6 +463,7 @@ func (o *Output) Abort() {
 		if !pf.placed {
 			_ = os.Remove(pf.tmp) // best effort: it may already be gone
 		}
+		pf.untrack()
 	}
 	o.files = nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/verdict-dev/verdict/pkg/alert"
 	"github.com/verdict-dev/verdict/pkg/attack"
@@ -28,8 +29,9 @@ type View struct {
 	Verdicts        []Count // most severe first, all four, then UNCHECKED
 	Classifications []Count // only when classified
 	Providers       []ProviderRow
-	Histogram       []Bucket // scores in tens: 0-9 ... 90-100, of the alerts that were checked
-	Unchecked       int      // alerts left out of the histogram: UNCHECKED has no score
+	Feeds           []FeedRow // the local feed files the run used, with their age
+	Histogram       []Bucket  // scores in tens: 0-9 ... 90-100, of the alerts that were checked
+	Unchecked       int       // alerts left out of the histogram: UNCHECKED has no score
 	TopIOCs         []IOCCount
 	HistogramMax    int
 	TopIOCMax       int
@@ -140,6 +142,12 @@ type ResultView struct {
 	Status   string
 	Detail   string
 	Hit      bool // the answer counts against the indicator
+	// Label is the answer's headline, shown apart: a domain's age,
+	// GreyNoise's label. Tone is "bad", "good" or "" for its emphasis.
+	Label string
+	Tone  string
+	// Summary is the label and the detail together, for text formats.
+	Summary string
 }
 
 // ClassificationView is the label, defanged and sanitised.
@@ -490,6 +498,8 @@ func (vb *ViewBuilder) Build() *View {
 		v.Providers = append(v.Providers, ProviderRow{Name: shown(clip(n, 64)), ProviderStats: sum.Providers[n]})
 	}
 	v.Summary.Providers = nil // shown through v.Providers, with the names made safe
+	v.Feeds = feedRows(sum.Feeds)
+	v.Summary.Feeds = nil // shown through v.Feeds, likewise
 	for i, n := range vb.hist {
 		label := fmt.Sprintf("%d-%d", i*10, i*10+9)
 		if i == 9 {
@@ -677,7 +687,12 @@ func resultView(provider string, r *model.Result) ResultView {
 		if len(r.Tags) > 0 {
 			add("tags: %s", strings.Join(r.Tags, ", "))
 		}
-		parts = append(parts, model.AttrWords(r.Attrs)...)
+		if len(r.Hostnames) > 0 {
+			add("hosts: %s", strings.Join(r.Hostnames, ", "))
+		}
+		var shownAttrs []string
+		rv.Label, rv.Tone, shownAttrs = headline(provider, r)
+		parts = append(parts, model.AttrWords(without(r.Attrs, shownAttrs))...)
 		for _, m := range r.Matches {
 			rv.Hit = true
 			s := "listed in " + m.Feed
@@ -695,7 +710,124 @@ func resultView(provider string, r *model.Result) ResultView {
 		rv.Detail = strings.Join(parts, "; ")
 	}
 	rv.Detail = shownText(clip(rv.Detail, fieldLimit))
+	rv.Label = shown(clip(rv.Label, 256))
+	rv.Summary = rv.Detail
+	if rv.Label != "" {
+		rv.Summary = rv.Label
+		if rv.Detail != "" {
+			rv.Summary += "; " + rv.Detail
+		}
+	}
 	return rv
+}
+
+// youngDays is how young a domain is shown as a warning: the default
+// rules' longest window.
+const youngDays = 30
+
+// headline is the fact of an answer that people look for first, and the
+// attrs it already says: when a domain was registered (RDAP), what
+// GreyNoise calls an address. Tone "bad" marks a young domain or a
+// malicious label, "good" a benign one or a known service.
+func headline(provider string, r *model.Result) (label, tone string, said []string) {
+	if provider == "rdap" {
+		said = []string{"registered", "domain_age_days"}
+		reg, _ := r.Attrs["registered"].(string)
+		t, err := time.Parse(time.RFC3339, reg)
+		if err != nil {
+			return "registration date unknown", "", said
+		}
+		label = "registered " + t.UTC().Format("2006-01-02")
+		if days, ok := r.Number("domain_age_days"); ok {
+			label += fmt.Sprintf(" (%s ago)", plural(int(days), "day"))
+			if days <= youngDays {
+				tone = "bad"
+			}
+		}
+		return label, tone, said
+	}
+	if provider == "internetdb" {
+		return portsHeadline(r)
+	}
+	if r.Classification == "" && r.RIOT == nil {
+		return "", "", nil
+	}
+	var parts []string
+	if r.Classification != "" {
+		parts = append(parts, r.Classification)
+	}
+	name, _ := r.Attrs["name"].(string)
+	riot := r.RIOT != nil && *r.RIOT
+	switch {
+	case riot && name != "":
+		parts = append(parts, "known service (RIOT): "+name)
+		said = append(said, "name")
+	case riot:
+		parts = append(parts, "known service (RIOT)")
+	}
+	if noise, ok := r.Attrs["noise"].(bool); ok {
+		said = append(said, "noise")
+		if noise {
+			parts = append(parts, "internet scanner")
+		}
+	}
+	switch {
+	case riot || strings.EqualFold(r.Classification, "benign"):
+		tone = "good"
+	case strings.EqualFold(r.Classification, "malicious"):
+		tone = "bad"
+	}
+	return strings.Join(parts, ", "), tone, said
+}
+
+// portsHeadline is what Shodan saw open on an address, and how many known
+// CVEs (the ids stay in the detail).
+func portsHeadline(r *model.Result) (label, tone string, said []string) {
+	ports, _ := r.Attrs["ports"].([]any)
+	if ps, ok := r.Attrs["ports"].([]int); ok {
+		for _, p := range ps {
+			ports = append(ports, p)
+		}
+	}
+	var parts []string
+	if len(ports) > 0 {
+		said = append(said, "ports")
+		shown := make([]string, 0, min(len(ports), 12))
+		for _, p := range ports[:min(len(ports), 12)] {
+			shown = append(shown, fmt.Sprint(p))
+		}
+		s := "open ports " + strings.Join(shown, ", ")
+		if len(ports) > len(shown) {
+			s += fmt.Sprintf(" (+%d more)", len(ports)-len(shown))
+		}
+		parts = append(parts, s)
+	}
+	n := 0
+	switch v := r.Attrs["vulns"].(type) {
+	case []any:
+		n = len(v)
+	case []string:
+		n = len(v)
+	}
+	if n > 0 {
+		parts = append(parts, plural(n, "known CVE"))
+	}
+	return strings.Join(parts, "; "), "", said
+}
+
+// without is attrs less the given keys (the ones a headline already says).
+func without(attrs map[string]any, keys []string) map[string]any {
+	if len(keys) == 0 || len(attrs) == 0 {
+		return attrs
+	}
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		out[k] = v
+	}
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
 }
 
 // defang renders an indicator for people.

@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -40,10 +42,16 @@ type Rule struct {
 	Field      string   `mapstructure:"field" json:"field,omitempty" yaml:"field,omitempty"`
 	Min        *float64 `mapstructure:"min" json:"min,omitempty" yaml:"min,omitempty"`
 	Max        *float64 `mapstructure:"max" json:"max,omitempty" yaml:"max,omitempty"`
-	Points     int      `mapstructure:"points" json:"points" yaml:"points"`
+	// Points is what the rule adds (or, negative, takes away). A rule worth
+	// 0 points is switched off: it adds no factor either.
+	Points int `mapstructure:"points" json:"points" yaml:"points"`
 	// Group makes rules exclusive: of the rules of one group that match one
 	// artifact, only the one with the most points counts.
-	Group       string `mapstructure:"group" json:"group,omitempty" yaml:"group,omitempty"`
+	Group string `mapstructure:"group" json:"group,omitempty" yaml:"group,omitempty"`
+	// Description is the factor's text after the indicator: {n} is the
+	// field's value, {s} "s" unless it is 1, {feeds} the listings,
+	// {provider} the provider, {attr:NAME} an attr of the answer and
+	// {date:NAME} an RFC 3339 attr as its UTC date.
 	Description string `mapstructure:"description" json:"description,omitempty" yaml:"description,omitempty"`
 }
 
@@ -255,7 +263,7 @@ func (s *Scorer) Contribute(in Indicator) Contribution {
 	var c Contribution
 	for i := range s.rules {
 		r := &s.rules[i]
-		if !r.types[in.IOC.Type] {
+		if r.Points == 0 || !r.types[in.IOC.Type] {
 			continue
 		}
 		res := in.Results[r.Provider]
@@ -285,7 +293,7 @@ func (s *Scorer) Contribute(in Indicator) Contribution {
 				continue
 			}
 		}
-		c.Factors = append(c.Factors, Factor{Points: r.Points, Text: describe(r, in.IOC, listed, n),
+		c.Factors = append(c.Factors, Factor{Points: r.Points, Text: describe(r, in.IOC, res, listed, n),
 			key: r.key, rule: i, pref: preference(in.IOC.Type)})
 	}
 	return c
@@ -414,7 +422,7 @@ func (s *Scorer) Verdict(score int) model.Verdict {
 // abusech-feodo-ipblocklist.csv (c2) (+70)". listed are the feed listings
 // the rule counted, each named with its category, and the listed CIDR or
 // parent domain when that is what matched.
-func describe(r *compiledRule, i ioc.IOC, listed []model.FeedMatch, n float64) string {
+func describe(r *compiledRule, i ioc.IOC, res *model.Result, listed []model.FeedMatch, n float64) string {
 	d := r.Description
 	if d == "" {
 		if r.Field != "" {
@@ -437,5 +445,74 @@ func describe(r *compiledRule, i ioc.IOC, listed []model.FeedMatch, n float64) s
 		feeds = append(feeds, name+")")
 	}
 	d = strings.NewReplacer("{n}", num, "{s}", plural, "{feeds}", strings.Join(feeds, ", "), "{provider}", r.Provider).Replace(d)
-	return fmt.Sprintf("%s %s: %s (+%d)", i.Type.Label(), i.Value, d, r.Points)
+	d = expandAttrs(d, res)
+	return fmt.Sprintf("%s %s: %s (%+d)", i.Type.Label(), i.Value, d, r.Points)
+}
+
+// expandAttrs fills {attr:NAME} and {date:NAME} from the answer's attrs.
+// A missing attr reads "unknown"; values are clipped to one short line.
+func expandAttrs(d string, res *model.Result) string {
+	if !strings.Contains(d, "{attr:") && !strings.Contains(d, "{date:") {
+		return d
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(d, '{')
+		if i < 0 {
+			break
+		}
+		end := strings.IndexByte(d[i:], '}')
+		if end < 0 {
+			break
+		}
+		kind, name, ok := strings.Cut(d[i+1:i+end], ":")
+		if !ok || (kind != "attr" && kind != "date") {
+			b.WriteString(d[:i+1])
+			d = d[i+1:]
+			continue
+		}
+		b.WriteString(d[:i])
+		b.WriteString(attrValue(res, kind, name))
+		d = d[i+end+1:]
+	}
+	b.WriteString(d)
+	return b.String()
+}
+
+func attrValue(res *model.Result, kind, name string) string {
+	var v any
+	if res != nil {
+		v = res.Attrs[name]
+	}
+	s := ""
+	switch x := v.(type) {
+	case string:
+		s = x
+	case bool:
+		s = strconv.FormatBool(x)
+	case nil:
+	default:
+		if f, ok := res.Number(name); ok {
+			s = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	}
+	if kind == "date" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			s = t.UTC().Format("2006-01-02")
+		}
+	}
+	s = strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+			return ' '
+		}
+		return c
+	}, strings.ToValidUTF8(s, ""))
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "")
+	}
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

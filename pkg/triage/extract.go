@@ -41,6 +41,10 @@ type extractor struct {
 	hashes  []hashSeen
 	links   artifacts
 	stems   map[string]string // hashStem by field name; exports repeat a few
+	// ids are the id fields (input.id_fields); nil is the default list.
+	// hitRank is where an Elasticsearch hit's _id ranks among them, or -1
+	// when _id is not listed (a hit's _id then never names the alert).
+	ids     *alert.IDFields
 	hitRank int
 	// memo remembers what recent strings yielded: exports repeat the same
 	// signatures, host names, addresses and user agents in alert after
@@ -52,12 +56,14 @@ type extractor struct {
 // extractor indexes them in a map; below it a linear search is cheaper.
 const seenLinear = 16
 
-func newExtractor() *extractor {
-	r, ok := alert.IDRank(".id") // "_id", normalised: where an Elasticsearch hit id ranks
+// newExtractor returns an extractor naming alerts by the id fields ids
+// (nil: the default list).
+func newExtractor(ids *alert.IDFields) *extractor {
+	r, ok := ids.HitRank()
 	if !ok {
-		r = 1 << 30
+		r = -1
 	}
-	e := &extractor{walker: alert.NewWalker(), seen: map[ioc.IOC]int{}, hitRank: r, stems: map[string]string{}, memo: newMemo()}
+	e := &extractor{walker: alert.NewWalker(), ids: ids, seen: map[ioc.IOC]int{}, hitRank: r, stems: map[string]string{}, memo: newMemo()}
 	e.walkFn = e.scalar
 	return e
 }
@@ -66,7 +72,7 @@ func newExtractor() *extractor {
 // (kept in the walker's path table, see alert.Path.Memo), instead of once
 // per value: every alert of an export has the same few dozen paths.
 type pathInfo struct {
-	idRank int // alert.IDRank of the path, or -1
+	idRank int // the path's rank among the extractor's id fields, or -1
 	opts   ioc.Options
 	field  string   // the path as written, "Device.external_ip"
 	fields []string // field alone, shared by every indicator found only there: cap 1, so appending copies
@@ -92,7 +98,7 @@ func (e *extractor) pathInfo(p *alert.Path) *pathInfo {
 	}
 	pi := &pathInfo{idRank: -1, opts: ioc.FieldOptions(p.Keys()), field: p.String()}
 	pi.fields = []string{pi.field}
-	if r, ok := alert.IDRank(p.Normalized()); ok {
+	if r, ok := e.ids.Rank(p.Normalized()); ok {
 		pi.idRank = r
 	}
 	last := "" // a bare string document has no key
@@ -118,8 +124,8 @@ func (e *extractor) alert(rec alert.Record) (string, []foundIOC, error) {
 	// strings, the batch table's new values, field stems).
 	err := e.walker.WalkAliased(rec.Raw, e.walkFn)
 	id := e.id
-	if rec.HitID != "" && e.hitRank < e.idRank {
-		id = rec.HitID
+	if rec.HitID != "" && e.hitRank >= 0 && e.hitRank < e.idRank {
+		id = rec.HitID // an Elasticsearch hit's _id, where _id ranks
 	}
 	for k := range e.out {
 		e.out[k].hash = iocHash(e.out[k].ioc)

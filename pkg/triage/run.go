@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,14 +193,28 @@ func runFrom(ctx context.Context, o RunOptions, src source) (*Result, error) {
 	}
 	out, err := report.NewOutput(opts)
 	if err != nil {
+		if errors.Is(err, report.ErrWrite) {
+			return nil, err // the disk, not the options: a runtime failure
+		}
 		return nil, &inputError{err}
+	}
+	// Deferred, so that no temporary report outlives a failure, a
+	// cancellation or a panic; after Commit it has nothing left to remove.
+	defer out.Abort()
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.Stdout != "" {
+		log.Info("writing report", "format", string(opts.Stdout), "to", "stdout")
+	} else {
+		log.Info("writing reports", "dir", opts.Dir, "name", opts.Name)
 	}
 	var hooks []AlertHook
 	if o.Stage != nil {
 		hooks = append(hooks, o.Stage.Hook())
 	}
 	if err := src.Emit(ctx, h, out.Sink(), hooks...); err != nil {
-		out.Abort()
 		return nil, err
 	}
 	paths, err := out.Commit()
@@ -323,8 +338,13 @@ func (r *reportSource) defaultName(time.Time) string {
 }
 
 // IsReport sniffs a verdict JSON report: an object whose first key is
-// schema_version. Anything else (alert exports) is not.
+// schema_version. Anything else (alert exports) is not, and neither is
+// anything but a regular file: sniffing a pipe would eat what the run is to
+// read (and opening one blocks until its writer comes).
 func IsReport(path string) bool {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false

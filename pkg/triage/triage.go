@@ -24,6 +24,8 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/alert"
 	"github.com/verdict-dev/verdict/pkg/intel"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/report"
@@ -48,7 +50,27 @@ type Options struct {
 	Logger  *slog.Logger
 	// MaxRecordBytes bounds one record (default 64 MiB).
 	MaxRecordBytes int
+	// MaxSpoolBytes bounds each input that is copied to the spool before
+	// it is read: standard input and every input that is not a regular
+	// file (pipes, process substitution, devices such as /dev/zero). Past
+	// it the run stops with an *InputTooLargeError. 0 means
+	// DefaultMaxSpoolBytes (input.max_bytes).
+	MaxSpoolBytes int64
+	// IDs are the fields holding an alert's id (input.id_fields); nil is
+	// alert.DefaultIDs(). An alert with none of them is named by its
+	// position: #N, counting every record read from the inputs in order
+	// (malformed ones included), or with IDPerFile FILE#N, N counting the
+	// records of that file (its source.record).
+	IDs       *alert.IDFields
+	IDPerFile bool
+	// Feeds are the local feeds' states (age, category, entries) for the
+	// report's summary, and FeedNotes the warnings about them (stale).
+	Feeds     []model.FeedStatus
+	FeedNotes []string
 }
+
+// DefaultMaxSpoolBytes is the default of Options.MaxSpoolBytes: 4 GiB.
+const DefaultMaxSpoolBytes = 4 << 30
 
 // Errors that decide exit status 2.
 var (
@@ -57,12 +79,41 @@ var (
 	ErrInput = errors.New("unusable input")
 )
 
+// InputTooLargeError stops a run whose standard input or non-regular input
+// outgrew Options.MaxSpoolBytes while it was spooled. It matches ErrInput
+// (exit status 2).
+type InputTooLargeError struct {
+	Input string // display name: "stdin" or the path
+	Limit int64
+}
+
+func (e *InputTooLargeError) Error() string {
+	return fmt.Sprintf("%s is larger than %s, the limit for standard input, pipes and devices (input.max_bytes); give a regular file, or raise the limit", e.Input, sizeString(e.Limit))
+}
+
+// Is makes errors.Is(err, ErrInput) true.
+func (e *InputTooLargeError) Is(target error) bool { return target == ErrInput }
+
+// sizeString writes n bytes with the largest binary unit that divides it.
+func sizeString(n int64) string {
+	for _, u := range []struct {
+		name string
+		n    int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n > 0 && n%u.n == 0 {
+			return strconv.FormatInt(n/u.n, 10) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
 // Batch is the state between the passes. Close it to remove the spool.
 type Batch struct {
-	opts   Options
-	log    *slog.Logger
-	dir    string
-	inputs []string // display names, in order
+	opts    Options
+	log     *slog.Logger
+	dir     string
+	untrack func()   // the spool's registration with interrupt.Track
+	inputs  []string // display names, in order
 	// paths are the files the inputs were read from (standard input and
 	// pipes: their copies in dir). Pass 2 reads records from there again,
 	// so the raw spool holds only records that are not the file's bytes.
@@ -100,7 +151,8 @@ type Batch struct {
 
 // Load runs pass 1. Input that cannot be opened is an ErrInput error before
 // anything is read; malformed records are collected in InputErrors and the
-// run goes on.
+// run goes on. On any error, cancellation included, the spool is removed
+// before Load returns.
 func Load(ctx context.Context, opts Options) (*Batch, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -112,42 +164,61 @@ func Load(ctx context.Context, opts Options) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create spool directory: %w", err)
 	}
-	b := &Batch{opts: opts, log: opts.Logger, dir: dir, table: newIOCTable()}
+	// Registered so that a second signal, which ends the process without
+	// unwinding, still removes it.
+	b := &Batch{opts: opts, log: opts.Logger, dir: dir, untrack: interrupt.Track(dir), table: newIOCTable()}
+	loaded := false
+	defer func() {
+		// Deferred rather than called on each error path: the spool goes
+		// on every way out, a panic included.
+		if !loaded {
+			b.Close()
+		}
+	}()
 	if err := b.load(ctx); err != nil {
-		b.Close()
 		return nil, err
 	}
+	loaded = true
 	return b, nil
 }
 
-// Close removes the spool.
-func (b *Batch) Close() error { return os.RemoveAll(b.dir) }
+// Close removes the spool. It may be called more than once.
+func (b *Batch) Close() error {
+	err := os.RemoveAll(b.dir)
+	if err == nil && b.untrack != nil {
+		b.untrack()
+	}
+	return err
+}
 
 func (b *Batch) metaPath() string { return filepath.Join(b.dir, "alerts.meta") }
 func (b *Batch) rawPath() string  { return filepath.Join(b.dir, "alerts.raw") }
 
-// openInputs checks every input up front, spooling stdin to a file, so a
-// missing file fails the run before any work.
-func (b *Batch) openInputs() ([]string, error) {
+// openInputs checks every input up front, so that a missing file fails the
+// run before any work, then spools standard input and the inputs that are
+// not regular files (pipes, process substitution, devices), each up to
+// MaxSpoolBytes. It returns the path to read for each input.
+func (b *Batch) openInputs(ctx context.Context) ([]string, error) {
 	paths := make([]string, len(b.opts.Inputs))
+	b.inputs = make([]string, len(b.opts.Inputs))
+	spool := make([]bool, len(b.opts.Inputs))
 	var errs []error
 	stdinUsed := false
 	for i, in := range b.opts.Inputs {
 		if in == "-" {
-			if stdinUsed {
+			b.inputs[i] = StdinName
+			switch {
+			case stdinUsed:
 				errs = append(errs, fmt.Errorf("%w: standard input (-) given twice", ErrInput))
-				continue
+			case b.opts.Stdin == nil:
+				errs = append(errs, fmt.Errorf("%w: no standard input", ErrInput))
+			default:
+				spool[i] = true
 			}
 			stdinUsed = true
-			p, err := b.spoolStdin()
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			paths[i] = p
-			b.inputs = append(b.inputs, StdinName)
 			continue
 		}
+		b.inputs[i] = strings.ToValidUTF8(in, "\uFFFD")
 		st, err := os.Stat(in)
 		switch {
 		case err != nil:
@@ -157,14 +228,9 @@ func (b *Batch) openInputs() ([]string, error) {
 			errs = append(errs, fmt.Errorf("%w: %s is a directory", ErrInput, in))
 			continue
 		case !st.Mode().IsRegular():
-			// Named pipes and process substitution: spool like stdin.
-			p, err := b.spoolFile(in)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			paths[i] = p
-			b.inputs = append(b.inputs, in)
+			// Named pipes, process substitution and devices: read once
+			// into the spool (opening a pipe can block, so not here).
+			spool[i] = true
 			continue
 		}
 		f, err := os.Open(in)
@@ -174,9 +240,33 @@ func (b *Batch) openInputs() ([]string, error) {
 		}
 		f.Close()
 		paths[i] = in
-		b.inputs = append(b.inputs, strings.ToValidUTF8(in, "\uFFFD"))
 	}
-	return paths, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, in := range b.opts.Inputs {
+		if !spool[i] {
+			continue
+		}
+		var open func() (io.Reader, func() error, error)
+		if in == "-" {
+			open = func() (io.Reader, func() error, error) { return b.opts.Stdin, nil, nil }
+		} else {
+			open = func() (io.Reader, func() error, error) {
+				f, err := os.Open(in)
+				if err != nil {
+					return nil, nil, fmt.Errorf("%w: open %s: %w", ErrInput, b.inputs[i], unwrapPath(err))
+				}
+				return f, f.Close, nil
+			}
+		}
+		p, err := b.spool(ctx, open, "input-"+strconv.Itoa(i+1), b.inputs[i])
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = p
+	}
+	return paths, nil
 }
 
 func unwrapPath(err error) error {
@@ -187,39 +277,89 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func (b *Batch) spoolStdin() (string, error) {
-	if b.opts.Stdin == nil {
-		return "", fmt.Errorf("%w: no standard input", ErrInput)
-	}
-	return b.spoolReader(b.opts.Stdin, "stdin", StdinName)
-}
-
-func (b *Batch) spoolFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("%w: open %s: %w", ErrInput, path, unwrapPath(err))
-	}
-	defer f.Close()
-	return b.spoolReader(f, "input-"+strconv.Itoa(len(b.inputs)), path)
-}
-
-func (b *Batch) spoolReader(r io.Reader, name, display string) (string, error) {
+// spool copies one input into the spool directory, at most MaxSpoolBytes,
+// and returns the copy's path. The copy runs on its own goroutine, which
+// owns the spool file, so that a signal stops the run even while the input
+// blocks: a pipe whose writer sends nothing, or a named pipe that no writer
+// has opened yet. That goroutine may then stay blocked in a read until the
+// process exits; nothing waits for it, and the spool directory goes
+// (Batch.Close) whatever it does.
+func (b *Batch) spool(ctx context.Context, open func() (io.Reader, func() error, error), name, display string) (string, error) {
 	p := filepath.Join(b.dir, name)
-	f, err := os.Create(p)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("spool %s: %w", display, err)
+		return "", fmt.Errorf("create spool for %s: %w", display, err)
 	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return "", fmt.Errorf("read %s: %w", display, err)
+	limit := b.opts.MaxSpoolBytes
+	if limit <= 0 {
+		limit = DefaultMaxSpoolBytes
 	}
-	return p, f.Close()
+	b.log.Debug("spooling input", "file", display, "limit", sizeString(limit))
+	done := make(chan error, 1)
+	go func() {
+		done <- func() (err error) {
+			defer func() {
+				if cerr := f.Close(); err == nil && cerr != nil {
+					err = fmt.Errorf("write spool for %s: %w", display, cerr)
+				}
+			}()
+			r, closeInput, err := open()
+			if err != nil {
+				return err
+			}
+			if closeInput != nil {
+				defer closeInput()
+			}
+			return copySpool(ctx, f, r, limit, display)
+		}()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return "", err
+		}
+		return p, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// spoolChunk is the read size of copySpool; the context is checked between
+// chunks.
+const spoolChunk = 1 << 20
+
+// copySpool copies r to w until EOF, failing once more than limit bytes
+// came, or when ctx is done.
+func copySpool(ctx context.Context, w io.Writer, r io.Reader, limit int64, display string) error {
+	buf := make([]byte, spoolChunk)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			if n+int64(k) > limit {
+				return &InputTooLargeError{Input: display, Limit: limit}
+			}
+			if _, err := w.Write(buf[:k]); err != nil {
+				return fmt.Errorf("write spool for %s: %w", display, err)
+			}
+			n += int64(k)
+		}
+		switch {
+		case errors.Is(rerr, io.EOF):
+			return nil
+		case rerr != nil:
+			return fmt.Errorf("%w: read %s: %w", ErrInput, display, unwrapPath(rerr))
+		}
+	}
 }
 
 // load is pass 1.
 func (b *Batch) load(ctx context.Context) error {
 	start := time.Now()
-	paths, err := b.openInputs()
+	paths, err := b.openInputs(ctx)
 	if err != nil {
 		return err
 	}
@@ -391,7 +531,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			sa.file, sa.record, sa.line = fi, rec.Index, rec.Line
 			sa.id = rb.ids[i]
 			if sa.id == "" {
-				sa.id = "#" + strconv.Itoa(b.records)
+				sa.id = b.positionID(name, rec.Index)
 			}
 			sa.iocs = sa.iocs[:0]
 			for _, f := range rb.found[i] {
@@ -414,6 +554,9 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 				fileErr = fmt.Errorf("%w: %w", ErrInput, rb.fatal)
 				return nil
 			}
+			// What could not be read is one more record read, in the
+			// input_errors and in the #N of the alerts after it.
+			b.records++
 			b.addInputError(model.InputError{File: name, Record: bad + good + 1, Reason: fe.Err.Error()})
 		}
 		return nil
@@ -435,7 +578,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 // records or per garbage collection, as a sync.Pool would have it.
 func (b *Batch) extractor(worker int) *extractor {
 	if b.exs[worker] == nil { // each worker sets only its own
-		b.exs[worker] = newExtractor()
+		b.exs[worker] = newExtractor(b.opts.IDs)
 	}
 	return b.exs[worker]
 }
@@ -449,6 +592,17 @@ func resize[T any](s []T, n int) []T {
 	s = s[:n]
 	clear(s)
 	return s
+}
+
+// positionID names an alert that has no id field by its position: #N, its
+// place among every record read from the inputs in order (malformed ones
+// included), or with IDPerFile FILE#N, its record number in its own file,
+// which does not move when other files join the batch.
+func (b *Batch) positionID(file string, record int) string {
+	if b.opts.IDPerFile {
+		return file + "#" + strconv.Itoa(record)
+	}
+	return "#" + strconv.Itoa(b.records)
 }
 
 func (b *Batch) addInputError(e model.InputError) {
@@ -604,6 +758,7 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 		notes = append(notes, b.results.Notes...)
 		notes = append(notes, b.failureNotes()...)
 	}
+	notes = append(notes, b.opts.FeedNotes...)
 	if n := b.byVerd.Unchecked; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d of %d alerts are UNCHECKED: no source answered for any of their indicators, so nothing is known about them (they are not CLEAN)", n, b.alerts))
 	}
@@ -619,14 +774,11 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 			ByVerdict: b.byVerd,
 			IOCs:      model.IOCCounts{Unique: len(b.table.list), Skipped: b.skipped},
 			Providers: providers,
+			Feeds:     b.opts.Feeds,
 			Notes:     notes,
 		},
 	}, nil
 }
-
-// reasonUnavailable is the skip reason of a provider that could not be
-// reached for the rest of the run (CONTRACT.md): those lookups failed too.
-const reasonUnavailable = "provider_unavailable"
 
 // failureNotes says, per provider that failed for most of the lookups it
 // was asked to make, how many failed and why, and logs it as a warning the
@@ -650,33 +802,24 @@ func (b *Batch) failureNotes() []string {
 				if why == "" {
 					why = r.Error
 				}
-			case r.Status == model.StatusSkipped && r.Reason == reasonUnavailable:
+			case r.Status == model.StatusSkipped && r.Reason == model.ReasonProviderUnavailable:
 				asked++
 				failed++
 				if why == "" {
-					why = reasonUnavailable
+					why = model.ReasonProviderUnavailable
 				}
 			}
 		}
 		if failed == 0 || 2*failed <= asked {
 			continue
 		}
-		why = oneLine(why, 160)
+		why = oneline.Cut(why, 160)
 		notes = append(notes, fmt.Sprintf("%s failed for %d of %d lookups (%s): its answers are missing, and alerts that depended on it may be UNCHECKED", name, failed, asked, why))
 		if !b.warned {
 			b.log.Warn("provider failed for most lookups", "provider", name, "failed", failed, "lookups", asked, "error", why)
 		}
 	}
 	return notes
-}
-
-// oneLine squeezes an error message onto one line of at most n bytes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "") + "..."
-	}
-	return s
 }
 
 // score rates one spooled alert over its unique, non-skipped indicators,

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package pgtest starts throwaway PostgreSQL clusters for tests: initdb and
 // pg_ctl in a temporary directory, listening on a free TCP port on
 // 127.0.0.1 and on a Unix socket inside that directory, with password
@@ -48,7 +50,7 @@ import (
 const EnvRequire = "VERDICT_REQUIRE_POSTGRES"
 
 // EnvBin names a directory holding initdb and pg_ctl, searched first.
-const EnvBin = "VERDICT_PG_BIN"
+const EnvBin = "VERDICT_TEST_PG_BIN"
 
 // ErrNoBinaries is returned when initdb and pg_ctl cannot be found.
 var ErrNoBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl) not found")
@@ -75,7 +77,7 @@ type Cluster struct {
 	nextDB int
 }
 
-// FindBinaries returns the directory holding initdb and pg_ctl: $VERDICT_PG_BIN,
+// FindBinaries returns the directory holding initdb and pg_ctl: $VERDICT_TEST_PG_BIN,
 // then $PATH, then the distributions' versioned directories (Debian's
 // /usr/lib/postgresql/<ver>/bin, the newest first).
 func FindBinaries() (string, error) {

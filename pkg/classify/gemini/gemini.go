@@ -29,6 +29,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/cache"
 	"github.com/verdict-dev/verdict/pkg/classify"
 	"github.com/verdict-dev/verdict/pkg/model"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
 //go:embed system.tmpl prompt.tmpl
@@ -225,7 +226,9 @@ func New(ctx context.Context, o Options) (*Classifier, error) {
 
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: o.Timeout, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+		// Keys stay on their host, answers are capped, an echoed key is
+		// scrubbed: the same client the providers use.
+		hc = safehttp.New(safehttp.Options{Timeout: o.Timeout, Secrets: []string{o.APIKey}})
 	}
 	cc := &genai.ClientConfig{
 		APIKey:     o.APIKey,

@@ -21,6 +21,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/classify/gemini"
 	"github.com/verdict-dev/verdict/pkg/cmdutil"
 	"github.com/verdict-dev/verdict/pkg/config"
+	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -52,6 +53,8 @@ type Options struct {
 	NoCache         bool
 	Refresh         bool
 	DryRun          bool
+	// IDPerFile names alerts without an id field FILE#N instead of #N.
+	IDPerFile bool
 
 	// Classify adds a classification to every alert (verdict classify);
 	// given a single JSON report, the run only adds classifications.
@@ -136,6 +139,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fl.BoolVar(&opts.Offline, "offline", false, "no network at all: answer from the cache and local feeds only")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the lookup cache")
 	fl.BoolVar(&opts.Refresh, "refresh", false, "ignore cached answers but store the fresh ones")
+	fl.BoolVar(&opts.IDPerFile, "id-per-file", false, "name alerts without an id field FILE#N (N: the record in its own file) instead of #N (the position in the batch), so ids do not move when files are added")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the lookups needed after cache hits, the quota left and the time they take; send nothing")
 	fl.StringArray("feeds", nil, "local blocklist directory or file (repeatable; config feeds.dirs)")
 	fl.String("cache-dir", "", "cache directory (config cache.dir; default $XDG_CACHE_HOME/verdict)")
@@ -252,15 +256,26 @@ func (o *Options) pipelineOptions(ctx context.Context, cfg *config.Config) (tria
 	if err != nil {
 		return triage.Options{}, cmdutil.InputError(fmt.Errorf("ioc.internal_domains (%s): %w", config.EnvName("ioc.internal_domains"), err))
 	}
+	ids, err := alert.NewIDFields(cfg.Input.IDFields)
+	if err != nil {
+		return triage.Options{}, cmdutil.InputError(fmt.Errorf("input.id_fields (%s): %w", config.EnvName("input.id_fields"), err))
+	}
 	deps, err := o.Engine(ctx, cmdutil.EngineOptions{
 		Offline: o.Offline, NoCache: o.NoCache, Refresh: o.Refresh, Logger: o.Logger, Progress: newProgress(o.IO, o.Logger),
 	})
 	if err != nil {
 		return triage.Options{}, err
 	}
+	var feeds []model.FeedStatus
+	var feedNotes []string
+	if deps.Feeds != nil {
+		feeds, feedNotes = feed.Summarise(deps.Feeds.Feeds(), o.Now(), cfg.Feeds.MaxAge)
+	}
 	return triage.Options{
 		Inputs: o.Files, Stdin: o.IO.In, Format: alert.Format(strings.TrimPrefix(o.InputFormat, "auto")),
 		Policy: policy, Engine: deps.Engine, Scorer: scorer, Logger: o.Logger,
+		MaxSpoolBytes: int64(cfg.Input.MaxBytes), IDs: ids, IDPerFile: o.IDPerFile,
+		Feeds: feeds, FeedNotes: feedNotes,
 	}, nil
 }
 

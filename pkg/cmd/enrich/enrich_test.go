@@ -53,6 +53,9 @@ func TestNewCmdEnrich(t *testing.T) {
 			assert.True(t, o.Offline && o.NoCache && o.Strict && o.DryRun)
 			assert.False(t, o.Refresh)
 		}},
+		{name: "happy path: ids per file", cli: "--id-per-file a.json b.json", want: func(t *testing.T, o *Options, _ *cmdutil.Factory) {
+			assert.True(t, o.IDPerFile)
+		}},
 		{name: "happy path: outputs", cli: "-o /srv/r --output-name nightly -f json,md --stdout csv --export-blocklist b.txt --blocklist-min suspicious x",
 			want: func(t *testing.T, o *Options, _ *cmdutil.Factory) {
 				assert.Equal(t, "/srv/r", o.Output.Dir)

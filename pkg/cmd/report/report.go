@@ -102,8 +102,14 @@ func reportRun(ctx context.Context, o *Options) error {
 	}
 	out, err := report.NewOutput(oo)
 	if err != nil {
+		if errors.Is(err, report.ErrWrite) {
+			return err // the disk, not the options: a runtime failure
+		}
 		return cmdutil.InputError(err)
 	}
+	// No temporary report outlives a failure, a signal or a panic; after
+	// Commit there is nothing left to remove.
+	defer out.Abort()
 	sink := out.Sink()
 	header, err := readReport(ctx, o.File,
 		func(h *model.Report) error {
@@ -120,7 +126,6 @@ func reportRun(ctx context.Context, o *Options) error {
 		err = sink.End(header)
 	}
 	if err != nil {
-		out.Abort()
 		return err
 	}
 	paths, err := out.Commit()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 )
 
@@ -35,9 +35,11 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		// As cmd/verdict's main does.
+		ctx, sig := interrupt.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		go func() { os.Exit(sig.Second()) }()
 		code := Main(ctx, argv, iostreams.System())
-		stop()
+		sig.Stop()
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
@@ -139,7 +141,11 @@ func TestRateIsNeverExceeded(t *testing.T) {
 	res := run(t, "", "enrich", "-o", out, "-f", "json", alertsFile(t, 42, 1))
 	require.Equal(t, 0, res.code, res.stderr)
 	require.Equal(t, 50, len(vt.Requests()))
-	assert.LessOrEqual(t, vt.MaxInWindow(time.Second), 20, "more than 20 requests in some second")
+	// Arrival times jitter on a loaded machine (a connection's first request
+	// waits for its dial, later ones do not), so the window is 5% short of
+	// a second; paced at 20/s, 19 requests fit in it, a limiter 10% too
+	// fast would put 21.
+	assert.LessOrEqual(t, vt.MaxInWindow(950*time.Millisecond), 20, "more than 20 requests in some second")
 }
 
 func TestFaultsNeverStopTheRun(t *testing.T) {
@@ -288,8 +294,17 @@ func TestKill9KeepsCompletedLookups(t *testing.T) {
 func TestKeysNeverLeak(t *testing.T) {
 	_, out := sandbox(t)
 	vt, ab := fakes(t)
-	vt.SetFault("185.13.0.1", inteltest.Fault500)
-	ab.SetFault("185.13.0.2", inteltest.Fault401)
+	// alertsFile(t, 6, 9) talks to 185.19.0.1 .. 185.19.0.6. Besides a 500
+	// and a rejected key, servers echo the key back in a JSON error, an
+	// HTML error page and a header.
+	vt.SetFault("185.19.0.1", inteltest.Fault500)
+	ab.SetFault("185.19.0.2", inteltest.Fault401)
+	vt.SetFault("185.19.0.3", inteltest.FaultEchoKeyJSON)
+	vt.SetFault("185.19.0.4", inteltest.FaultEchoKeyHTML)
+	vt.SetFault("185.19.0.5", inteltest.FaultEchoKeyHeader)
+	ab.SetFault("185.19.0.3", inteltest.FaultEchoKeyJSON)
+	ab.SetFault("185.19.0.4", inteltest.FaultEchoKeyHTML)
+	ab.SetFault("185.19.0.5", inteltest.FaultEchoKeyHeader)
 	res := run(t, "", "-v", "enrich", "-o", out, "--output-name", "s", "-f", "json,txt,html,md,csv", alertsFile(t, 6, 9))
 	require.Equal(t, 0, res.code, res.stderr)
 	res2 := run(t, "", "--log-format", "json", "-v", "enrich", "--dry-run", alertsFile(t, 6, 10))
@@ -310,6 +325,7 @@ func TestKeysNeverLeak(t *testing.T) {
 		}
 	}
 	assert.Contains(t, res.stderr, "DEBUG", "debug logging was on, so the check covers it")
+	assert.Contains(t, res.stderr, "[redacted]", "an echoed key was seen, and scrubbed")
 }
 
 func TestDryRunSendsNothing(t *testing.T) {
@@ -333,7 +349,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	assert.Contains(t, vtLine, "6m49s")
 }
 
-// Ctrl-C stops cleanly: exit 1, answers so far kept, and the rerun resumes.
+// Ctrl-C stops cleanly: exit 130, answers so far kept, and the rerun resumes.
 func TestInterruptKeepsAnswersAndResumes(t *testing.T) {
 	_, out := sandbox(t)
 	vt, _ := fakes(t)
@@ -354,8 +370,8 @@ func TestInterruptKeepsAnswersAndResumes(t *testing.T) {
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
-	assert.Equal(t, 1, ee.ExitCode())
-	assert.Contains(t, stderr.String(), "interrupted")
+	assert.Equal(t, 130, ee.ExitCode(), "CONTRACT.md: 130 for SIGINT")
+	assert.Contains(t, stderr.String(), "interrupted by SIGINT")
 	first := len(vt.Requests())
 	require.Less(t, first, 108, "interrupted too late to test anything")
 

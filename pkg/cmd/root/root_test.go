@@ -16,6 +16,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/attack"
 	"github.com/verdict-dev/verdict/pkg/config"
+	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/internal/testutil"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -42,6 +43,13 @@ func sandbox(t testing.TB) (root, out string) {
 		for _, a := range k.Env {
 			t.Setenv(a, "")
 			os.Unsetenv(a)
+		}
+	}
+	// Keyless providers need no key to reach the internet, and tests never
+	// do: they are off unless a test points one at a fake (keylessFakes).
+	for _, r := range intel.Registrations() {
+		if !r.NeedsKey {
+			t.Setenv(config.EnvName(r.Name+".enabled"), "false")
 		}
 	}
 	tmp := t.TempDir()

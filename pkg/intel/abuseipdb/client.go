@@ -17,6 +17,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
 
@@ -58,7 +59,7 @@ func WithVerbose(v bool) Option { return func(c *Client) { c.verbose = v } }
 
 // New returns a client that sends key in the Key header.
 func New(key string, opts ...Option) *Client {
-	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, maxAgeDays: 90, now: time.Now}
+	c := &Client{key: key, base: DefaultBaseURL, hc: safehttp.New(safehttp.Options{Secrets: []string{key}}), maxAgeDays: 90, now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}
@@ -251,4 +252,43 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 		return &intel.HTTPError{Provider: Name, Status: r.Status, Detail: detail, Retryable: r.Status >= 500}
 	}
 	return httpapi.Unexpected(Name, r)
+}
+
+var _ intel.HealthChecker = (*Client)(nil)
+
+// Check implements intel.HealthChecker as honestly as AbuseIPDB allows.
+// AbuseIPDB has no endpoint that checks a key for free: every v2 endpoint
+// counts each request made with a key against that endpoint's daily limit
+// (reference/apis.md 2.5; the free plan has 1,000 checks a day). So Check
+// never sends the key. It sends one request without it (GET /check, no Key
+// header), which no account is charged for: the 401 that comes back says
+// the API is reachable through this machine's network and proxy, and how
+// fast. Health.KeyAccepted stays false: the key is not checked, and a
+// rejected one shows up as status error (401) in the next run's report.
+func (c *Client) Check(ctx context.Context) (intel.Health, error) {
+	q := url.Values{}
+	q.Set("ipAddress", "192.0.2.1") // documentation address: nothing to look up
+	q.Set("maxAgeInDays", "1")
+	resp, err := httpapi.Get(ctx, c.hc, Name, c.base+"/check?"+q.Encode(), nil)
+	if err != nil {
+		return intel.Health{}, err
+	}
+	const why = "key not checked: AbuseIPDB counts every request made with a key against its daily quota and has no free endpoint to check one, so doctor sends it nowhere (a rejected key shows as status error, 401, in the next report)"
+	switch resp.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		if !resp.IsJSON() {
+			// Not AbuseIPDB's answer (a proxy's login page): no key was
+			// sent, so it says nothing of the key either.
+			return intel.Health{}, httpapi.Unexpected(Name, resp)
+		}
+		return intel.Health{Detail: "API reachable; " + why}, nil
+	case http.StatusOK:
+		if !resp.IsJSON() {
+			return intel.Health{}, httpapi.Unexpected(Name, resp)
+		}
+		// Something between here and AbuseIPDB added a key: whose quota it
+		// spent is unknown.
+		return intel.Health{SpentQuota: true, Detail: "API reachable and answered without a key (does a proxy add one?); " + why}, nil
+	}
+	return intel.Health{}, c.errorFor(resp)
 }

@@ -38,6 +38,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/ioc"
@@ -107,6 +108,17 @@ type Info struct {
 	KnownAs string
 	// PerRow says each row's threat type decides its category (ThreatFox).
 	PerRow bool
+	// Updated is when the feed's data was last known current, and
+	// UpdatedFrom how that was decided (model.FeedUpdatedFromFetch,
+	// FeedUpdatedFromHeader or FeedUpdatedFromFile): see age.go.
+	Updated     time.Time
+	UpdatedFrom string
+	// Fetch is the record `verdict feeds update` keeps of this file, nil
+	// when it has none (or one of another version of the file).
+	Fetch *Record
+	// Size and ModTime are the file's, as loaded.
+	Size    int64
+	ModTime time.Time
 }
 
 // Total is the number of distinct entries in the feed, CIDRs included.
@@ -161,6 +173,10 @@ func (s *Set) Feeds() []Info {
 	out := make([]Info, 0, len(s.feeds))
 	for _, f := range s.feeds {
 		i := f.info
+		if i.Fetch != nil {
+			r := *i.Fetch
+			i.Fetch = &r
+		}
 		i.Entries = make(map[ioc.Type]int, len(f.info.Entries))
 		for t, n := range f.info.Entries {
 			i.Entries[t] = n

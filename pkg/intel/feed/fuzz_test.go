@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -49,6 +50,12 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load: %v", err)
 		}
 		checkSelfConsistent(t, s)
+		for _, fi := range s.Feeds() {
+			// A feed's stated date never makes it look newer than the file.
+			if fi.Updated.IsZero() || fi.Updated.After(fi.ModTime.Add(maxSkew)) {
+				t.Fatalf("feed %s: updated %v (%s), file time %v", fi.Name, fi.Updated, fi.UpdatedFrom, fi.ModTime)
+			}
+		}
 	})
 }
 
@@ -159,4 +166,33 @@ func checkSelfConsistent(t *testing.T, s *Set) {
 			}
 		}
 	}
+}
+
+// FuzzDownloadChecks feeds a downloaded body, which comes from the network,
+// to the completeness checks of feeds update and the header-date reader:
+// no panic; a body a check accepts still passes once its own trailing
+// white space is trimmed (the checks read lines, not bytes); and no stated
+// date outside [minDate, file time + maxSkew] is believed.
+func FuzzDownloadChecks(f *testing.F) {
+	for _, s := range []string{
+		"# abuse.ch Feodo Tracker\n" + `"first_seen_utc","dst_ip"` + "\n" + `"2024-01-01","1.2.3.4"` + "\n# END 1 entries",
+		`{"cidr":"1.10.16.0/20","sblid":"SBL1"}` + "\n" + `{"type":"metadata","timestamp":1744682874,"records":1}` + "\n",
+		"# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\"1\",\"2\",\"http://a/b\",\"online\",\"x\",\"m\",\"t\",\"l\",\"r\"\n",
+		"# Last updated: 2024-04-04 07:03:03 UTC #\n# This File Date : Wed Aug 27 22:01:31 UTC 2025\n",
+		"# END 99999999999999999999 entries",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, check := range []func([]byte) error{checkFeodo, checkSpamhaus, checkLastRow} {
+			if check(body) == nil && check(bytes.TrimRight(body, " \t\r\n")) != nil {
+				t.Fatalf("accepted only with its trailing white space: %q", body)
+			}
+		}
+		// A stated date is only ever believed within the file's own time.
+		mtime := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+		if d, ok := headerDate(leadingComments(body)); ok && believable(d, mtime) && (d.After(mtime.Add(maxSkew)) || d.Before(minDate)) {
+			t.Fatalf("believed %v for a file of %v", d, mtime)
+		}
+	})
 }

@@ -17,15 +17,20 @@ func (l *loader) loadSpamhausJSON(br *bufio.Reader) {
 			return
 		}
 		var rec struct {
-			CIDR  string `json:"cidr"`
-			SBLID string `json:"sblid"`
-			Type  string `json:"type"`
+			CIDR      string `json:"cidr"`
+			SBLID     string `json:"sblid"`
+			Type      string `json:"type"`
+			Timestamp int64  `json:"timestamp"`
 		}
 		if err := json.Unmarshal(line, &rec); err != nil {
 			l.skip(string(line), "not a JSON object")
 			return
 		}
 		if rec.Type == "metadata" {
+			// The trailer dates the list: {"type":"metadata","timestamp":...}.
+			if t, ok := unixDate(rec.Timestamp); ok {
+				l.stated = t
+			}
 			return
 		}
 		if rec.CIDR == "" {

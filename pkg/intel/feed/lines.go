@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"strings"
+	"time"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 )
@@ -162,6 +163,12 @@ func (l *loader) infoBytes(b []byte) uint32 {
 // "ExitAddress <ip> <date> <time>" lines is an indicator: the 40-hex relay
 // fingerprint on "ExitNode" lines looks like a SHA-1 but is not a file hash.
 func (l *loader) loadTorExits(br *bufio.Reader) {
+	var latest time.Time // the newest LastStatus: the list's date when it has no Downloaded line
+	defer func() {
+		if l.stated.IsZero() {
+			l.stated = latest
+		}
+	}()
 	l.eachLine(br, func(line []byte) {
 		key, rest := cutField(bytes.TrimSpace(line))
 		switch string(key) {
@@ -171,7 +178,16 @@ func (l *loader) loadTorExits(br *bufio.Reader) {
 			if len(addr) == 0 || !l.addIP(string(addr), 0) {
 				l.skip(string(line), "bad ExitAddress line")
 			}
-		case "ExitNode", "Published", "LastStatus", "@type", "Downloaded":
+		case "Downloaded":
+			// TorDNSEL's own date of the list, when it gives one.
+			if t, ok := parseHeaderDate(string(rest)); ok {
+				l.stated = t
+			}
+		case "LastStatus":
+			if t, ok := parseHeaderDate(string(rest)); ok && t.After(latest) {
+				latest = t
+			}
+		case "ExitNode", "Published", "@type":
 		default:
 			l.skip(string(line), "not an exit-addresses line")
 		}

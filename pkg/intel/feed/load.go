@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/verdict-dev/verdict/pkg/ioc"
 )
@@ -53,6 +54,7 @@ func Load(paths []string, opts ...Option) (*Set, error) {
 	assignNames(files)
 	b := newBuilder(log)
 	b.categories = cats
+	b.states = &states{log: log, dirs: map[string]*State{}}
 	for i := range files {
 		if err := b.loadFile(&files[i], uint16(len(b.set.feeds))); err != nil {
 			return nil, err
@@ -180,6 +182,7 @@ type builder struct {
 	set        *Set
 	log        *slog.Logger
 	categories []categoryRule
+	states     *states // the feeds update records of the directories seen
 	intern     map[string]uint32
 	infoCache  map[[3]string]uint32 // CSV (family, threat, status) → info
 	typeCache  map[string]typeSpec  // a feed's type names as written → spec
@@ -257,6 +260,10 @@ type loader struct {
 	perRow bool     // each row's threat type decides its category (ThreatFox)
 	cat    category // the current row's category; 0 is the feed's own
 
+	// stated is the date the file gives itself in its body (Spamhaus'
+	// metadata line, TorDNSEL's Downloaded line); zero when none.
+	stated time.Time
+
 	// The hashes the current row listed, when the format has rows that
 	// describe one file (CSV rows, MISP objects); see beginRow.
 	inRow     bool
@@ -285,6 +292,10 @@ func (b *builder) loadFile(src *source, feed uint16) error {
 		return fmt.Errorf("load feed %q: %w", src.path, err)
 	}
 	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("load feed %q: %w", src.path, err)
+	}
 
 	raw := &errReader{r: fh}
 	br := bufio.NewReaderSize(raw, readBuf)
@@ -342,7 +353,13 @@ func (b *builder) loadFile(src *source, feed uint16) error {
 
 	v4, v6, cidrs := buildSpans(l.prefixes)
 	info := Info{Name: src.name, Path: src.path, Format: format, Entries: map[ioc.Type]int{}, CIDRs: cidrs, Skipped: l.skipped,
-		Category: dec.category, CategoryFrom: dec.from, KnownAs: dec.detail, PerRow: dec.perRow}
+		Category: dec.category, CategoryFrom: dec.from, KnownAs: dec.detail, PerRow: dec.perRow,
+		Size: fi.Size(), ModTime: fi.ModTime()}
+	stated := l.stated
+	if t, ok := headerDate(leadingComments(peek)); ok {
+		stated = t // the banner's own date beats one read from the body
+	}
+	dateFeed(&info, fi, stated, b.states.record(src.path))
 	for t, n := range l.counts {
 		if n > 0 {
 			info.Entries[t] = n

@@ -9,6 +9,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,6 +102,24 @@ func Get(ctx context.Context, c *http.Client, provider, rawURL string, headers m
 	if err != nil {
 		return nil, fmt.Errorf("%s: build request: %w", provider, err)
 	}
+	return send(c, provider, req, headers)
+}
+
+// Post sends one POST of body, of the given Content-Type, with the given
+// headers (the API key among them), and reads the answer as Get does. It is
+// for the APIs that take their query in a form or a JSON body (abuse.ch):
+// the body carries the indicator, never a key.
+func Post(ctx context.Context, c *http.Client, provider, rawURL, contentType string, body []byte, headers map[string]string) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: build request: %w", provider, err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	return send(c, provider, req, headers)
+}
+
+// send sets the common headers, sends req and reads the bounded answer.
+func send(c *http.Client, provider string, req *http.Request, headers map[string]string) (*Response, error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", UserAgent())
 	for k, v := range headers {

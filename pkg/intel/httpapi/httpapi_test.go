@@ -352,3 +352,41 @@ func TestUnexpected(t *testing.T) {
 		})
 	}
 }
+
+// Post sends the body with its content type and the same headers as Get,
+// and reads the answer the same way: the abuse.ch APIs take their queries
+// as forms and JSON bodies.
+func TestPost(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		method string
+		header http.Header
+		body   string
+	}
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(seen{method: r.Method, header: r.Header.Clone(), body: string(b)})
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"query_status":"ok","echo":%q}`, r.Header.Get("Auth-Key"))
+	}))
+	defer srv.Close()
+
+	form := url.Values{"host": {"evil.com"}}.Encode()
+	resp, err := httpapi.Post(context.Background(), client(), "urlhaus", srv.URL+"/v1/host/", "application/x-www-form-urlencoded", []byte(form), map[string]string{"Auth-Key": key})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.Status)
+	assert.True(t, resp.IsJSON())
+	assert.NotContains(t, string(resp.Body), key, "an echoed key is scrubbed as for Get")
+	s := got.Load().(seen)
+	assert.Equal(t, http.MethodPost, s.method)
+	assert.Equal(t, "host=evil.com", s.body)
+	assert.Equal(t, "application/x-www-form-urlencoded", s.header.Get("Content-Type"))
+	assert.Equal(t, key, s.header.Get("Auth-Key"))
+	assert.Equal(t, "application/json", s.header.Get("Accept"))
+	assert.Equal(t, httpapi.UserAgent(), s.header.Get("User-Agent"))
+
+	_, err = httpapi.Post(context.Background(), client(), "urlhaus", "http://[::1]:namedport/", "application/json", nil, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "urlhaus: build request")
+}

@@ -43,6 +43,11 @@ const (
 	FaultSlow            Fault = "slow"         // answers after SlowDelay
 	FaultFlaky           Fault = "flaky"        // 503 twice, then the normal answer
 	Fault429Once         Fault = "429-once"     // one 429 with Retry-After: 1, then the normal answer
+	// The key echoed back, as misbehaving proxies and APIs do: verdict must
+	// scrub it before it reaches a report, a log line, an error or the cache.
+	FaultEchoKeyJSON   Fault = "echo-json"   // 400 whose JSON error message quotes the key
+	FaultEchoKeyHTML   Fault = "echo-html"   // 502 HTML error page that prints the key
+	FaultEchoKeyHeader Fault = "echo-header" // 500 whose headers and body repeat the key
 )
 
 // Server is the common part of the fakes: it records requests and plays
@@ -186,6 +191,17 @@ func (s *Server) common(w http.ResponseWriter, r *http.Request, value string, vt
 		case <-r.Context().Done():
 		}
 		return false
+	case FaultEchoKeyJSON:
+		writeJSON(w, 400, errBody(400, "BadRequestError", "request with key "+s.Key+" was refused"))
+	case FaultEchoKeyHTML:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(502)
+		fmt.Fprintf(w, "<html><body><h1>502 Bad Gateway</h1><pre>upstream said: x-apikey=%s Key: %s</pre></body></html>", s.Key, s.Key)
+	case FaultEchoKeyHeader:
+		w.Header().Set("X-Debug-Api-Key", s.Key)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(500)
+		fmt.Fprintf(w, `{"error":{"code":"InternalError","message":"see header"},"debug":%q}`, s.Key)
 	case Fault429Once:
 		if n == 1 {
 			w.Header().Set("Retry-After", "1")

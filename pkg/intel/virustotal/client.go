@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,9 +17,11 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/httpapi"
+	"github.com/verdict-dev/verdict/pkg/internal/oneline"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
 	"github.com/verdict-dev/verdict/pkg/ratelimit"
+	"github.com/verdict-dev/verdict/pkg/safehttp"
 	"github.com/verdict-dev/verdict/pkg/score"
 )
 
@@ -49,7 +52,7 @@ func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.Tr
 
 // New returns a client that sends key in the x-apikey header.
 func New(key string, opts ...Option) *Client {
-	c := &Client{key: key, base: DefaultBaseURL, hc: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+	c := &Client{key: key, base: DefaultBaseURL, hc: safehttp.New(safehttp.Options{Secrets: []string{key}}), now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}
@@ -174,7 +177,7 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 	var ae apiError
 	code, msg := "", ""
 	if r.IsJSON() && json.Unmarshal(r.Body, &ae) == nil && ae.Error != nil {
-		code, msg = ae.Error.Code, oneLine(ae.Error.Message)
+		code, msg = ae.Error.Code, oneline.Cut(ae.Error.Message, 200)
 	}
 	switch {
 	case r.Status == http.StatusNotFound && (code == "NotFoundError" || code == ""):
@@ -195,14 +198,6 @@ func (c *Client) errorFor(r *httpapi.Response) error {
 			Retryable: r.Status >= 500 || code == "TransientError" || code == "DeadlineExceededError"}
 	}
 	return httpapi.Unexpected(Name, r)
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }
 
 // envelope is {"data": {...}}; every attribute may be missing or null.
@@ -247,7 +242,7 @@ func str(p *string) string {
 	if p == nil {
 		return ""
 	}
-	return oneLine(*p)
+	return oneline.Cut(*p, 200)
 }
 
 // fileHash returns a file object's hash of type t, lower-cased, or "" when
@@ -275,7 +270,7 @@ func normalise(o *object, i ioc.IOC, gui string) model.Result {
 	}
 	r.Reputation = a.Reputation
 	for _, t := range a.Tags {
-		if t = oneLine(t); t != "" {
+		if t = oneline.Cut(t, 200); t != "" {
 			r.Tags = append(r.Tags, t)
 		}
 	}
@@ -286,7 +281,7 @@ func normalise(o *object, i ioc.IOC, gui string) model.Result {
 	}
 	seen := map[string]bool{}
 	for _, c := range a.Categories {
-		if c = oneLine(c); c != "" && !seen[c] {
+		if c = oneline.Cut(c, 200); c != "" && !seen[c] {
 			seen[c] = true
 			r.Categories = append(r.Categories, c)
 		}
@@ -311,3 +306,99 @@ func normalise(o *object, i ioc.IOC, gui string) model.Result {
 	r.Link = "https://www.virustotal.com/gui/" + gui + "/" + url.PathEscape(id)
 	return r
 }
+
+var _ intel.HealthChecker = (*Client)(nil)
+
+// Check implements intel.HealthChecker with GET /users/{key}/overall_quotas,
+// VirusTotal's quota summary of the key's own account (the API takes the
+// key where the user id goes). It is an account endpoint, not a lookup:
+// it is not one of the object GETs VirusTotal counts as lookups (vt-py#71),
+// so doctor does not count it against virustotal.daily_quota. VirusTotal's
+// documentation does not say outright whether it is metered; its API-key
+// page marks, per day, which endpoints consumed quota. A 401 wraps
+// intel.ErrUnauthorized.
+//
+// The key travels in the path here, so every error is scrubbed of it:
+// net/http quotes the request URL in its errors.
+func (c *Client) Check(ctx context.Context) (intel.Health, error) {
+	if c.key == "" {
+		return intel.Health{}, fmt.Errorf("%s: no API key: %w", Name, intel.ErrUnauthorized)
+	}
+	resp, err := httpapi.Get(ctx, c.hc, Name, c.base+"/users/"+url.PathEscape(c.key)+"/overall_quotas", map[string]string{"x-apikey": c.key})
+	if err != nil {
+		return intel.Health{}, scrubKey(err, c.key)
+	}
+	if resp.Status != http.StatusOK {
+		err := c.errorFor(resp)
+		if errors.Is(err, intel.ErrNotFound) {
+			// No account behind the key that authenticated: not an answer
+			// this endpoint gives, so not a verdict on the key.
+			err = fmt.Errorf("%s: quota summary: HTTP 404: %w", Name, intel.ErrBadResponse)
+		}
+		return intel.Health{}, scrubKey(err, c.key)
+	}
+	if !resp.IsJSON() {
+		return intel.Health{}, scrubKey(httpapi.Unexpected(Name, resp), c.key)
+	}
+	var body struct {
+		Data *struct {
+			Daily   *quota `json:"api_requests_daily"`
+			Hourly  *quota `json:"api_requests_hourly"`
+			Monthly *quota `json:"api_requests_monthly"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(resp.Body, &body); err != nil || body.Data == nil {
+		return intel.Health{}, fmt.Errorf("%s: decode quota summary: %w", Name, intel.ErrBadResponse)
+	}
+	h := intel.Health{KeyAccepted: true, Detail: "key accepted"}
+	var parts []string
+	for _, q := range []struct {
+		name string
+		q    *quota
+	}{{"today", body.Data.Daily}, {"this hour", body.Data.Hourly}, {"this month", body.Data.Monthly}} {
+		if s := q.q.String(); s != "" {
+			parts = append(parts, s+" "+q.name)
+		}
+	}
+	if len(parts) > 0 {
+		h.Detail += "; VirusTotal counts " + strings.Join(parts, ", ")
+	}
+	return h, nil
+}
+
+// quota is one of VirusTotal's quota counters: the user's own, and the
+// group's when the key belongs to one.
+type quota struct {
+	User *struct {
+		Used    *int64 `json:"used"`
+		Allowed *int64 `json:"allowed"`
+	} `json:"user"`
+}
+
+// String is "37 of 500 requests", or "" when the answer lacks the figures.
+func (q *quota) String() string {
+	if q == nil || q.User == nil || q.User.Used == nil || q.User.Allowed == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d requests", *q.User.Used, *q.User.Allowed)
+}
+
+// scrubKey hides the key in an error whose text may quote the request URL.
+// The replacement keeps errors.Is (context errors, intel sentinels) but
+// not errors.As, which would hand out the *url.Error that holds the key.
+func scrubKey(err error, key string) error {
+	s := safehttp.NewScrubber(key)
+	if !s.Contains(err.Error()) {
+		return err
+	}
+	return &scrubbedError{msg: s.Scrub(err.Error()), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+func (e *scrubbedError) As(target any) bool   { return errors.As(e.err, target) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/verdict-dev/verdict/pkg/cmd/root"
 	"github.com/verdict-dev/verdict/pkg/config"
+	"github.com/verdict-dev/verdict/pkg/intel"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest/fakeintel" // the one line that adds the provider
 	"github.com/verdict-dev/verdict/pkg/iostreams"
 	"github.com/verdict-dev/verdict/pkg/report"
@@ -31,6 +32,12 @@ func sandbox(t *testing.T) string {
 		for _, a := range k.Env {
 			t.Setenv(a, "")
 			os.Unsetenv(a)
+		}
+	}
+	// The built-in keyless providers would reach the internet: off.
+	for _, r := range intel.Registrations() {
+		if !r.NeedsKey {
+			t.Setenv(config.EnvName(r.Name+".enabled"), "false")
 		}
 	}
 	tmp := t.TempDir()
