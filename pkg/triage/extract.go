@@ -32,15 +32,15 @@ type hashSeen struct {
 // extractor pulls an alert's id and indicators out of a record in one walk.
 // It is reused across records to keep allocations per alert low.
 type extractor struct {
-	walker  *alert.Walker
-	walkFn  func(*alert.Path, alert.Kind, string) // e.scalar, bound once
-	id      string                                // the walk's best id so far
-	idRank  int
-	seen    map[ioc.IOC]int // this alert's indicators -> index in out, once it has many
-	out     []foundIOC
-	hashes  []hashSeen
-	links   artifacts
-	stems   map[string]string // hashStem by field name; exports repeat a few
+	walker *alert.Walker
+	walkFn func(*alert.Path, alert.Kind, string) // e.scalar, bound once
+	id     string                                // the walk's best id so far
+	idRank int
+	seen   map[ioc.IOC]int // this alert's indicators -> index in out, once it has many
+	out    []foundIOC
+	hashes []hashSeen
+	links  artifacts
+	stems  map[string]string // hashStem by field name; exports repeat a few
 	// ids are the id fields (input.id_fields); nil is the default list.
 	// hitRank is where an Elasticsearch hit's _id ranks among them, or -1
 	// when _id is not listed (a hit's _id then never names the alert).
