@@ -182,6 +182,11 @@ func (r *Reader) offsetOf(raw []byte) int64 {
 	return r.baseOff + int64(p-b)
 }
 
+// Stat describes the open input file: after the last record, the file as
+// it was read, for a caller that reads records again (Record.Offset) and
+// wants to know whether the file changed in between.
+func (r *Reader) Stat() (os.FileInfo, error) { return r.f.Stat() }
+
 // Close closes the input file.
 func (r *Reader) Close() error {
 	r.done = true

@@ -5,9 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
+	"hash/maphash"
 	"io"
 	"os"
+	"strconv"
 )
 
 // The spool keeps what pass 1 learned about each alert on disk, so memory
@@ -29,7 +30,7 @@ type spooledAlert struct {
 	// next in the raw spool.
 	rawOff int64
 	rawLen int
-	rawSum uint32
+	rawSum uint64
 
 	fieldBuf []string // backs every iocs[i].fields (readMeta)
 }
@@ -80,7 +81,8 @@ func (s *spoolWriter) writeMeta(a *spooledAlert, ft *fieldTable) {
 	s.uvarint(uint64(a.rawOff + 1)) // 0: spooled
 	if a.rawOff >= 0 {
 		s.uvarint(uint64(a.rawLen))
-		s.uvarint(uint64(a.rawSum))
+		s.tmp = binary.LittleEndian.AppendUint64(s.tmp[:0], a.rawSum)
+		s.w.Write(s.tmp)
 	}
 	s.str(a.id)
 	s.uvarint(uint64(len(a.iocs)))
@@ -174,11 +176,11 @@ func (s *spoolReader) readMeta(a *spooledAlert, ft *fieldTable, full bool) error
 		if a.rawLen, err = s.uvarint(); err != nil {
 			return unexpected(err)
 		}
-		sum, err := s.uvarint()
-		if err != nil {
+		var sum [8]byte
+		if _, err := io.ReadFull(s.r, sum[:]); err != nil {
 			return unexpected(err)
 		}
-		a.rawSum = uint32(sum)
+		a.rawSum = binary.LittleEndian.Uint64(sum[:])
 	}
 	if full {
 		a.id, err = s.str()
@@ -260,37 +262,75 @@ func unexpected(err error) error {
 	return err
 }
 
-// castagnoli is CRC-32C, which amd64 and arm64 compute in hardware: a
-// checksum of every record read costs next to nothing.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // rawSum is the checksum kept for a record that pass 2 reads again from
-// its input.
-func rawSum(raw []byte) uint32 { return crc32.Checksum(raw, castagnoli) }
+// its input: 64 bits of maphash under the batch's own random seed, which
+// the hardware's AES instructions compute at memory speed on amd64 and
+// arm64. A change goes unnoticed with odds of 2^-64 per record, and no one
+// can write a changed record that passes, since the seed is never known
+// outside the process (a CRC could be forged).
+func rawSum(seed maphash.Seed, raw []byte) uint64 { return maphash.Bytes(seed, raw) }
 
 // ErrInputChanged means an input file changed between the passes: the
-// records pass 2 reads again are not the ones pass 1 looked at.
+// records pass 2 reads again are not the ones pass 1 looked at. The error
+// is an *InputChangedError.
 var ErrInputChanged = errors.New("input changed while it was being read")
+
+// InputChangedError stops a run whose input file changed between the
+// passes in a record pass 1 read (rewritten, replaced, cut short): the
+// report would otherwise mix two versions of the file. It matches
+// ErrInputChanged. A file that only grew, or was rewritten with the same
+// records, is not one: the report holds the records as they were read.
+type InputChangedError struct {
+	Input string // display name
+	Off   int64  // where the record that differs starts
+	Line  int    // its line, when known
+	Why   string // "differs", "is cut short"
+}
+
+func (e *InputChangedError) Error() string {
+	at := "at byte " + strconv.FormatInt(e.Off, 10)
+	if e.Line > 0 {
+		at = "on line " + strconv.Itoa(e.Line) + " (" + at + ")"
+	}
+	return fmt.Sprintf("%s changed while verdict was reading it: the record %s %s since it was first read, and a report would mix two versions of the file; run again once nothing writes to it, or on a copy", e.Input, at, e.Why)
+}
+
+// Is makes errors.Is(err, ErrInputChanged) true.
+func (e *InputChangedError) Is(target error) bool { return target == ErrInputChanged }
+
+// inputState is what pass 1 saw of a regular input file when it finished
+// reading it, for pass 2 to say when the file changed since.
+type inputState struct {
+	info os.FileInfo // nil: not known (stat failed) or not a file of the user's
+	// warned is set once the change was logged, so that each pass 2 (a
+	// classification's pre-pass, then the report) says it once.
+	warned bool
+}
 
 // rereader reads records again from the inputs, in the order pass 1 read
 // them: forward through one file at a time, so a buffered reader that
 // skips the bytes between records does it.
 type rereader struct {
-	path string
+	b    *Batch
+	file int // index of the open input
 	f    *os.File
 	r    *bufio.Reader
 	pos  int64
 }
 
-// read returns the n bytes at off in the file at path (display name
-// name), checked against sum.
-func (rr *rereader) read(path, name string, off int64, n int, sum uint32) ([]byte, error) {
-	if rr.f == nil || rr.path != path || off < rr.pos {
+// read returns the raw record of a, which lies in its input file, checked
+// against the sum pass 1 kept, in a slice of its own (the report keeps it).
+func (rr *rereader) read(a *spooledAlert) ([]byte, error) {
+	b := rr.b
+	path, name := b.paths[a.file], b.inputs[a.file]
+	off, n := a.rawOff, a.rawLen
+	if rr.f == nil || rr.file != a.file || off < rr.pos {
 		rr.close()
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("read %s again: %w", name, err)
+			return nil, fmt.Errorf("read %s again: %w", name, unwrapPath(err))
 		}
+		rr.noteChange(a.file, f)
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("read %s again: %w", name, err)
@@ -300,8 +340,9 @@ func (rr *rereader) read(path, name string, off int64, n int, sum uint32) ([]byt
 		} else {
 			rr.r.Reset(f)
 		}
-		rr.path, rr.f, rr.pos = path, f, off
+		rr.file, rr.f, rr.pos = a.file, f, off
 	}
+	short := func() error { return &InputChangedError{Input: name, Off: off, Line: a.line, Why: "is cut short"} }
 	if gap := off - rr.pos; gap > 1<<20 {
 		// Far ahead (a large member between two alerts): seek, not read.
 		if _, err := rr.f.Seek(off, io.SeekStart); err != nil {
@@ -311,18 +352,54 @@ func (rr *rereader) read(path, name string, off int64, n int, sum uint32) ([]byt
 		rr.pos = off
 	} else if gap > 0 {
 		if _, err := rr.r.Discard(int(gap)); err != nil {
-			return nil, fmt.Errorf("read %s again: %w: %w", name, ErrInputChanged, unexpected(err))
+			if errors.Is(err, io.EOF) {
+				return nil, short()
+			}
+			return nil, fmt.Errorf("read %s again: %w", name, err)
 		}
 	}
 	raw := make([]byte, n)
 	if _, err := io.ReadFull(rr.r, raw); err != nil {
-		return nil, fmt.Errorf("read %s again: %w: %w", name, ErrInputChanged, unexpected(err))
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, short()
+		}
+		return nil, fmt.Errorf("read %s again: %w", name, err)
 	}
 	rr.pos = off + int64(n)
-	if rawSum(raw) != sum {
-		return nil, fmt.Errorf("read %s again: %w (the record at byte %d differs)", name, ErrInputChanged, off)
+	if rawSum(b.sumSeed, raw) != a.rawSum {
+		return nil, &InputChangedError{Input: name, Off: off, Line: a.line, Why: "differs"}
 	}
 	return raw, nil
+}
+
+// noteChange logs, once per input, that the file f of input fi is not as
+// pass 1 left it (another file now, another size or time of change). It is
+// not an error by itself: a log that grew, or a file written again with
+// the same records, still holds every record read, and each is checked.
+func (rr *rereader) noteChange(fi int, f *os.File) {
+	st := &rr.b.states[fi]
+	if st.info == nil || st.warned {
+		return
+	}
+	now, err := f.Stat()
+	if err != nil {
+		return
+	}
+	was := st.info
+	var what string
+	switch {
+	case !os.SameFile(was, now):
+		what = "replaced by another file"
+	case now.Size() > was.Size():
+		what = "grew by " + strconv.FormatInt(now.Size()-was.Size(), 10) + " bytes"
+	case now.Size() != was.Size() || !now.ModTime().Equal(was.ModTime()):
+		what = "modified"
+	default:
+		return
+	}
+	st.warned = true
+	rr.b.log.Warn("input changed on disk after it was read; the report holds its records as they were first read (each is checked, and one that differs stops the run)",
+		"file", rr.b.inputs[fi], "change", what)
 }
 
 func (rr *rereader) close() {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -118,6 +119,11 @@ type Batch struct {
 	// pipes: their copies in dir). Pass 2 reads records from there again,
 	// so the raw spool holds only records that are not the file's bytes.
 	paths []string
+	// states are the regular input files as pass 1 left them, by input, and
+	// sumSeed keys the checksum of every record pass 2 reads again
+	// (rawSum): a file that changed in a record pass 1 read stops pass 2.
+	states  []inputState
+	sumSeed maphash.Seed
 
 	table   *iocTable // the unique indicators, in order of first sight
 	skip    []uint8   // by batch index: a code of reasons
@@ -166,7 +172,7 @@ func Load(ctx context.Context, opts Options) (*Batch, error) {
 	}
 	// Registered so that a second signal, which ends the process without
 	// unwinding, still removes it.
-	b := &Batch{opts: opts, log: opts.Logger, dir: dir, untrack: interrupt.Track(dir), table: newIOCTable()}
+	b := &Batch{opts: opts, log: opts.Logger, dir: dir, untrack: interrupt.Track(dir), table: newIOCTable(), sumSeed: maphash.MakeSeed()}
 	loaded := false
 	defer func() {
 		// Deferred rather than called on each error path: the spool goes
@@ -364,6 +370,7 @@ func (b *Batch) load(ctx context.Context) error {
 		return err
 	}
 	b.paths = paths
+	b.states = make([]inputState, len(paths))
 	meta, err := newSpoolWriter(b.metaPath())
 	if err != nil {
 		return fmt.Errorf("create spool: %w", err)
@@ -409,7 +416,7 @@ type recordBatch struct {
 	ids   []string
 	found [][]foundIOC
 	werrs []error
-	sums  []uint32 // rawSum of records read again in pass 2
+	sums  []uint64 // rawSum of records read again in pass 2
 	fatal error    // a whole-file problem met after these records
 }
 
@@ -505,7 +512,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			rb.ids[i], rb.werrs[i] = id, werr
 			rb.found[i] = append(rb.found[i], found...)
 			if rec.Offset >= 0 {
-				rb.sums[i] = rawSum(rec.Raw)
+				rb.sums[i] = rawSum(b.sumSeed, rec.Raw)
 			}
 		}
 	}
@@ -563,6 +570,11 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 	}
 	if err := ordered(ctx, produce, work, consume); err != nil {
 		return good, err
+	}
+	// The file as this pass leaves it, from the descriptor it read: pass 2
+	// says so when it finds it otherwise.
+	if info, err := r.Stat(); err == nil {
+		b.states[fi].info = info
 	}
 	if fileErr != nil {
 		return 0, fileErr
@@ -1030,7 +1042,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 		return fmt.Errorf("read spool: %w", err)
 	}
 	defer rr.close()
-	in := &rereader{}
+	in := &rereader{b: b}
 	defer in.close()
 	const perBatch = 128
 	produce := func(emit func(*alertBatch) bool) error {
@@ -1052,7 +1064,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 					return fmt.Errorf("read spool: %w", err)
 				}
 				raw = append([]byte(nil), raw...)
-			} else if raw, err = in.read(b.paths[sa.file], b.inputs[sa.file], sa.rawOff, sa.rawLen, sa.rawSum); err != nil {
+			} else if raw, err = in.read(&sa); err != nil {
 				return err
 			}
 			ab.metas = append(ab.metas, sa)
