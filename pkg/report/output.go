@@ -113,7 +113,7 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 			return nil, err
 		}
 		o.tmpl = t
-		o.tspool = &templateSpool{ctx: ctx}
+		o.tspool = &templateSpool{ctx: ctx, listMax: templateListMax}
 		o.sinks = append(o.sinks, o.tspool)
 	}
 	if opts.Stdout != "" {
@@ -263,6 +263,14 @@ func (o *Output) Commit() ([]string, error) {
 			var err error
 			switch t.format {
 			case FormatTemplate:
+				if o.tmpl.ListsAlerts() {
+					// Written for a list: the whole report, within a limit.
+					var rep *model.Report
+					if rep, err = o.tspool.report(o.tmpl.Path, o.tspool.listMax); err == nil {
+						err = o.tmpl.Execute(o.ctx, t.w, rep)
+					}
+					break
+				}
 				err = o.tmpl.ExecuteData(o.ctx, t.w, o.tspool.data())
 				if err == nil {
 					err = o.tspool.streamErr()

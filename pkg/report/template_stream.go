@@ -10,8 +10,10 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 
+	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/model"
 )
 
@@ -43,13 +45,20 @@ func templateData(r *model.Report) *TemplateData {
 // the header as the stream's end has it: a report read back is recounted
 // there).
 type templateSpool struct {
-	ctx    context.Context // stops the stream, for a template that writes little
-	dir    string          // for the temporary file; "" is os.TempDir
-	f      *os.File
-	w      *bufio.Writer
-	buf    []byte
-	cache  enrichmentCache
-	header *model.Report
+	ctx context.Context // stops the stream, for a template that writes little
+	dir string          // for the temporary file; "" is os.TempDir
+	f   *os.File
+	w   *bufio.Writer
+	// untrack ends f's registration with interrupt.Track, which removes it
+	// when a second signal ends the process without unwinding.
+	untrack func()
+	buf     []byte
+	cache   enrichmentCache
+	header  *model.Report
+	size    int64 // bytes of alerts spooled
+	// listMax bounds size for a template that uses .Alerts as a list
+	// (templateListMax).
+	listMax int64
 
 	mu  sync.Mutex
 	err error // the first error met while streaming
@@ -62,6 +71,7 @@ func (s *templateSpool) Begin(r *model.Report) error {
 		return fmt.Errorf("create template spool: %w", err)
 	}
 	s.f, s.w, s.header = f, bufio.NewWriterSize(f, 256<<10), r
+	s.untrack = interrupt.Track(f.Name())
 	return nil
 }
 
@@ -75,6 +85,7 @@ func (s *templateSpool) Alert(a *model.Alert) error {
 	if _, err := s.w.Write(s.buf); err != nil {
 		return fmt.Errorf("write template spool: %w", err)
 	}
+	s.size += int64(len(s.buf))
 	return nil
 }
 
@@ -100,6 +111,35 @@ func (s *templateSpool) data() *TemplateData {
 	d := templateData(h)
 	d.Alerts = s.alerts
 	return d
+}
+
+// templateListMax bounds the alerts, as the JSON report encodes them, that
+// a template using .Alerts as a list (UserTemplate.ListsAlerts) may be
+// given: the list is the whole report in memory, several times the size of
+// its JSON. A template that only ranges over .Alerts has no limit.
+const templateListMax = 256 << 20
+
+// report is the header with every spooled alert read back, for a template
+// that uses .Alerts as a list; an error past max bytes of alerts, naming
+// the template and saying how to stream instead.
+func (s *templateSpool) report(tmpl string, max int64) (*model.Report, error) {
+	h := s.header
+	if h == nil {
+		h = &model.Report{}
+	}
+	if s.size > max {
+		return nil, fmt.Errorf("template %s uses .Alerts as a list (len, index, a range with an index, with, if, or passing it on), which holds the whole report in memory, and this report's alerts take %s, more than the %s allowed: range over .Alerts instead ({{ range .Alerts }} or {{ range $a := .Alerts }}), which streams them, and count with .Summary.Alerts",
+			tmpl, sizeString(s.size), sizeString(max))
+	}
+	r := *h
+	r.Alerts = make([]*model.Alert, 0, h.Summary.Alerts)
+	for a := range s.alerts {
+		r.Alerts = append(r.Alerts, a)
+	}
+	if err := s.streamErr(); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // alerts is the stream of TemplateData.Alerts.
@@ -157,5 +197,14 @@ func (s *templateSpool) close() {
 		s.f.Close()
 		_ = os.Remove(s.f.Name())
 		s.f = nil
+		s.untrack()
 	}
+}
+
+// sizeString writes n bytes in MiB, or in bytes below one.
+func sizeString(n int64) string {
+	if n < 1<<20 {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
 }

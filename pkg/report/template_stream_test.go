@@ -42,6 +42,7 @@ func TestTemplateStreamsAlerts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, body, want string
+		listMax          int64 // 0: the default
 		wantErr          string
 	}{
 		{name: "happy path: range", body: `{{ .Summary.Alerts }}:{{ range .Alerts }} {{ .ID }}={{ (index .IOCs 0).Value }}/{{ (index (index .Enrichment (index .IOCs 0).Value) "feeds").Status }}{{ end }}`,
@@ -50,8 +51,14 @@ func TestTemplateStreamsAlerts(t *testing.T) {
 			want: "A-1 A-2 A-3 | 1:1 2:2 3:3 "},
 		{name: "happy path: a template may stop early", body: `{{ range .Alerts }}{{ .ID }}{{ break }}{{ end }}`, want: "A-1"},
 		{name: "happy path: the header as the JSON report has it", body: `{{ .SchemaVersion }} {{ .Tool.Name }} {{ len .Inputs }}`, want: "1 verdict 1"},
-		{name: "sad path: a stream has no length", body: `{{ len .Alerts }}`, wantErr: "len"},
-		{name: "sad path: nor indexes", body: `{{ range $i, $a := .Alerts }}{{ $i }}{{ end }}`, wantErr: "more than one variable"},
+		{name: "happy path: a stream with alerts skips the else", body: `{{ range .Alerts }}{{ break }}{{ else }}none{{ end }}|{{ range $.Alerts }}{{ break }}{{ else }}empty{{ end }}`,
+			want: "|"},
+		// Written for a list: given the whole report, as before streaming.
+		{name: "list: len, index and a range with an index", body: `{{ len .Alerts }} {{ range $i, $a := .Alerts }}{{ $i }}={{ $a.ID }} {{ end }}{{ (index .Alerts 2).ID }}`,
+			want: "3 0=A-1 1=A-2 2=A-3 A-3"},
+		{name: "list: with, and handed to a function", body: `{{ with .Alerts }}{{ (first .).ID }}{{ end }} {{ (last .Alerts).ID }}`, want: "A-1 A-3"},
+		{name: "list: in a template of its own", body: `{{ define "n" }}{{ len . }}{{ end }}{{ template "n" .Alerts }}`, want: "3"},
+		{name: "sad path: over the limit for a list", body: `{{ len .Alerts }}`, listMax: 100, wantErr: "uses .Alerts as a list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,16 +71,23 @@ func TestTemplateStreamsAlerts(t *testing.T) {
 			out, err := NewOutput(OutputOptions{Dir: dir, Name: "r", Formats: []Format{FormatJSON}, Template: tmpl})
 			require.NoError(t, err)
 			out.tspool.dir = tmpDir
+			if tt.listMax > 0 {
+				out.tspool.listMax = tt.listMax
+			}
 			s := out.Sink()
 			require.NoError(t, s.Begin(rep))
+			assert.Len(t, trackedIn(tmpDir), 1, "a second signal removes the spool too")
 			for _, a := range rep.Alerts {
 				require.NoError(t, s.Alert(a))
 			}
 			require.NoError(t, s.End(rep))
 			_, err = out.Commit()
 			assert.Empty(t, listDir(t, tmpDir), "the spool is removed")
+			assert.Empty(t, trackedIn(tmpDir))
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
+				assert.ErrorContains(t, err, tmpl, "the error names the template")
+				assert.Empty(t, listDir(t, dir), "no report is placed")
 				return
 			}
 			require.NoError(t, err)
@@ -141,4 +155,65 @@ func TestTemplateStreamStopsWhenCancelled(t *testing.T) {
 	for _, e := range listDir(t, dir) {
 		assert.False(t, strings.HasPrefix(e, "r."), "no report is placed: %s", e)
 	}
+}
+
+// TestAlertsAsList: a template that only ranges over .Alerts streams them;
+// any other use of .Alerts is a list's, and gets the whole list.
+func TestAlertsAsList(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{`{{ range .Alerts }}{{ .ID }}{{ end }}`, false},
+		{`{{ range $a := .Alerts }}{{ $a.ID }}{{ end }}`, false},
+		{`{{ range $.Alerts }}{{ range .IOCs }}{{ .Value }}{{ end }}{{ end }}`, false},
+		{`{{ range .Alerts }}x{{ else }}none{{ end }}{{ range .Alerts }}{{ break }}{{ end }}`, false},
+		{`{{ .Summary.Alerts }} {{ $.Summary.Alerts }} {{ range .InputErrors }}{{ .File }}{{ end }}`, false},
+		{`{{ define "row" }}{{ .ID }}{{ end }}{{ range .Alerts }}{{ template "row" . }}{{ end }}`, false},
+		{`{{ len .Alerts }}`, true},
+		{`{{ .Alerts | len }}`, true},
+		{`{{ index .Alerts 0 }}`, true},
+		{`{{ range $i, $a := .Alerts }}{{ end }}`, true},
+		{`{{ with .Alerts }}{{ end }}`, true},
+		{`{{ if .Alerts }}x{{ end }}`, true},
+		{`{{ $x := .Alerts }}{{ range $x }}{{ end }}`, true},
+		{`{{ range first .Alerts }}{{ end }}`, true},
+		{`{{ $r := . }}{{ len $r.Alerts }}`, true},
+		{`{{ define "t" }}{{ len .Alerts }}{{ end }}{{ template "t" . }}`, true},
+		{`{{ template "t" .Alerts }}{{ define "t" }}{{ end }}`, true},
+		{`{{ index . "Alerts" }}`, true},
+	}
+	for _, tt := range tests {
+		for _, ext := range []string{".txt.tmpl", ".html.tmpl"} {
+			t.Run(tt.body+ext, func(t *testing.T) {
+				t.Parallel()
+				path := filepath.Join(t.TempDir(), "t"+ext)
+				require.NoError(t, os.WriteFile(path, []byte(tt.body), 0o644))
+				u, err := LoadTemplate(path)
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, u.ListsAlerts())
+			})
+		}
+	}
+}
+
+// A stream of no alerts takes a range's else, as an empty list did.
+func TestTemplateEmptyStreamTakesElse(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tmpl := filepath.Join(t.TempDir(), "e.txt.tmpl")
+	require.NoError(t, os.WriteFile(tmpl, []byte(`{{ range .Alerts }}{{ .ID }}{{ else }}no alerts{{ end }}`), 0o644))
+	out, err := NewOutput(OutputOptions{Dir: dir, Name: "r", Template: tmpl})
+	require.NoError(t, err)
+	require.False(t, out.tmpl.ListsAlerts())
+	rep := streamReport(0)
+	s := out.Sink()
+	require.NoError(t, s.Begin(rep))
+	require.NoError(t, s.End(rep))
+	_, err = out.Commit()
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(dir, "r.e.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "no alerts", string(got))
 }
