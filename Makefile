@@ -68,8 +68,10 @@ cover: ## coverage profile and summary
 	$(GO) tool cover -func=coverage.out | tail -1
 
 .PHONY: bench
-bench: build ## Go benchmarks, then enrich 100k and 1M generated alerts offline (alerts/s, peak RSS, ratio to jq)
+bench: build ## Go benchmarks, then enrich generated alert files offline: alerts/s, peak RSS and ratio to jq against issue 13's goals (BENCH_PPROF=DIR for profiles, BENCH_REPEAT=N)
 	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/...
+	@# The JSON walker against encoding/json/v2 too, which Go keeps behind an experiment.
+	GOEXPERIMENT=jsonv2 $(GO) test -run='^$$' -bench='^BenchmarkWalkVersus$$' -benchmem ./pkg/alert
 	.ci/bench.sh
 
 .PHONY: eval

@@ -39,6 +39,12 @@ type Record struct {
 	// HitID is the Elasticsearch hit "_id" when the alert came from
 	// hits.hits[]._source.
 	HitID string
+	// Offset is where Raw starts in the file when Raw is the file's own
+	// bytes, as written there (JSON and NDJSON records that needed no
+	// UTF-8 repair), so that a caller can read the record again instead of
+	// keeping a copy; -1 otherwise (CSV rows, repaired records, malformed
+	// ones).
+	Offset int64
 	// Err describes why the record is malformed; nil for a good record.
 	Err *RecordError
 }
@@ -75,6 +81,15 @@ type Options struct {
 	Format Format
 	// MaxRecordBytes bounds one record; 0 means DefaultMaxRecordBytes.
 	MaxRecordBytes int
+	// Unvalidated lets NDJSON records that start with '{' through without
+	// the strict parse that proves them JSON, for a caller that parses
+	// every record strictly anyway (triage walks each one on a worker) and
+	// would otherwise pay for the parse twice, the first time on the one
+	// goroutine that reads. Such a caller must treat a parse error as a
+	// malformed record with the reason "invalid JSON: " + the error, which
+	// is what the reader would have said. Records the reader takes apart
+	// itself (Splunk envelopes) are still validated.
+	Unvalidated bool
 }
 
 // sizeString prints a byte count the way the reasons in RecordError do.

@@ -1,11 +1,14 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -96,6 +99,11 @@ func checkLoad(t *testing.T, dir string, data []byte, name string, format Format
 			if err := Walk(rec.Raw, func(p *Path, _ Kind, _ string) { _ = p.Normalized() }); err != nil {
 				t.Fatalf("record %d: Walk: %v on %q", rec.Index, err, rec.Raw)
 			}
+			// Offset promises the file's own bytes: re-reading there must
+			// give the record back.
+			if off := rec.Offset; off >= 0 && (off+int64(len(rec.Raw)) > int64(len(data)) || !bytes.Equal(data[off:off+int64(len(rec.Raw))], rec.Raw)) {
+				t.Fatalf("record %d: Offset %d does not hold %q", rec.Index, off, rec.Raw)
+			}
 			_ = ID(rec)
 		}
 		if err := r.Close(); err != nil {
@@ -119,6 +127,58 @@ func FuzzLoadNDJSON(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkLoad(t, dir, data, "fuzz.ndjson", FormatNDJSON)
+	})
+}
+
+// FuzzUnvalidatedNDJSON holds Options.Unvalidated to its promise: reading
+// NDJSON unvalidated and walking each record strictly, as triage does,
+// gives the records and the malformed-record reasons of the validating
+// reader, in the same order.
+func FuzzUnvalidatedNDJSON(f *testing.F) {
+	fuzzSeeds(f, "alerts.ndjson", "splunk-export.json", "zeek-notice.otrf-apt29.ndjson")
+	for _, s := range []string{"{\"a\":1,}\n{\"b\":[}\n{\"preview\":true,\"result\":{\"a\":}}\n[1,\n{\"c\":\"\\x\"}", "{} x\n{\"a\":\"\xff\"", "{\"a\":{\"b\":{}}}}"} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "fuzz.ndjson")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		read := func(unvalidated bool) []string {
+			r, err := Open(path, "fuzz.ndjson", Options{Format: FormatNDJSON, Unvalidated: unvalidated})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var out []string
+			for {
+				rec, err := r.Next()
+				if err != nil {
+					if !errors.Is(err, io.EOF) {
+						out = append(out, "file error: "+err.Error())
+					}
+					return out
+				}
+				reason := ""
+				if rec.Err != nil {
+					reason = rec.Err.Reason
+				} else if unvalidated {
+					if err := Walk(rec.Raw, func(*Path, Kind, string) {}); err != nil {
+						reason = "invalid JSON: " + err.Error()
+					}
+				}
+				if reason != "" {
+					out = append(out, fmt.Sprintf("%d line %d: %s", rec.Index, rec.Line, reason))
+				} else {
+					out = append(out, fmt.Sprintf("%d line %d: %s", rec.Index, rec.Line, rec.Raw))
+				}
+			}
+		}
+		want, got := read(false), read(true)
+		if !slices.Equal(want, got) {
+			t.Fatalf("unvalidated reading differs:\n got %q\nwant %q", got, want)
+		}
 	})
 }
 

@@ -101,9 +101,10 @@ func (r *Reader) topLevel() (Record, bool, error) {
 		js.stack = append(js.stack, frame{kind: frRoot})
 		return Record{}, false, nil
 	}
-	line := sc.line
+	line, off := sc.line, sc.off
 	var res capResult
 	r.capBuf, res = sc.capture(r.capBuf[:0], r.max)
+	r.cutFrom(r.capBuf, off)
 	rec := r.object(r.capBuf, line, res)
 	if rec.Err != nil && res == capDone && c != '"' && validate(trimSpace(r.capBuf)) != nil {
 		// Garbage whose end cannot be trusted: report it and stop.
@@ -151,9 +152,10 @@ func (r *Reader) arrayStep(top int, c byte) (Record, bool) {
 	}
 	f.state = stAfter
 	hits := f.kind == frHitsArray
-	line := sc.line
+	line, off := sc.line, sc.off
 	var res capResult
 	r.capBuf, res = sc.capture(r.capBuf[:0], r.max)
+	r.cutFrom(r.capBuf, off)
 	rec := r.object(r.capBuf, line, res)
 	if res == capEOF {
 		r.done = true
@@ -310,12 +312,13 @@ func (r *Reader) rereadRoot() (Record, error) {
 		return Record{}, err
 	}
 	r.sc.reset(r.f, js.rootOff, js.rootLine)
-	line := r.sc.line
+	line, off := r.sc.line, r.sc.off
 	var res capResult
 	r.capBuf, res = r.sc.capture(r.capBuf[:0], r.max)
 	if r.sc.err != nil {
 		return Record{}, r.sc.err
 	}
+	r.cutFrom(r.capBuf, off)
 	rec := r.object(r.capBuf, line, res)
 	if res == capEOF {
 		r.done = true

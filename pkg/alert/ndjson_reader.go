@@ -51,11 +51,12 @@ var ndTrim = " \t\r\n"
 
 func (r *Reader) nextNDJSON() (Record, error) {
 	for {
-		lineNo := r.sc.line
+		lineNo, start := r.sc.line, r.sc.off
 		line, tooLong, eof, err := r.readLine()
 		if err != nil {
 			return Record{}, err
 		}
+		r.cutFrom(line, start)
 		if !eof { // the line ended with '\n'
 			r.sc.line++
 		}
@@ -73,7 +74,7 @@ func (r *Reader) nextNDJSON() (Record, error) {
 		if len(line) > r.max {
 			return r.recordError(lineNo, r.tooLarge()), nil
 		}
-		rec := r.object(line, lineNo, capDone)
+		rec := r.objectChecked(line, lineNo, capDone, !r.lazy)
 		if unwrapSplunk(&rec) {
 			r.index-- // not a record: keep record numbers dense
 			if eof {

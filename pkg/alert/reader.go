@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Reader reads the records of one input, one at a time, in memory bounded by
@@ -16,6 +17,7 @@ type Reader struct {
 	format Format
 	comma  rune
 	max    int
+	lazy   bool // Options.Unvalidated
 
 	sc      scanner
 	index   int   // last record number handed out
@@ -24,6 +26,12 @@ type Reader struct {
 
 	capBuf []byte // captured JSON value, reused
 	fixBuf []byte // UTF-8 repair output, reused
+
+	// base holds the file's bytes from offset baseOff that the record being
+	// made was cut from (a line, a captured value), for Record.Offset; nil
+	// when the record is not the file's bytes.
+	base    []byte
+	baseOff int64
 
 	js  jsonState
 	nd  ndjsonState
@@ -57,7 +65,7 @@ func Open(path, name string, opts Options) (*Reader, error) {
 		f.Close()
 		return nil, &FileError{File: name, Err: err}
 	}
-	r := &Reader{f: f, name: name, max: maxRec}
+	r := &Reader{f: f, name: name, max: maxRec, lazy: opts.Unvalidated}
 	r.sc.reset(f, 0, 1)
 
 	// The extension decides when it can; the content is looked at anyway, to
@@ -131,6 +139,7 @@ func (r *Reader) Next() (Record, error) {
 	}
 	var rec Record
 	var err error
+	r.base = nil
 	switch r.format {
 	case FormatNDJSON:
 		rec, err = r.nextNDJSON()
@@ -139,6 +148,8 @@ func (r *Reader) Next() (Record, error) {
 	default:
 		rec, err = r.nextJSON()
 	}
+	rec.Offset = r.offsetOf(rec.Raw)
+	r.base = nil
 	if err != nil {
 		r.done = true
 		var fe *FileError
@@ -151,6 +162,30 @@ func (r *Reader) Next() (Record, error) {
 	}
 	return rec, nil
 }
+
+// cutFrom records that the next record is cut from b, the file's bytes at
+// offset off.
+func (r *Reader) cutFrom(b []byte, off int64) { r.base, r.baseOff = b, off }
+
+// offsetOf returns the file offset of raw when it lies within r.base, else
+// -1. Trimming, unwrapping a Splunk envelope or an Elasticsearch hit only
+// reslice: raw then still points into base.
+func (r *Reader) offsetOf(raw []byte) int64 {
+	if r.base == nil || len(raw) == 0 {
+		return -1
+	}
+	b := uintptr(unsafe.Pointer(unsafe.SliceData(r.base)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	if p < b || p+uintptr(len(raw)) > b+uintptr(len(r.base)) {
+		return -1
+	}
+	return r.baseOff + int64(p-b)
+}
+
+// Stat describes the open input file: after the last record, the file as
+// it was read, for a caller that reads records again (Record.Offset) and
+// wants to know whether the file changed in between.
+func (r *Reader) Stat() (os.FileInfo, error) { return r.f.Stat() }
 
 // Close closes the input file.
 func (r *Reader) Close() error {
@@ -171,6 +206,13 @@ func (r *Reader) tooLarge() string { return "record exceeds " + sizeString(r.max
 // object turns captured bytes into the next record: a JSON object, repaired
 // to valid UTF-8, or a malformed record saying why not.
 func (r *Reader) object(raw []byte, line int, res capResult) Record {
+	return r.objectChecked(raw, line, res, true)
+}
+
+// objectChecked is object; with check false, a record that starts with '{'
+// is not parsed (Options.Unvalidated), unless it looks like a Splunk
+// envelope, which the reader takes apart.
+func (r *Reader) objectChecked(raw []byte, line int, res capResult, check bool) Record {
 	switch res {
 	case capEOF:
 		return r.recordError(line, "invalid JSON: unexpected end of file (truncated record)")
@@ -181,9 +223,12 @@ func (r *Reader) object(raw []byte, line int, res capResult) Record {
 	if !utf8.Valid(raw) {
 		r.fixBuf = appendValidUTF8(r.fixBuf[:0], raw)
 		raw = r.fixBuf
+		r.base = nil // no longer the file's bytes
 	}
-	if err := validate(raw); err != nil {
-		return r.recordError(line, "invalid JSON: "+err.Error())
+	if check || len(raw) == 0 || raw[0] != '{' || hasSplunkFirstKey(raw) {
+		if err := validate(raw); err != nil {
+			return r.recordError(line, "invalid JSON: "+err.Error())
+		}
 	}
 	if raw[0] != '{' {
 		return r.recordError(line, "not a JSON object ("+jsonKind(raw[0])+")")

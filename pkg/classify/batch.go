@@ -14,36 +14,43 @@ import (
 // answer is validated, cached and billed like any other. An answer that
 // does not validate falls back to the heuristic rather than being asked
 // again at full price.
-func (r *Runner) runBatch(ctx context.Context, bc BatchClassifier, todo []*group) error {
+func (r *Runner) runBatch(ctx context.Context, bc BatchClassifier, todo []*group, replay Cases) error {
 	est, _ := r.opts.Classifier.(Estimator)
+	// A job carries every request at once: the cases of the groups sent
+	// are held until it is built, and only those.
 	var send []*group
+	var cases []Case
 	var planned float64
-	for _, gr := range todo {
+	err := each(ctx, replay, todo, func(gr *group, fc Case) error {
 		if c := r.cached(ctx, gr); c != nil {
 			r.settle(gr, c)
-			continue
+			return nil
 		}
 		if why := r.stopReason(); why != "" {
-			r.settle(gr, Heuristic(gr.c, why))
-			continue
+			r.settle(gr, Heuristic(fc, why))
+			return nil
 		}
 		if r.opts.MaxCostUSD > 0 && est != nil {
-			cost := est.Estimate(gr.c, true).CostUSD
+			cost := est.Estimate(fc, true).CostUSD
 			if r.spentSoFar()+planned+cost > r.opts.MaxCostUSD {
 				r.budgetOut()
-				r.settle(gr, Heuristic(gr.c, WhyBudget))
-				continue
+				r.settle(gr, Heuristic(fc, WhyBudget))
+				return nil
 			}
 			planned += cost
 		}
 		send = append(send, gr)
+		cases = append(cases, fc)
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("replay alerts: %w", err)
 	}
 	if len(send) == 0 {
 		return ctx.Err()
-	}
-	cases := make([]Case, len(send))
-	for i, gr := range send {
-		cases[i] = gr.c
 	}
 	r.mu.Lock()
 	r.stats.Requests += len(send)
@@ -64,8 +71,8 @@ func (r *Runner) runBatch(ctx context.Context, bc BatchClassifier, todo []*group
 			r.mu.Unlock()
 			r.log.Warn("batch job failed", "error", err.Error())
 		}
-		for _, gr := range send {
-			r.settle(gr, Heuristic(gr.c, WhyFailed+": "+err.Error()))
+		for i, gr := range send {
+			r.settle(gr, Heuristic(cases[i], WhyFailed+": "+err.Error()))
 		}
 		return nil
 	}
@@ -78,8 +85,8 @@ func (r *Runner) runBatch(ctx context.Context, bc BatchClassifier, todo []*group
 		var spent usage
 		spent.add(o.Classification)
 		if o.Err != nil {
-			r.log.Warn("batch answer unusable", "alert_id", gr.c.AlertID, "problem", o.Err.Error())
-			r.settle(gr, spent.onto(Heuristic(gr.c, WhyFailed+": "+o.Err.Error())))
+			r.log.Warn("batch answer unusable", "alert_id", cases[i].AlertID, "problem", o.Err.Error())
+			r.settle(gr, spent.onto(Heuristic(cases[i], WhyFailed+": "+o.Err.Error())))
 			continue
 		}
 		r.settle(gr, spent.onto(r.accept(ctx, gr, o.Classification)))

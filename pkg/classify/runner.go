@@ -40,6 +40,11 @@ type Options struct {
 // asks the model (or the cache) once per group within rate, budget and
 // retry limits, and hands each alert its classification. It knows nothing
 // of any particular model: that is the Classifier's business.
+//
+// It keeps a small record per group (its key, where its first alert is,
+// the count and the answer), never the alerts: Run and Estimate take each
+// group's case from a replay of the run's alerts (Cases), so memory grows
+// with distinct alerts by a hundred-odd bytes each, not by whole alerts.
 type Runner struct {
 	opts   Options
 	log    *slog.Logger
@@ -47,7 +52,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	groups  map[string]*group
-	order   []string
+	order   []*group
 	stats   model.ClassificationStats
 	spent   float64
 	stopped string // why the model is out for this run
@@ -57,11 +62,88 @@ type Runner struct {
 	checkErr  error
 }
 
+// group is the record kept per group.
 type group struct {
 	key    string
-	c      Case // the first alert's case; its Pos carries the tokens
+	pos    string // the first alert's Case.Pos: that alert carries the group's tokens
 	result *model.Classification
 	alerts int
+}
+
+// Cases replays the alerts of a run as Cases, in the order they were
+// added (a batch's spool, a report read again), calling yield for each and
+// stopping at its first error, which it returns.
+type Cases func(yield func(Case) error) error
+
+// CasesOf replays cases held in memory.
+func CasesOf(cases ...Case) Cases {
+	return func(yield func(Case) error) error {
+		for _, c := range cases {
+			if err := yield(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// firsts finds, among the replayed alerts, the first alert of each group in
+// todo: by position first (cheap), then by key (Pos is not unique when a
+// file is given twice).
+type firsts map[string][]*group
+
+func newFirsts(todo []*group) firsts {
+	f := firsts{}
+	for _, g := range todo {
+		f[g.pos] = append(f[g.pos], g)
+	}
+	return f
+}
+
+// take returns c's group if c is the first alert of a group still to find.
+func (f firsts) take(c Case) *group {
+	gs := f[c.Pos]
+	if len(gs) == 0 {
+		return nil
+	}
+	k := Key(c)
+	for i, g := range gs {
+		if g.key == k {
+			f[c.Pos] = append(gs[:i:i], gs[i+1:]...)
+			return g
+		}
+	}
+	return nil
+}
+
+// each replays cases and calls fn with every group-first case of todo, in
+// order.
+func each(ctx context.Context, cases Cases, todo []*group, fn func(*group, Case) error) error {
+	if cases == nil {
+		return errors.New("classify: no cases to replay")
+	}
+	f := newFirsts(todo)
+	left := len(todo)
+	errDone := errors.New("done")
+	err := cases(func(c Case) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if gr := f.take(c); gr != nil {
+			left--
+			if err := fn(gr, c); err != nil {
+				return err
+			}
+			if left == 0 {
+				return errDone // the rest of the replay has no first alert
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errDone) {
+		return nil
+	}
+	return err
 }
 
 // NewRunner returns an empty runner.
@@ -112,9 +194,9 @@ func (r *Runner) Add(c Case) string {
 	defer r.mu.Unlock()
 	g := r.groups[k]
 	if g == nil {
-		g = &group{key: k, c: c}
+		g = &group{key: k, pos: c.Pos}
 		r.groups[k] = g
-		r.order = append(r.order, k)
+		r.order = append(r.order, g)
 	}
 	g.alerts++
 	return k
@@ -153,11 +235,14 @@ func (r *Runner) Check(ctx context.Context) error {
 	return r.checkErr
 }
 
-// Run classifies every group not yet classified.
-func (r *Runner) Run(ctx context.Context) error {
+// Run classifies every group not yet classified, taking each group's case
+// from cases, the run's alerts again, in the order they were added. Only
+// the alerts being classified are held, at most Concurrency of them (all
+// those sent, for a batch job, which sends them together).
+func (r *Runner) Run(ctx context.Context, cases Cases) error {
 	var todo []*group
-	for _, k := range r.order {
-		if gr := r.groups[k]; gr.result == nil {
+	for _, gr := range r.order {
+		if gr.result == nil {
 			todo = append(todo, gr)
 		}
 	}
@@ -169,25 +254,29 @@ func (r *Runner) Run(ctx context.Context) error {
 			return err
 		}
 		if r.Batch() {
-			return r.runBatch(ctx, r.opts.Classifier.(BatchClassifier), todo)
+			return r.runBatch(ctx, r.opts.Classifier.(BatchClassifier), todo, cases)
 		}
 	}
 	g := errgroup.Group{}
-	g.SetLimit(r.opts.Concurrency)
-	for _, gr := range todo {
-		if ctx.Err() != nil {
-			break
-		}
+	g.SetLimit(r.opts.Concurrency) // Go waits for a free slot: the replay goes at the classifier's pace
+	err := each(ctx, cases, todo, func(gr *group, c Case) error {
 		g.Go(func() error {
-			res := r.classify(ctx, gr)
+			res := r.classify(ctx, gr, c)
 			r.mu.Lock()
 			gr.result = res
 			r.mu.Unlock()
 			return nil
 		})
-	}
+		return nil
+	})
 	_ = g.Wait()
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("replay alerts: %w", err)
+	}
+	return nil
 }
 
 // cached returns a group's cached classification, if any.
@@ -228,21 +317,22 @@ func (u usage) onto(c *model.Classification) *model.Classification {
 	return c
 }
 
-// classify settles one group: heuristic, cache or model.
-func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification {
+// classify settles one group, whose first alert is fc: heuristic, cache or
+// model.
+func (r *Runner) classify(ctx context.Context, gr *group, fc Case) *model.Classification {
 	if r.opts.Classifier == nil {
-		return Heuristic(gr.c, r.opts.Why)
+		return Heuristic(fc, r.opts.Why)
 	}
 	if c := r.cached(ctx, gr); c != nil {
 		return c
 	}
 	if why := r.stopReason(); why != "" {
-		return Heuristic(gr.c, why)
+		return Heuristic(fc, why)
 	}
 	var spent usage
 	var lastProblem string
 	for attempt := 0; attempt < 2; attempt++ { // one retry for an answer that does not validate
-		c, err := r.ask(ctx, gr.c)
+		c, err := r.ask(ctx, fc)
 		r.bill(c)
 		spent.add(c)
 		if err == nil {
@@ -252,17 +342,17 @@ func (r *Runner) classify(ctx context.Context, gr *group) *model.Classification 
 		switch {
 		case errors.As(err, &ae):
 			lastProblem = ae.Problem
-			r.log.Warn("model answer did not validate", "alert_id", gr.c.AlertID, "attempt", attempt+1, "problem", lastProblem)
+			r.log.Warn("model answer did not validate", "alert_id", fc.AlertID, "attempt", attempt+1, "problem", lastProblem)
 			if ae.Final {
 				attempt = 2
 			}
 			continue
 		case err != nil:
-			return spent.onto(Heuristic(gr.c, WhyFailed+": "+err.Error()))
+			return spent.onto(Heuristic(fc, WhyFailed+": "+err.Error()))
 		}
 		return spent.onto(r.accept(ctx, gr, c))
 	}
-	return spent.onto(Heuristic(gr.c, WhyFailed+": "+lastProblem))
+	return spent.onto(Heuristic(fc, WhyFailed+": "+lastProblem))
 }
 
 // sane holds any classifier to the report's schema: whatever a model
@@ -436,7 +526,7 @@ func (r *Runner) Result(c Case) *model.Classification {
 		res = *Heuristic(c, WhyFailed+": not classified")
 	} else {
 		res = *g.result
-		first := g.c.Pos == c.Pos
+		first := g.pos == c.Pos
 		r.mu.Unlock()
 		res.Reasoning = append([]string(nil), res.Reasoning...)
 		if !first {
@@ -500,31 +590,39 @@ type Estimate struct {
 }
 
 // Estimate prices the batch without sending anything, with the
-// classifier's own estimate per request (Estimator); a classifier that
-// cannot estimate counts requests only.
-func (r *Runner) Estimate(ctx context.Context) Estimate {
+// classifier's own estimate per request (Estimator), taking each group's
+// case from cases as Run does; a classifier that cannot estimate counts
+// requests only. A replay that fails ends the estimate where it got to.
+func (r *Runner) Estimate(ctx context.Context, cases Cases) Estimate {
 	var e Estimate
-	est, _ := r.opts.Classifier.(Estimator)
-	batch := r.Batch()
-	for _, k := range r.order {
-		g := r.groups[k]
+	var need []*group
+	for _, g := range r.order {
 		e.Alerts += g.alerts
 		e.Groups++
 		if r.opts.Classifier == nil {
 			continue
 		}
-		if _, ok, err := r.opts.Cache.Get(ctx, r.cacheKey(k)); err == nil && ok {
+		if _, ok, err := r.opts.Cache.Get(ctx, r.cacheKey(g.key)); err == nil && ok {
 			e.Cached++
 			continue
 		}
 		e.Requests++
-		if est != nil {
-			c := est.Estimate(g.c, batch)
-			e.PromptTokens += c.PromptTokens
-			e.OutputTokens += c.OutputTokens
-			e.Think += c.ThoughtTokens
-			e.CostUSD += c.CostUSD
-		}
+		need = append(need, g)
+	}
+	est, _ := r.opts.Classifier.(Estimator)
+	if est == nil || len(need) == 0 {
+		return e
+	}
+	batch := r.Batch()
+	if err := each(ctx, cases, need, func(_ *group, fc Case) error {
+		c := est.Estimate(fc, batch)
+		e.PromptTokens += c.PromptTokens
+		e.OutputTokens += c.OutputTokens
+		e.Think += c.ThoughtTokens
+		e.CostUSD += c.CostUSD
+		return nil
+	}); err != nil {
+		r.log.Warn("estimate cut short", "error", err.Error())
 	}
 	return e
 }

@@ -80,7 +80,7 @@ func classifyCases(t *testing.T, r *Runner, n int) []*model.Classification {
 		cases[i] = Case{AlertID: fmt.Sprint(i), Pos: fmt.Sprintf("f#%d", i), Raw: json.RawMessage(fmt.Sprintf(`{"rule":"r%d"}`, i))}
 		r.Add(cases[i])
 	}
-	require.NoError(t, r.Run(context.Background()))
+	require.NoError(t, r.Run(context.Background(), CasesOf(cases...)))
 	out := make([]*model.Classification, n)
 	for i, c := range cases {
 		out[i] = r.Result(c)

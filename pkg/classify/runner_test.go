@@ -69,7 +69,7 @@ func runAll(t *testing.T, r *Runner, cs ...Case) []*model.Classification {
 	for _, c := range cs {
 		r.Add(c)
 	}
-	require.NoError(t, r.Run(context.Background()))
+	require.NoError(t, r.Run(context.Background(), CasesOf(cs...)))
 	var out []*model.Classification
 	for _, c := range cs {
 		out = append(out, r.Result(c))
@@ -150,7 +150,7 @@ func TestRunnerCheck(t *testing.T) {
 		s := &scripted{checkErr: fmt.Errorf("%w: no such model", ErrModelNotFound), answer: func(int, Case) (model.Classification, error) { return good(1), nil }}
 		r := newScripted(s, cache.Nop{}, nil)
 		r.Add(caseN(1))
-		require.ErrorIs(t, r.Run(context.Background()), ErrModelNotFound)
+		require.ErrorIs(t, r.Run(context.Background(), CasesOf(caseN(1))), ErrModelNotFound)
 		require.ErrorIs(t, r.Check(context.Background()), ErrModelNotFound)
 		assert.Zero(t, s.calls)
 		assert.Equal(t, 1, s.checks)
@@ -176,7 +176,7 @@ func TestRunnerCheck(t *testing.T) {
 	t.Run("nothing to ask, nothing checked", func(t *testing.T) {
 		t.Parallel()
 		s := &scripted{answer: func(int, Case) (model.Classification, error) { return good(1), nil }}
-		require.NoError(t, newScripted(s, cache.Nop{}, nil).Run(context.Background()))
+		require.NoError(t, newScripted(s, cache.Nop{}, nil).Run(context.Background(), CasesOf()))
 		assert.Zero(t, s.checks)
 	})
 }
@@ -206,11 +206,11 @@ func TestRunnerEstimateUsesTheClassifier(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		r.Add(caseN(i))
 	}
-	e := r.Estimate(context.Background())
+	e := r.Estimate(context.Background(), CasesOf(caseN(0), caseN(1), caseN(2)))
 	assert.Equal(t, Estimate{Alerts: 3, Groups: 3, Requests: 3, PromptTokens: 300, OutputTokens: 30, CostUSD: 1.5}, e)
 	assert.Zero(t, s.calls)
 	assert.False(t, r.Batch(), "batch only with a BatchClassifier")
 	heur := NewRunner(Options{Why: WhyNoKey})
 	heur.Add(caseN(1))
-	assert.Equal(t, Estimate{Alerts: 1, Groups: 1}, heur.Estimate(context.Background()))
+	assert.Equal(t, Estimate{Alerts: 1, Groups: 1}, heur.Estimate(context.Background(), CasesOf(caseN(1))))
 }

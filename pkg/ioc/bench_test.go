@@ -115,3 +115,37 @@ func BenchmarkExtractUnicode(b *testing.B) {
 		}
 	}
 }
+
+// benchFields are values of the fields that hold one indicator each, the
+// bulk of what a SIEM export's extraction finds: addresses, host names,
+// URLs and hashes, one per string.
+var benchFields = []struct {
+	value string
+	opts  ioc.Options
+}{
+	{"185.220.101.45", ioc.Options{}},
+	{"10.3.251.22", ioc.Options{}},
+	{"2606:4700:4700::1111", ioc.Options{}},
+	{"login-928.static471.biz", ioc.Options{Hosts: true}},
+	{"portal-267.telemetry7078.net", ioc.Options{}},
+	{"https://sync-408.api3628.biz/update/2284/payload.bin?id=153083", ioc.Options{}},
+	{"ec2a037d14e6572edfe05c06982df5119385c2a68bff376f3d5af8d9812ce6ff", ioc.Options{}},
+	{"44d88612fea8a8f36de82e1278abb02f", ioc.Options{}},
+}
+
+// BenchmarkExtractField measures strings that are one indicator each.
+func BenchmarkExtractField(b *testing.B) {
+	var n int64
+	for _, f := range benchFields {
+		n += int64(len(f.value))
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range benchFields {
+			if ioc.Extract(f.value, f.opts) == nil {
+				b.Fatalf("nothing in %q", f.value)
+			}
+		}
+	}
+}

@@ -155,6 +155,14 @@ type IOC struct {
 	Value   string   `json:"value"`
 	Fields  []string `json:"fields"`
 	Skipped string   `json:"skipped,omitempty"`
+
+	// Ref numbers the unique indicators of one stream from 1 (the same
+	// (Type, Value) has the same Ref in every alert), or is 0 when the
+	// source does not number them (a report read back). Sinks that count
+	// per unique indicator use it to index a slice instead of hashing the
+	// value into a map: with a million unique indicators that is the
+	// difference between 24 and 170 bytes each. Not part of the report.
+	Ref int32 `json:"-"`
 }
 
 // Classification is the model's (or the heuristic's) label for an alert.

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/verdict-dev/verdict/pkg/internal/jsonstr"
 	"github.com/verdict-dev/verdict/pkg/model"
@@ -35,8 +36,33 @@ var alertLayout = layout{compact: true}
 
 // enrichmentCache holds the encoded enrichment of each indicator, for
 // streams whose alerts share enrichment maps (model.Alert.SharedEnrichment).
+// Triage shares one map among every indicator answered alike, so a few
+// maps serve a whole batch; a batch of a million distinct answers must not
+// keep a million encodings, so past maxCachedEnrichments the rest are
+// encoded each time.
 type enrichmentCache struct {
 	m sync.Map // map identity -> []byte
+	n atomic.Int64
+}
+
+const maxCachedEnrichments = 1 << 14
+
+// encoded returns the encoding of m, through the cache.
+func (c *enrichmentCache) encoded(l layout, m map[string]*model.Result, indent string) ([]byte, error) {
+	id := reflect.ValueOf(m).UnsafePointer()
+	if v, ok := c.m.Load(id); ok {
+		return v.([]byte), nil
+	}
+	enc, err := l.appendProviders(nil, m, indent)
+	if err != nil {
+		return nil, err
+	}
+	if c.n.Load() < maxCachedEnrichments {
+		if _, loaded := c.m.LoadOrStore(id, enc); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return enc, nil
 }
 
 func appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) ([]byte, error) {
@@ -108,34 +134,28 @@ func (l layout) appendAlert(dst []byte, a *model.Alert, cache *enrichmentCache) 
 	} else if len(a.Enrichment) == 0 {
 		dst = append(dst, "{}"...)
 	} else {
-		keys := make([]string, 0, len(a.Enrichment))
+		var buf [16]string // an alert's few indicators sort without allocating
+		keys := buf[:0]
 		for k := range a.Enrichment {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		dst = append(dst, '{')
 		for i, k := range keys {
 			dst = l.appendKey(dst, in2, k, i == 0)
 			m := a.Enrichment[k]
-			var enc []byte
+			var err error
 			if cache != nil && a.SharedEnrichment && m != nil {
-				id := reflect.ValueOf(m).UnsafePointer()
-				if v, ok := cache.m.Load(id); ok {
-					enc = v.([]byte)
-				} else {
-					var err error
-					if enc, err = l.appendProviders(nil, m, in2); err != nil {
-						return nil, err
-					}
-					cache.m.Store(id, enc)
+				var enc []byte
+				if enc, err = cache.encoded(l, m, in2); err == nil {
+					dst = append(dst, enc...)
 				}
 			} else {
-				var err error
-				if enc, err = l.appendProviders(nil, m, in2); err != nil {
-					return nil, err
-				}
+				dst, err = l.appendProviders(dst, m, in2)
 			}
-			dst = append(dst, enc...)
+			if err != nil {
+				return nil, err
+			}
 		}
 		dst = l.appendClose(dst, in1, '}')
 	}
@@ -175,11 +195,12 @@ func (l layout) appendProviders(dst []byte, m map[string]*model.Result, indent s
 	if len(m) == 0 {
 		return append(dst, "{}"...), nil
 	}
-	names := make([]string, 0, len(m))
+	var buf [8]string
+	names := buf[:0]
 	for n := range m {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	in := indent + step
 	dst = append(dst, '{')
 	for i, n := range names {
@@ -212,6 +233,9 @@ func marshalNoEscape(v any) ([]byte, error) {
 // does the job several times faster than json.Indent's state machine; if
 // the walk finds the value is not balanced after all, json.Indent decides.
 func (l layout) appendIndented(dst, value []byte, indent string) ([]byte, error) {
+	if l.compact {
+		return l.appendCompact(dst, value)
+	}
 	start := len(dst)
 	depth := 0
 	newline := func(d int) {
@@ -230,14 +254,8 @@ func (l layout) appendIndented(dst, value []byte, indent string) ([]byte, error)
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '"':
-			j := i + 1
-			for j < len(value) && value[j] != '"' {
-				if value[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(value) {
+			j := closingQuote(value, i)
+			if j < 0 {
 				return l.slowIndent(dst[:start], value, indent)
 			}
 			dst = append(dst, value[i:j+1]...)
@@ -278,6 +296,68 @@ func (l layout) appendIndented(dst, value []byte, indent string) ([]byte, error)
 		return l.slowIndent(dst[:start], value, indent)
 	}
 	return dst, nil
+}
+
+// closingQuote returns the index of the quote that ends the JSON string
+// starting at value[i], or -1 if it does not end. Strings are most of an
+// alert's bytes, and IndexByte finds the next quote many bytes at a time.
+func closingQuote(value []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(value[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		// Escaped when an odd number of backslashes comes before it. Each
+		// run is counted once: the next search starts after this quote.
+		n := 0
+		for p := j - 1; p > i && value[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j
+		}
+		j++
+	}
+}
+
+// appendCompact is appendIndented for the compact layout: the value with
+// the whitespace between its tokens left out. Alerts are the bulk of a
+// report, and most are compact already (NDJSON lines): then only the gaps
+// between strings are looked at, and the value is copied in one piece.
+func (l layout) appendCompact(dst, value []byte) ([]byte, error) {
+	start := len(dst)
+	depth, from := 0, 0 // value[from:i] is yet to be copied
+	for i := 0; i < len(value); {
+		switch value[i] {
+		case '"':
+			j := closingQuote(value, i)
+			if j < 0 {
+				return l.slowIndent(dst[:start], value, "")
+			}
+			i = j + 1
+			continue
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, value[from:i]...)
+			for i < len(value) && (value[i] == ' ' || value[i] == '\t' || value[i] == '\n' || value[i] == '\r') {
+				i++
+			}
+			from = i
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth < 0 {
+				return l.slowIndent(dst[:start], value, "")
+			}
+		}
+		i++
+	}
+	if depth != 0 {
+		return l.slowIndent(dst[:start], value, "")
+	}
+	return append(dst, value[from:]...), nil
 }
 
 func (l layout) slowIndent(dst, value []byte, indent string) ([]byte, error) {

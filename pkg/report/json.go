@@ -28,7 +28,7 @@ type header struct {
 // output is byte-identical to encoding the whole Report with two-space
 // indentation and HTML escaping off.
 type JSONWriter struct {
-	w     *bufio.Writer
+	w     *writeBehind
 	n     int
 	buf   []byte
 	cache enrichmentCache
@@ -37,7 +37,7 @@ type JSONWriter struct {
 
 // NewJSONWriter writes to w.
 func NewJSONWriter(w io.Writer) *JSONWriter {
-	return &JSONWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	return &JSONWriter{w: newWriteBehind(w, 1<<20)}
 }
 
 // Begin implements Sink.

@@ -64,7 +64,7 @@ type Output struct {
 	files   []*pendingFile
 	views   []viewTarget
 	builder *ViewBuilder
-	collect *Collect
+	tspool  *templateSpool
 	tmpl    *UserTemplate
 	block   *BlocklistWriter
 	name    string // the name the files got (Name, or Name-N)
@@ -113,8 +113,8 @@ func NewOutput(opts OutputOptions) (*Output, error) {
 			return nil, err
 		}
 		o.tmpl = t
-		o.collect = &Collect{}
-		o.sinks = append(o.sinks, o.collect)
+		o.tspool = &templateSpool{ctx: ctx, listMax: templateListMax}
+		o.sinks = append(o.sinks, o.tspool)
 	}
 	if opts.Stdout != "" {
 		if opts.Stdout == FormatTemplate && o.tmpl == nil {
@@ -263,7 +263,18 @@ func (o *Output) Commit() ([]string, error) {
 			var err error
 			switch t.format {
 			case FormatTemplate:
-				err = o.tmpl.Execute(o.ctx, t.w, o.collect.Report)
+				if o.tmpl.ListsAlerts() {
+					// Written for a list: the whole report, within a limit.
+					var rep *model.Report
+					if rep, err = o.tspool.report(o.tmpl.Path, o.tspool.listMax); err == nil {
+						err = o.tmpl.Execute(o.ctx, t.w, rep)
+					}
+					break
+				}
+				err = o.tmpl.ExecuteData(o.ctx, t.w, o.tspool.data())
+				if err == nil {
+					err = o.tspool.streamErr()
+				}
 			default:
 				err = RenderViewContext(o.ctx, t.w, t.format, o.View)
 			}
@@ -276,6 +287,9 @@ func (o *Output) Commit() ([]string, error) {
 		}()
 	}
 	wg.Wait()
+	if o.tspool != nil {
+		o.tspool.close()
+	}
 	if err := errors.Join(errs...); err != nil {
 		o.Abort()
 		return nil, err
@@ -449,6 +463,9 @@ func formatOrder(f Format) int {
 // Abort removes every temporary file; finished reports, from this run or
 // from earlier ones, are untouched. It may be called more than once.
 func (o *Output) Abort() {
+	if o.tspool != nil {
+		o.tspool.close()
+	}
 	for _, pf := range o.files {
 		pf.f.Close()
 		if !pf.placed {

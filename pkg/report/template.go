@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	texttemplate "text/template"
+	"text/template/parse"
 
 	"github.com/Masterminds/sprig/v3"
 
@@ -32,6 +33,10 @@ type UserTemplate struct {
 	Suffix string // the output file's extension: "slack.md" for slack.md.tmpl
 	html   *htmltemplate.Template
 	text   *texttemplate.Template
+	// list says the template uses .Alerts as a list, not only ranging over
+	// it (see alertsAsList): it gets the whole list, within
+	// templateListMax, instead of the stream.
+	list bool
 }
 
 // templateExts are the extensions a template file's name may end in.
@@ -65,12 +70,18 @@ func LoadTemplate(path string) (*UserTemplate, error) {
 			return nil, fmt.Errorf("parse template %s: %w", path, err)
 		}
 		ut.html = t
+		for _, x := range t.Templates() {
+			ut.list = ut.list || alertsAsList([]*parse.Tree{x.Tree})
+		}
 	} else {
 		t, err := texttemplate.New(base).Funcs(sprig.HermeticTxtFuncMap()).Funcs(userFuncs).Parse(string(src))
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", path, err)
 		}
 		ut.text = t
+		for _, x := range t.Templates() {
+			ut.list = ut.list || alertsAsList([]*parse.Tree{x.Tree})
+		}
 	}
 	return ut, nil
 }
@@ -90,15 +101,33 @@ func isBuiltinExt(ext string) bool {
 // IsHTML reports whether the template is escaped as HTML.
 func (u *UserTemplate) IsHTML() bool { return u.html != nil }
 
-// Execute renders the template over the whole report, stopping with ctx's
-// error once ctx is done.
+// ListsAlerts reports whether the template uses .Alerts as a list (len,
+// index, a range with an index variable, with, if, a variable or a function
+// argument holding it) rather than only ranging over it. Such a template
+// is given the whole report in memory, and refused for reports whose
+// alerts take more than templateListMax; any other streams the alerts.
+func (u *UserTemplate) ListsAlerts() bool { return u.list }
+
+// Execute renders the template over a report held whole, stopping with
+// ctx's error once ctx is done: .Alerts is the report's list.
 func (u *UserTemplate) Execute(ctx context.Context, w io.Writer, r *model.Report) error {
+	return u.execute(ctx, w, r)
+}
+
+// ExecuteData renders the template over d, whose Alerts is a stream,
+// stopping with ctx's error once ctx is done. A template that ListsAlerts
+// fails on it (a stream has no length, no index): give it Execute.
+func (u *UserTemplate) ExecuteData(ctx context.Context, w io.Writer, d *TemplateData) error {
+	return u.execute(ctx, w, d)
+}
+
+func (u *UserTemplate) execute(ctx context.Context, w io.Writer, data any) error {
 	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: w}, 64<<10)
 	var err error
 	if u.html != nil {
-		err = u.html.Execute(bw, r)
+		err = u.html.Execute(bw, data)
 	} else {
-		err = u.text.Execute(bw, r)
+		err = u.text.Execute(bw, data)
 	}
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -219,13 +220,21 @@ type ViewOptions struct {
 // only the most severe alerts: memory is bounded by the caps plus one
 // counter per unique indicator.
 type ViewBuilder struct {
-	opts     ViewOptions
-	header   *model.Report
-	seq      int
-	rows     []*Row
-	details  []*detailCandidate
-	hist     [10]int
+	opts    ViewOptions
+	header  *model.Report
+	seq     int
+	rows    []*Row
+	details []*detailCandidate
+	// rowCut and detailCut are the least severe row and detail kept at the
+	// last trim: an alert that is not more severe can never make the cut
+	// (it also comes later), so it costs no allocation at all.
+	rowCut, detailCut *Row
+	hist              [10]int
+	// Indicators are counted by model.IOC.Ref in dense when the stream
+	// numbers them, else by value in iocCount.
 	iocCount map[iocKey]*iocTally
+	dense    []denseTally
+	types    []string // type names of dense tallies, by code
 	classes  map[string]int
 	// What the builder saw itself: the view's counts come from the alerts,
 	// not from a header that a hand-made report could get wrong.
@@ -246,6 +255,28 @@ type iocTally struct {
 	worst      model.Verdict
 }
 
+// denseTally is iocTally for numbered indicators, in 24 bytes.
+type denseTally struct {
+	value  string
+	alerts uint32
+	worst  int8  // verdict rank + 1; 0 none yet
+	typ    uint8 // into ViewBuilder.types
+}
+
+// typeCode returns the code of an indicator type name.
+func (vb *ViewBuilder) typeCode(t string) uint8 {
+	for i, n := range vb.types {
+		if n == t {
+			return uint8(i)
+		}
+	}
+	if len(vb.types) == 255 {
+		return 255 // hostile input only: the type shows as the last one
+	}
+	vb.types = append(vb.types, t)
+	return uint8(len(vb.types) - 1)
+}
+
 // NewViewBuilder returns an empty builder.
 func NewViewBuilder(opts ViewOptions) *ViewBuilder {
 	if opts.MaxDetails <= 0 {
@@ -263,13 +294,17 @@ func (vb *ViewBuilder) Begin(r *model.Report) error { vb.header = r; return nil 
 // Alert implements Sink.
 func (vb *ViewBuilder) Alert(a *model.Alert) error {
 	vb.seq++
-	row := vb.row(a)
 	vb.byVerdict.Add(a.Risk.Verdict)
 	if a.Risk.Verdict != model.Unchecked {
 		vb.hist[min(max(a.Risk.Score, 0)/10, 9)]++
 	}
+	rank := a.Risk.Verdict.Rank()
 	for _, i := range a.IOCs {
 		if i.Skipped != "" {
+			continue
+		}
+		if i.Ref > 0 {
+			vb.countDense(i, rank)
 			continue
 		}
 		k := iocKey{i.Type, i.Value}
@@ -279,7 +314,7 @@ func (vb *ViewBuilder) Alert(a *model.Alert) error {
 			vb.iocCount[k] = t
 		}
 		t.alerts++
-		if a.Risk.Verdict.Rank() > t.worst.Rank() {
+		if rank > t.worst.Rank() {
 			t.worst = a.Risk.Verdict
 		}
 	}
@@ -287,21 +322,53 @@ func (vb *ViewBuilder) Alert(a *model.Alert) error {
 		vb.classified = true
 		vb.classes[a.Classification.Label]++
 	}
-	vb.rows = append(vb.rows, row)
-	if len(vb.rows) >= 2*vb.opts.MaxRows {
-		sortRows(vb.rows)
-		for _, r := range vb.rows[vb.opts.MaxRows:] {
-			r.alert = nil
-		}
-		vb.rows = vb.rows[:vb.opts.MaxRows]
+	probe := Row{Seq: vb.seq, Verdict: string(a.Risk.Verdict), Score: a.Risk.Score}
+	if c := a.Classification; c != nil {
+		probe.Label = c.Label
 	}
-	vb.details = append(vb.details, &detailCandidate{row: row, alert: a})
-	if len(vb.details) >= 2*vb.opts.MaxDetails {
-		sortDetails(vb.details)
-		clear(vb.details[vb.opts.MaxDetails:])
-		vb.details = vb.details[:vb.opts.MaxDetails]
+	keepRow := vb.rowCut == nil || less(&probe, vb.rowCut)
+	keepDetail := vb.detailCut == nil || less(&probe, vb.detailCut)
+	if !keepRow && !keepDetail {
+		return nil
+	}
+	row := vb.row(a)
+	if keepRow {
+		vb.rows = append(vb.rows, row)
+		if len(vb.rows) >= 2*vb.opts.MaxRows {
+			sortRows(vb.rows)
+			for _, r := range vb.rows[vb.opts.MaxRows:] {
+				r.alert = nil
+			}
+			vb.rows = vb.rows[:vb.opts.MaxRows]
+			vb.rowCut = vb.rows[len(vb.rows)-1]
+		}
+	}
+	if keepDetail {
+		vb.details = append(vb.details, &detailCandidate{row: row, alert: a})
+		if len(vb.details) >= 2*vb.opts.MaxDetails {
+			sortDetails(vb.details)
+			clear(vb.details[vb.opts.MaxDetails:])
+			vb.details = vb.details[:vb.opts.MaxDetails]
+			vb.detailCut = vb.details[len(vb.details)-1].row
+		}
 	}
 	return nil
+}
+
+// countDense counts a numbered indicator for an alert of verdict rank.
+func (vb *ViewBuilder) countDense(i model.IOC, rank int) {
+	n := int(i.Ref)
+	if n > len(vb.dense) {
+		vb.dense = slices.Grow(vb.dense, n-len(vb.dense))[:n]
+	}
+	t := &vb.dense[n-1]
+	if t.alerts == 0 {
+		t.value, t.typ = i.Value, vb.typeCode(i.Type)
+	}
+	t.alerts++
+	if int8(rank+1) > t.worst {
+		t.worst = int8(rank + 1)
+	}
 }
 
 // End implements Sink.
@@ -441,20 +508,7 @@ func (vb *ViewBuilder) Build() *View {
 		v.Histogram = append(v.Histogram, Bucket{Label: label, Count: n})
 		v.HistogramMax = max(v.HistogramMax, n)
 	}
-	tallies := make([]*iocTally, 0, len(vb.iocCount))
-	for _, t := range vb.iocCount {
-		tallies = append(tallies, t)
-	}
-	sort.Slice(tallies, func(i, j int) bool {
-		if tallies[i].alerts != tallies[j].alerts {
-			return tallies[i].alerts > tallies[j].alerts
-		}
-		if tallies[i].worst.Rank() != tallies[j].worst.Rank() {
-			return tallies[i].worst.Rank() > tallies[j].worst.Rank()
-		}
-		return tallies[i].value < tallies[j].value
-	})
-	for _, t := range tallies[:min(10, len(tallies))] {
+	for _, t := range vb.topIOCs(10) {
 		v.TopIOCs = append(v.TopIOCs, IOCCount{Type: token(t.typ), Defanged: shownIOC(t.typ, t.value), Alerts: t.alerts, Verdict: token(string(t.worst))})
 		v.TopIOCMax = max(v.TopIOCMax, t.alerts)
 	}
@@ -489,6 +543,56 @@ func (vb *ViewBuilder) Build() *View {
 		v.DetailsOmitted = 0
 	}
 	return v
+}
+
+// topIOCs returns the n indicators seen in most alerts: most alerts first,
+// then the most severe, then by value. It selects instead of sorting every
+// tally: there may be a million.
+func (vb *ViewBuilder) topIOCs(n int) []iocTally {
+	before := func(a, b *iocTally) bool {
+		if a.alerts != b.alerts {
+			return a.alerts > b.alerts
+		}
+		if ra, rb := a.worst.Rank(), b.worst.Rank(); ra != rb {
+			return ra > rb
+		}
+		return a.value < b.value
+	}
+	top := make([]iocTally, 0, n+1)
+	offer := func(t iocTally) {
+		if len(top) == n && !before(&t, &top[n-1]) {
+			return
+		}
+		i := sort.Search(len(top), func(i int) bool { return before(&t, &top[i]) })
+		top = slices.Insert(top, i, t)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	for _, t := range vb.iocCount {
+		offer(*t)
+	}
+	for _, d := range vb.dense {
+		if d.alerts == 0 {
+			continue
+		}
+		t := iocTally{typ: vb.types[d.typ], value: d.value, alerts: int(d.alerts), worst: verdictOfRank(int(d.worst) - 1)}
+		if len(top) == n && t.alerts < top[n-1].alerts {
+			continue // the common case, decided without building the verdict
+		}
+		offer(t)
+	}
+	return top
+}
+
+// verdictOfRank inverts model.Verdict.Rank for the severity verdicts. An
+// indicator seen only in UNCHECKED alerts has no worst verdict (""), as in
+// iocTally.
+func verdictOfRank(r int) model.Verdict {
+	if r >= 0 && r < len(model.AllVerdicts) {
+		return model.AllVerdicts[r]
+	}
+	return ""
 }
 
 func percent(n, total int) int {

@@ -20,7 +20,7 @@ func FuzzArtifactLinks(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		e := newExtractor()
+		e := newExtractor(nil)
 		_, found, err := e.alert(alert.Record{Raw: raw})
 		if err != nil {
 			return

@@ -28,18 +28,23 @@ func NewClassifyStage(r *classify.Runner) *ClassifyStage {
 // Runner is the stage's classification runner.
 func (s *ClassifyStage) Runner() *classify.Runner { return s.runner }
 
-// Prepare implements Stage: group, then classify (or estimate).
+// Prepare implements Stage: group, then classify (or estimate). The runner
+// keeps a small record per group; it reads each group's alert from src
+// again when it classifies it, so memory does not grow with the alerts.
 func (s *ClassifyStage) Prepare(ctx context.Context, src Source, dryRun bool) error {
 	r := s.runner
 	if err := src.EachAlert(ctx, func(a *model.Alert) error { r.Add(classify.FromAlert(a)); return nil }); err != nil {
 		return err
 	}
+	cases := func(yield func(classify.Case) error) error {
+		return src.EachAlert(ctx, func(a *model.Alert) error { return yield(classify.FromAlert(a)) })
+	}
 	if dryRun {
-		e := r.Estimate(ctx)
+		e := r.Estimate(ctx, cases)
 		s.Estimate = &e
 		return nil
 	}
-	if err := r.Run(ctx); err != nil {
+	if err := r.Run(ctx, cases); err != nil {
 		return fmt.Errorf("classification interrupted: %w", err)
 	}
 	return src.EachAlert(ctx, func(a *model.Alert) error { r.Tally(classify.FromAlert(a), &s.bc); return nil })

@@ -107,7 +107,7 @@ func dumpExport(t *testing.T, path, name string, policy *ioc.Policy) []byte {
 	r, err := alert.Open(path, name, alert.Options{})
 	require.NoError(t, err)
 	defer r.Close()
-	ex := newExtractor()
+	ex := newExtractor(nil)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s (format %s)\n", name, r.Format())
 	fmt.Fprintf(&b, "# policy: internal_domains=%s\n", strings.Join(realPolicyInternal, ","))

@@ -12,10 +12,12 @@ import (
 // passes use every core while the report stays in input order; memory is
 // bounded by the number of items in flight (a few per worker).
 //
-// produce must stop when emit returns false. The first error from produce
-// or consume ends the pipeline and is returned.
-func ordered[T any](ctx context.Context, produce func(emit func(T) bool) error, work func(T), consume func(T) error) error {
-	workers := max(runtime.GOMAXPROCS(0), 1)
+// produce must stop when emit returns false. work is told which worker
+// (0 to workers-1) runs it, so that each can keep state of its own that
+// lives for the whole pipeline. The first error from produce or consume
+// ends the pipeline and is returned.
+func ordered[T any](ctx context.Context, produce func(emit func(T) bool) error, work func(worker int, item T), consume func(T) error) error {
+	workers := pipelineWorkers()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -27,12 +29,12 @@ func ordered[T any](ctx context.Context, produce func(emit func(T) bool) error, 
 	queue := make(chan *slot, workers*4)
 
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for s := range jobs {
-				work(s.item)
+				work(w, s.item)
 				close(s.done)
 			}
 		}()
@@ -78,3 +80,6 @@ func ordered[T any](ctx context.Context, produce func(emit func(T) bool) error, 
 	}
 	return ctx.Err()
 }
+
+// pipelineWorkers is how many workers ordered runs: one per core.
+func pipelineWorkers() int { return max(runtime.GOMAXPROCS(0), 1) }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/verdict-dev/verdict/pkg/model"
 )
 
 func mkfifo(t *testing.T) string {
@@ -41,6 +43,27 @@ func TestSpoolNonRegularFiles(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 20, b.Alerts())
 		assert.Equal(t, []string{fifo}, b.Inputs(), "the pipe's own name, not the spool's")
+		// Pass 2 reads the pipe's copy: opening the pipe again would
+		// block for ever, its writer is gone.
+		require.NoError(t, b.Lookup(context.Background()))
+		done := make(chan []string, 1)
+		go func() {
+			var ids []string
+			err := b.EachAlert(context.Background(), func(a *model.Alert) error {
+				ids = append(ids, a.ID)
+				return nil
+			})
+			assert.NoError(t, err)
+			done <- ids
+		}()
+		select {
+		case ids := <-done:
+			require.Len(t, ids, 20)
+			assert.Equal(t, "s000000", ids[0])
+			assert.Equal(t, "s000019", ids[19])
+		case <-time.After(10 * time.Second):
+			t.Fatal("pass 2 opened the named pipe again instead of its copy")
+		}
 		require.NoError(t, b.Close())
 		assertEmptyDir(t, tmp)
 	})

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -114,28 +115,40 @@ type Batch struct {
 	dir     string
 	untrack func()   // the spool's registration with interrupt.Track
 	inputs  []string // display names, in order
+	// paths are the files the inputs were read from (standard input and
+	// pipes: their copies in dir). Pass 2 reads records from there again,
+	// so the raw spool holds only records that are not the file's bytes.
+	paths []string
+	// states are the regular input files as pass 1 left them, by input, and
+	// sumSeed keys the checksum of every record pass 2 reads again
+	// (rawSum): a file that changed in a record pass 1 read stops pass 2.
+	states  []inputState
+	sumSeed maphash.Seed
 
-	iocs  []ioc.IOC
-	skip  []ioc.SkipReason
-	index map[ioc.IOC]int32
+	table   *iocTable // the unique indicators, in order of first sight
+	skip    []uint8   // by batch index: a code of reasons
+	reasons reasonTable
+	fields  fieldTable
+	skipped int // indicators with a skip reason
 
 	alerts      int
 	records     int
 	inputErrors []model.InputError
+	exs         []*extractor // pass 1's, one per worker; dropped after it
 
 	// after Lookup
-	looked  []int32 // batch ioc index -> index in the looked-up slice, or -1
-	results *intel.Results
-	enrich  []map[string]*model.Result // by looked-up index
-	contrib []*score.Contribution      // by looked-up index; nil when no rule matched
-	// answered has, by looked-up index, bit p set when provider p (of
-	// results.Names) answered found or not_found: what checked_by and
-	// UNCHECKED rest on.
-	answered []uint64
+	looked   []int32 // batch ioc index -> index in the looked-up slice, or -1
+	results  *intel.Results
+	profiles profiles
+	prof     []int32               // by looked-up index: its answers, in profiles
+	contrib  []*score.Contribution // by looked-up index; nil when no rule matched
 	// siblings lists, by looked-up index, the batch indexes of the other
 	// hashes of the same file that an answer named (a feed row, a
 	// VirusTotal file object): links between the hashes of one artifact.
-	siblings  [][]int32
+	// Few indicators have any, so it is a map, with a bit per looked-up
+	// index saying whether to look.
+	siblings  map[int32][]int32
+	hasSib    []uint64
 	checkedBy sync.Map // answered mask -> []string, shared by every alert with that mask
 	byVerd    model.ByVerdict
 	scored    bool
@@ -159,7 +172,7 @@ func Load(ctx context.Context, opts Options) (*Batch, error) {
 	}
 	// Registered so that a second signal, which ends the process without
 	// unwinding, still removes it.
-	b := &Batch{opts: opts, log: opts.Logger, dir: dir, untrack: interrupt.Track(dir), index: map[ioc.IOC]int32{}}
+	b := &Batch{opts: opts, log: opts.Logger, dir: dir, untrack: interrupt.Track(dir), table: newIOCTable(), sumSeed: maphash.MakeSeed()}
 	loaded := false
 	defer func() {
 		// Deferred rather than called on each error path: the spool goes
@@ -356,6 +369,8 @@ func (b *Batch) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.paths = paths
+	b.states = make([]inputState, len(paths))
 	meta, err := newSpoolWriter(b.metaPath())
 	if err != nil {
 		return fmt.Errorf("create spool: %w", err)
@@ -365,6 +380,7 @@ func (b *Batch) load(ctx context.Context) error {
 		meta.close()
 		return fmt.Errorf("create spool: %w", err)
 	}
+	b.exs = make([]*extractor, pipelineWorkers())
 	var fileErrs []error
 	for fi, path := range paths {
 		n, err := b.loadFile(ctx, fi, path, meta, raw)
@@ -381,20 +397,15 @@ func (b *Batch) load(ctx context.Context) error {
 			b.log.Warn("no alerts in input", "file", b.inputs[fi])
 		}
 	}
+	b.exs = nil // the memos are a few MiB each, and pass 1 is over
 	if err := errors.Join(meta.close(), raw.close()); err != nil {
 		return fmt.Errorf("write spool: %w", err)
 	}
 	if len(fileErrs) > 0 {
 		return errors.Join(fileErrs...)
 	}
-	skipped := 0
-	for _, s := range b.skip {
-		if s != ioc.NotSkipped {
-			skipped++
-		}
-	}
 	b.log.Info("loaded alerts", "alerts", b.alerts, "records", b.records, "malformed", len(b.inputErrors),
-		"iocs", len(b.iocs), "skipped_iocs", skipped, "duration", time.Since(start).Round(time.Millisecond))
+		"iocs", len(b.table.list), "skipped_iocs", b.skipped, "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -405,12 +416,11 @@ type recordBatch struct {
 	ids   []string
 	found [][]foundIOC
 	werrs []error
-	fatal error // a whole-file problem met after these records
+	sums  []uint64 // rawSum of records read again in pass 2
+	fatal error    // a whole-file problem met after these records
 }
 
 const recordsPerBatch = 128
-
-var extractors = sync.Pool{New: func() any { return newExtractor() }}
 
 // loadFile reads one input; it returns how many alerts it yielded, and an
 // ErrInput error when the file gave records but not one readable alert.
@@ -418,14 +428,39 @@ var extractors = sync.Pool{New: func() any { return newExtractor() }}
 // extraction, the costly part, run on every core in between.
 func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *spoolWriter) (int, error) {
 	name := b.inputs[fi]
-	r, err := alert.Open(path, name, alert.Options{Format: b.opts.Format, MaxRecordBytes: b.opts.MaxRecordBytes})
+	// Unvalidated: the workers' walk parses every record strictly, so the
+	// reading goroutine need not parse it first (see werrs below).
+	r, err := alert.Open(path, name, alert.Options{Format: b.opts.Format, MaxRecordBytes: b.opts.MaxRecordBytes, Unvalidated: true})
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	defer r.Close()
 	good, bad := 0, 0
+	// Batches go round: the consumer hands each one back when it is done
+	// with it, so the arenas and lists are allocated once per run rather
+	// than once per 128 records (2 GB of garbage for a million alerts).
+	free := make(chan *recordBatch, 4*pipelineWorkers()+4)
+	next := func() *recordBatch {
+		select {
+		case rb := <-free:
+			return rb
+		default:
+			return &recordBatch{}
+		}
+	}
+	recycle := func(rb *recordBatch) {
+		if cap(rb.arena) > 16<<20 {
+			return // a giant record's arena is not worth keeping
+		}
+		clear(rb.recs) // the records' strings and errors
+		rb.recs, rb.arena, rb.fatal = rb.recs[:0], rb.arena[:0], nil
+		select {
+		case free <- rb:
+		default:
+		}
+	}
 	produce := func(emit func(*recordBatch) bool) error {
-		rb := &recordBatch{}
+		rb := next()
 		for {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -453,7 +488,7 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 				if !emit(rb) {
 					return ctx.Err()
 				}
-				rb = &recordBatch{}
+				rb = next()
 			}
 		}
 		if len(rb.recs) > 0 || rb.fatal != nil {
@@ -461,25 +496,30 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 		}
 		return nil
 	}
-	work := func(rb *recordBatch) {
-		ex := extractors.Get().(*extractor)
-		defer extractors.Put(ex)
-		ex.ids = b.opts.IDs
-		rb.ids = make([]string, len(rb.recs))
-		rb.found = make([][]foundIOC, len(rb.recs))
-		rb.werrs = make([]error, len(rb.recs))
+	work := func(worker int, rb *recordBatch) {
+		ex := b.extractor(worker)
+		n := len(rb.recs)
+		rb.ids = resize(rb.ids, n)
+		rb.found = slices.Grow(rb.found[:0], n)[:n] // the lists of the last round are reused
+		rb.werrs = resize(rb.werrs, n)
+		rb.sums = resize(rb.sums, n)
 		for i, rec := range rb.recs {
+			rb.found[i] = rb.found[i][:0]
 			if rec.Err != nil {
 				continue
 			}
 			id, found, werr := ex.alert(rec)
 			rb.ids[i], rb.werrs[i] = id, werr
-			rb.found[i] = append([]foundIOC(nil), found...)
+			rb.found[i] = append(rb.found[i], found...)
+			if rec.Offset >= 0 {
+				rb.sums[i] = rawSum(b.sumSeed, rec.Raw)
+			}
 		}
 	}
 	var sa spooledAlert
 	var fileErr error
 	consume := func(rb *recordBatch) error {
+		defer recycle(rb)
 		for i, rec := range rb.recs {
 			b.records++
 			if rec.Err != nil {
@@ -488,9 +528,11 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 				continue
 			}
 			if rb.werrs[i] != nil {
-				// The loader validated the record, so this is a bug; keep the
-				// alert visible rather than dropping it.
-				b.log.Warn("cannot walk record", "file", name, "record", rec.Index, "error", rb.werrs[i].Error())
+				// Not JSON after all: the reader left the strict parse to the
+				// walk (alert.Options.Unvalidated), and says so in its words.
+				bad++
+				b.addInputError(model.InputError{File: rec.File, Record: rec.Index, Line: rec.Line, Reason: "invalid JSON: " + rb.werrs[i].Error()})
+				continue
 			}
 			sa.seq = b.records
 			sa.file, sa.record, sa.line = fi, rec.Index, rec.Line
@@ -500,10 +542,15 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 			}
 			sa.iocs = sa.iocs[:0]
 			for _, f := range rb.found[i] {
-				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc)), fields: f.fields, art: f.art})
+				sa.iocs = append(sa.iocs, spooledIOC{index: int(b.intern(f.ioc, f.hash)), fields: f.fields, art: f.art})
 			}
-			meta.writeMeta(&sa)
-			raw.bytes(rec.Raw)
+			// A record that is the file's own bytes is read from the file
+			// again in pass 2; only the others are spooled.
+			sa.rawOff, sa.rawLen, sa.rawSum = rec.Offset, len(rec.Raw), rb.sums[i]
+			meta.writeMeta(&sa, &b.fields)
+			if rec.Offset < 0 {
+				raw.bytes(rec.Raw)
+			}
 			good++
 			b.alerts++
 		}
@@ -524,6 +571,11 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 	if err := ordered(ctx, produce, work, consume); err != nil {
 		return good, err
 	}
+	// The file as this pass leaves it, from the descriptor it read: pass 2
+	// says so when it finds it otherwise.
+	if info, err := r.Stat(); err == nil {
+		b.states[fi].info = info
+	}
 	if fileErr != nil {
 		return 0, fileErr
 	}
@@ -531,6 +583,27 @@ func (b *Batch) loadFile(ctx context.Context, fi int, path string, meta, raw *sp
 		return 0, fmt.Errorf("%w: %s: not one record could be read (%d malformed)", ErrInput, name, bad)
 	}
 	return good, nil
+}
+
+// extractor is worker's extractor, for every file of the batch: its memo
+// and its walker's path table warm up once, not once per file, per batch of
+// records or per garbage collection, as a sync.Pool would have it.
+func (b *Batch) extractor(worker int) *extractor {
+	if b.exs[worker] == nil { // each worker sets only its own
+		b.exs[worker] = newExtractor(b.opts.IDs)
+	}
+	return b.exs[worker]
+}
+
+// resize returns s with length n and every element zero, reusing its
+// array when it is big enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // positionID names an alert that has no id field by its position: #N, its
@@ -550,17 +623,24 @@ func (b *Batch) addInputError(e model.InputError) {
 }
 
 // intern returns the batch index of an indicator, adding it (and its skip
-// reason) the first time it is seen.
-func (b *Batch) intern(i ioc.IOC) int32 {
-	if idx, ok := b.index[i]; ok {
-		return idx
+// reason) the first time it is seen; hash is iocHash(i).
+func (b *Batch) intern(i ioc.IOC, hash uint64) int32 {
+	idx, added := b.table.add(i, hash)
+	if added {
+		r := b.opts.Policy.Classify(i)
+		if r != ioc.NotSkipped {
+			b.skipped++
+		}
+		b.skip = append(b.skip, b.reasons.code(r))
 	}
-	idx := int32(len(b.iocs))
-	b.index[i] = idx
-	b.iocs = append(b.iocs, i)
-	b.skip = append(b.skip, b.opts.Policy.Classify(i))
 	return idx
 }
+
+// iocs is the batch's unique indicators, by batch index.
+func (b *Batch) iocs() []ioc.IOC { return b.table.list }
+
+// skipReason is the skip reason of the indicator at batch index i.
+func (b *Batch) skipReason(i int) ioc.SkipReason { return b.reasons.name(b.skip[i]) }
 
 // Alerts is the number of alerts read.
 func (b *Batch) Alerts() int { return b.alerts }
@@ -575,8 +655,8 @@ func (b *Batch) Inputs() []string { return b.inputs }
 // provider takes: exactly what the engine will be asked about.
 func (b *Batch) Lookable() []ioc.IOC {
 	var out []ioc.IOC
-	for i, x := range b.iocs {
-		if b.skip[i] == ioc.NotSkipped && b.opts.Engine.Supports(x.Type) {
+	for i, x := range b.iocs() {
+		if b.skip[i] == 0 && b.opts.Engine.Supports(x.Type) {
 			out = append(out, x)
 		}
 	}
@@ -586,12 +666,19 @@ func (b *Batch) Lookable() []ioc.IOC {
 // Lookup asks the providers about every lookable indicator once. On
 // cancellation the answers received so far are kept and the error returned.
 func (b *Batch) Lookup(ctx context.Context) error {
-	b.looked = make([]int32, len(b.iocs))
-	var list []ioc.IOC
-	for i, x := range b.iocs {
+	iocs := b.iocs()
+	b.looked = make([]int32, len(iocs))
+	n := 0
+	for i, x := range iocs {
 		b.looked[i] = -1
-		if b.skip[i] == ioc.NotSkipped && b.opts.Engine.Supports(x.Type) {
-			b.looked[i] = int32(len(list))
+		if b.skip[i] == 0 && b.opts.Engine.Supports(x.Type) {
+			b.looked[i] = int32(n)
+			n++
+		}
+	}
+	list := make([]ioc.IOC, 0, n)
+	for i, x := range iocs {
+		if b.looked[i] >= 0 {
 			list = append(list, x)
 		}
 	}
@@ -600,29 +687,37 @@ func (b *Batch) Lookup(ctx context.Context) error {
 		return err
 	}
 	b.results = res
-	b.enrich = make([]map[string]*model.Result, len(list))
+	b.prof = make([]int32, len(list))
 	b.contrib = make([]*score.Contribution, len(list))
-	b.answered = make([]uint64, len(list))
-	b.siblings = make([][]int32, len(list))
+	b.hasSib = make([]uint64, (len(list)+63)/64)
 	for i, x := range list {
-		b.enrich[i] = res.For(i)
-		for p, name := range res.Names {
-			if p >= 64 {
-				break // more providers than bits: the rest never make an alert checked
-			}
-			if r := b.enrich[i][name]; r != nil && (r.Status == model.StatusFound || r.Status == model.StatusNotFound) {
-				b.answered[i] |= 1 << p
-			}
-		}
+		m := res.For(i)
+		b.prof[i] = b.profiles.intern(res.Names, m)
+		m = b.profiles.list[b.prof[i]].enrich // the shared one, when m was a copy
 		if x.Type.IsHash() {
-			b.siblings[i] = b.namedSiblings(x, b.enrich[i])
+			if sib := b.namedSiblings(x, m); len(sib) > 0 {
+				if b.siblings == nil {
+					b.siblings = map[int32][]int32{}
+				}
+				b.siblings[int32(i)] = sib
+				b.hasSib[i/64] |= 1 << (i % 64)
+			}
 		}
-		if c := b.opts.Scorer.Contribute(score.Indicator{IOC: x, Results: b.enrich[i]}); len(c.Factors) > 0 {
+		if c := b.opts.Scorer.Contribute(score.Indicator{IOC: x, Results: m}); len(c.Factors) > 0 {
 			b.contrib[i] = &c
 		}
 	}
 	return err
 }
+
+// answers is the enrichment of the looked-up indicator li, shared.
+func (b *Batch) answers(li int) map[string]*model.Result {
+	return b.profiles.list[b.prof[li]].enrich
+}
+
+// hasSiblings reports whether an answer about the looked-up indicator li
+// named other hashes of the same file.
+func (b *Batch) hasSiblings(li int) bool { return b.hasSib[li/64]&(1<<(li%64)) != 0 }
 
 // namedSiblings returns the batch indexes of the hashes that the answers
 // about hash x name as the same file's (model.Result MD5, SHA1, SHA256).
@@ -641,7 +736,7 @@ func (b *Batch) namedSiblings(x ioc.IOC, answers map[string]*model.Result) []int
 				continue
 			}
 			h.Value = strings.ToLower(h.Value)
-			if idx, ok := b.index[h]; ok && !slices.Contains(out, idx) {
+			if idx := b.table.find(h); idx >= 0 && !slices.Contains(out, idx) {
 				out = append(out, idx)
 			}
 		}
@@ -666,12 +761,6 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 		}
 		b.scored = true
 	}
-	skipped := 0
-	for _, s := range b.skip {
-		if s != ioc.NotSkipped {
-			skipped++
-		}
-	}
 	providers := map[string]model.ProviderStats{}
 	var notes []string
 	if b.results != nil {
@@ -695,7 +784,7 @@ func (b *Batch) Summary(ctx context.Context, now time.Time, version string) (*mo
 		Summary: model.Summary{
 			Alerts:    b.alerts,
 			ByVerdict: b.byVerd,
-			IOCs:      model.IOCCounts{Unique: len(b.iocs), Skipped: skipped},
+			IOCs:      model.IOCCounts{Unique: len(b.table.list), Skipped: b.skipped},
 			Providers: providers,
 			Feeds:     b.opts.Feeds,
 			Notes:     notes,
@@ -711,8 +800,8 @@ func (b *Batch) failureNotes() []string {
 	var notes []string
 	for _, name := range b.results.Names {
 		asked, failed, why := 0, 0, ""
-		for _, m := range b.enrich {
-			r := m[name]
+		for li := range b.prof {
+			r := b.answers(li)[name]
 			if r == nil {
 				continue
 			}
@@ -754,15 +843,15 @@ func (b *Batch) score(a *spooledAlert) model.Risk {
 	var mask uint64
 	toCheck, linked := false, false
 	for _, si := range a.iocs {
-		if b.skip[si.index] == ioc.NotSkipped {
+		if b.skip[si.index] == 0 {
 			toCheck = true
 		}
 		if si.art != 0 {
 			linked = true
 		}
 		if li := b.lookedIndex(si.index); li >= 0 {
-			mask |= b.answered[li]
-			linked = linked || len(b.siblings[li]) > 0
+			mask |= b.profiles.list[b.prof[li]].answered
+			linked = linked || b.hasSiblings(li)
 		}
 	}
 	if toCheck && mask == 0 {
@@ -796,7 +885,8 @@ func (b *Batch) score(a *spooledAlert) model.Risk {
 // those the alert carried side by side (recorded at extraction) and those an
 // answer named as one file's.
 func (b *Batch) alertArtifacts(a *spooledAlert, arts *artifacts) {
-	arts.reset(len(a.iocs), func(j int) uint8 { return hashBit(b.iocs[a.iocs[j].index].Type) })
+	iocs := b.iocs()
+	arts.reset(len(a.iocs), func(j int) uint8 { return hashBit(iocs[a.iocs[j].index].Type) })
 	for j, si := range a.iocs {
 		if k := si.art - 1; k >= 0 && k < len(a.iocs) && k != j {
 			arts.union(k, j)
@@ -811,10 +901,10 @@ func (b *Batch) alertArtifacts(a *spooledAlert, arts *artifacts) {
 	}
 	for j, si := range a.iocs {
 		li := b.lookedIndex(si.index)
-		if li < 0 {
+		if li < 0 || !b.hasSiblings(li) {
 			continue
 		}
-		for _, sib := range b.siblings[li] {
+		for _, sib := range b.siblings[int32(li)] {
 			k, ok := -1, false
 			if pos != nil {
 				k, ok = pos[int(sib)]
@@ -857,7 +947,8 @@ func (b *Batch) lookedIndex(i int) int {
 	return int(b.looked[i])
 }
 
-// eachMeta reads the meta spool in order.
+// eachMeta reads the meta spool in order, for scoring: without ids and
+// field paths (see readMeta).
 func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) error {
 	sr, err := openSpool(b.metaPath())
 	if err != nil {
@@ -869,7 +960,7 @@ func (b *Batch) eachMeta(ctx context.Context, fn func(*spooledAlert) error) erro
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := sr.readMeta(&a); err != nil {
+		if err := sr.readMeta(&a, &b.fields, false); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -940,6 +1031,7 @@ func (b *Batch) Emit(ctx context.Context, header *model.Report, sink report.Sink
 // eachAlertBatch reads both spools in order and runs work on batches of
 // alerts in parallel, handing them to consume in order.
 func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), consume func(*alertBatch) error) error {
+	workOn := func(_ int, ab *alertBatch) { work(ab) }
 	mr, err := openSpool(b.metaPath())
 	if err != nil {
 		return fmt.Errorf("read spool: %w", err)
@@ -950,6 +1042,8 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 		return fmt.Errorf("read spool: %w", err)
 	}
 	defer rr.close()
+	in := &rereader{b: b}
+	defer in.close()
 	const perBatch = 128
 	produce := func(emit func(*alertBatch) bool) error {
 		ab := &alertBatch{}
@@ -958,18 +1052,23 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 				return ctx.Err()
 			}
 			var sa spooledAlert
-			if err := mr.readMeta(&sa); err != nil {
+			if err := mr.readMeta(&sa, &b.fields, true); err != nil {
 				if errors.Is(err, io.EOF) {
 					break
 				}
 				return fmt.Errorf("read spool: %w", err)
 			}
-			raw, err := rr.bytes()
-			if err != nil {
-				return fmt.Errorf("read spool: %w", err)
+			var raw []byte
+			if sa.rawOff < 0 {
+				if raw, err = rr.bytes(); err != nil {
+					return fmt.Errorf("read spool: %w", err)
+				}
+				raw = append([]byte(nil), raw...)
+			} else if raw, err = in.read(&sa); err != nil {
+				return err
 			}
 			ab.metas = append(ab.metas, sa)
-			ab.raws = append(ab.raws, append([]byte(nil), raw...))
+			ab.raws = append(ab.raws, raw)
 			if len(ab.metas) == perBatch {
 				if !emit(ab) {
 					return ctx.Err()
@@ -982,7 +1081,7 @@ func (b *Batch) eachAlertBatch(ctx context.Context, work func(*alertBatch), cons
 		}
 		return nil
 	}
-	return ordered(ctx, produce, work, consume)
+	return ordered(ctx, produce, workOn, consume)
 }
 
 // EachAlert streams the alerts, scored, in input order without a sink
@@ -1010,14 +1109,17 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *model.Alert {
 		IOCs:   make([]model.IOC, 0, len(sa.iocs)),
 		Risk:   b.score(sa),
 	}
+	iocs := b.iocs()
 	for _, si := range sa.iocs {
-		x := b.iocs[si.index]
-		a.IOCs = append(a.IOCs, model.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skip[si.index])})
-		if li := b.lookedIndex(si.index); li >= 0 && len(b.enrich[li]) > 0 {
-			if a.Enrichment == nil {
-				a.Enrichment = map[string]map[string]*model.Result{}
+		x := iocs[si.index]
+		a.IOCs = append(a.IOCs, model.IOC{Type: string(x.Type), Value: x.Value, Fields: si.fields, Skipped: string(b.skipReason(si.index)), Ref: int32(si.index) + 1})
+		if li := b.lookedIndex(si.index); li >= 0 {
+			if m := b.answers(li); len(m) > 0 {
+				if a.Enrichment == nil {
+					a.Enrichment = make(map[string]map[string]*model.Result, len(sa.iocs))
+				}
+				a.Enrichment[x.Value] = m
 			}
-			a.Enrichment[x.Value] = b.enrich[li]
 		}
 	}
 	if a.Enrichment == nil {
@@ -1029,6 +1131,6 @@ func (b *Batch) buildAlert(sa *spooledAlert, raw []byte) *model.Alert {
 	if a.Risk.CheckedBy == nil {
 		a.Risk.CheckedBy = []string{}
 	}
-	a.SharedEnrichment = true // b.enrich outlives every stream of this batch
+	a.SharedEnrichment = true // the profiles outlive every stream of this batch
 	return a
 }

@@ -266,7 +266,7 @@ func TestExtract_ArtifactLinks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newExtractor()
+			e := newExtractor(nil)
 			_, found, err := e.alert(alert.Record{Raw: []byte(tt.raw)})
 			require.NoError(t, err)
 			groups := map[int][]string{}

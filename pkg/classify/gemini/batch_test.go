@@ -150,11 +150,12 @@ func TestBatchCancelledOnInterrupt(t *testing.T) {
 	fake.BatchPolls = 1 << 30 // never ends by itself
 	ctx, cancel := context.WithCancel(context.Background())
 	r := batchRunner(t, fake, cache.Nop{}, nil)
-	for _, c := range batchCases(2) {
+	cases := batchCases(2)
+	for _, c := range cases {
 		r.Add(c)
 	}
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
+	go func() { done <- r.Run(ctx, classify.CasesOf(cases...)) }()
 	require.Eventually(t, func() bool { return len(fake.BatchCalls()) >= 3 }, 5*time.Second, time.Millisecond, "created and polled")
 	cancel()
 	select {
@@ -192,6 +193,6 @@ func TestBatchModelCheckFirst(t *testing.T) {
 	fake.ModelStatus = func(string) int { return 404 }
 	r := batchRunner(t, fake, cache.Nop{}, nil)
 	r.Add(sampleCase("1"))
-	require.ErrorIs(t, r.Run(context.Background()), classify.ErrModelNotFound)
+	require.ErrorIs(t, r.Run(context.Background(), classify.CasesOf(sampleCase("1"))), classify.ErrModelNotFound)
 	assert.Empty(t, fake.BatchCalls())
 }

@@ -182,7 +182,7 @@ func classifyAll(t *testing.T, r *classify.Runner, cases []classify.Case) []*mod
 	for _, c := range cases {
 		r.Add(c)
 	}
-	require.NoError(t, r.Run(context.Background()))
+	require.NoError(t, r.Run(context.Background(), classify.CasesOf(cases...)))
 	out := make([]*model.Classification, len(cases))
 	var bc model.ByClassification
 	for i, c := range cases {

@@ -307,13 +307,13 @@ func TestModelCheck(t *testing.T) {
 		fake.ModelStatus = func(string) int { return 404 }
 		r := runner(t, fake, "gemini-2.5-flash", cache.NewMemory(nil), nil)
 		r.Add(sampleCase("1"))
-		err := r.Run(context.Background())
+		err := r.Run(context.Background(), classify.CasesOf(sampleCase("1")))
 		require.ErrorIs(t, err, classify.ErrModelNotFound)
 		assert.Contains(t, err.Error(), `gemini model "gemini-2.5-flash" does not exist (it was shut down on 2026-12-01)`)
 		assert.Contains(t, err.Error(), "set gemini.model to a current model: gemini-3.5-flash-lite (the default), gemini-3.8-flash")
 		assert.Empty(t, fake.Requests())
 		assert.Equal(t, []string{"gemini-2.5-flash"}, fake.ModelGets())
-		require.ErrorIs(t, r.Run(context.Background()), classify.ErrModelNotFound, "and stays stopped")
+		require.ErrorIs(t, r.Run(context.Background(), classify.CasesOf(sampleCase("1"))), classify.ErrModelNotFound, "and stays stopped")
 		assert.Len(t, fake.ModelGets(), 1, "checked once per run")
 	})
 	t.Run("happy path: checked once, then cached for a day", func(t *testing.T) {
@@ -411,7 +411,7 @@ func TestEstimate(t *testing.T) {
 	r := runnerWith(t, std, cache.Nop{}, nil)
 	r.Add(c)
 	r.Add(sampleCase("E2")) // same fingerprint
-	est := r.Estimate(context.Background())
+	est := r.Estimate(context.Background(), classify.CasesOf(c, sampleCase("E2")))
 	assert.Equal(t, 2, est.Alerts)
 	assert.Equal(t, 1, est.Requests)
 	assert.InDelta(t, e.CostUSD, est.CostUSD, 1e-12)

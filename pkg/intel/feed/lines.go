@@ -3,9 +3,10 @@ package feed
 import (
 	"bufio"
 	"bytes"
-	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/verdict-dev/verdict/pkg/ioc"
 )
 
 // lineReader reads lines without copying them and without a length limit
@@ -88,7 +89,7 @@ func (l *loader) loadLines(br *bufio.Reader, hosts bool) {
 			}
 			return
 		}
-		if a, ok := parseIPv4(f0); ok {
+		if a, ok := ioc.ParseIPv4(f0); ok {
 			l.addAddr(a, info)
 			return
 		}
@@ -147,40 +148,6 @@ func cutField(b []byte) (field, rest []byte) {
 	for i = 0; i < len(rest) && (rest[i] == ' ' || rest[i] == '\t'); i++ {
 	}
 	return field, rest[i:]
-}
-
-// parseIPv4 parses a dotted-quad address as strictly as netip does (four
-// decimal fields of at most 255, no leading zeros) straight from the line,
-// so the common line of an IP blocklist costs neither a string nor netip's
-// general parser.
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var ip [4]byte
-	field, val, digits := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && digits > 0 && field < 3:
-			ip[field] = byte(val)
-			field++
-			val, digits = 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if field != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	ip[3] = byte(val)
-	return netip.AddrFrom4(ip), true
 }
 
 // infoBytes interns an inline comment without allocating when it was seen
