@@ -26,7 +26,7 @@ func BenchmarkRateBound(b *testing.B) {
 		case k < 120:
 			fmt.Fprintf(&sb, `{"id":"b%d","src":"10.1.1.%d","dst":"185.30.%d.%d"}`+"\n", i, 1+i%200, k/100, 1+k%100)
 		case k < 170:
-			fmt.Fprintf(&sb, `{"id":"b%d","query":"c2-%d.example.net"}`+"\n", i, k)
+			fmt.Fprintf(&sb, `{"id":"b%d","query":"c2-%d.verdict-bench.net"}`+"\n", i, k)
 		default:
 			fmt.Fprintf(&sb, `{"id":"b%d","sha256":"%064x"}`+"\n", i, 0xabc000+k)
 		}
