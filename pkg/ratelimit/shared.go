@@ -32,6 +32,17 @@ func (s *sharedState) adopt(now time.Time, p params) {
 	s.keep, s.most = keep, most
 }
 
+// fromOthers reports whether the window holds an admission of another
+// process (one whose id does not carry base, this process's high bits).
+func (s *sharedState) fromOthers(base uint64) bool {
+	for _, a := range s.sent {
+		if a.id&^0xffffffff != base {
+			return true
+		}
+	}
+	return false
+}
+
 const (
 	stateVersion   = 1
 	stateHeader    = 1 + 3*8 + 8 + 4 + 4
