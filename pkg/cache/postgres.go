@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,7 @@ type Postgres struct {
 	opts    options
 	holder  string
 	sslmode string
+	local   bool // the server is on this machine: a Unix socket or a loopback address
 
 	mu       sync.Mutex
 	counters map[[2]string][2]int64
@@ -100,6 +102,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 		desc:     describeDSN(dsn, &cfg.ConnConfig.Config),
 		secrets:  dsnSecrets(dsn, &cfg.ConnConfig.Config),
 		sslmode:  sslMode(dsn),
+		local:    localHost(cfg.ConnConfig.Host),
 		opts:     o,
 		holder:   newHolder(),
 		counters: map[[2]string][2]int64{},
@@ -553,6 +556,10 @@ type PostgresInfo struct {
 	SSLMode string
 	// TLS reports whether this connection is encrypted.
 	TLS bool
+	// Local reports whether the server is on this machine (a Unix socket
+	// or a loopback address), where an unencrypted connection crosses no
+	// network.
+	Local bool
 	// ServerVersion is the server's version string (server_version).
 	ServerVersion string
 	// Database and User are the names the connection ended up with.
@@ -564,7 +571,7 @@ type PostgresInfo struct {
 
 // Info reads the connection's facts from the server, in one query.
 func (p *Postgres) Info(ctx context.Context) (PostgresInfo, error) {
-	in := PostgresInfo{URL: p.desc, SSLMode: p.sslmode, LatestSchema: len(pgMigrations) - 1}
+	in := PostgresInfo{URL: p.desc, SSLMode: p.sslmode, Local: p.local, LatestSchema: len(pgMigrations) - 1}
 	err := p.pool.QueryRow(ctx,
 		`SELECT current_setting('server_version'), current_database(), current_user,
 		        (SELECT COALESCE(MAX(version), 0) FROM schema_migrations),
@@ -574,4 +581,14 @@ func (p *Postgres) Info(ctx context.Context) (PostgresInfo, error) {
 		return PostgresInfo{}, fmt.Errorf("read cache server facts: %w", p.scrub(err))
 	}
 	return in, nil
+}
+
+// localHost reports whether host (pgconn's: a name, an address or a socket
+// directory) is this machine.
+func localHost(host string) bool {
+	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -247,6 +247,7 @@ func TestPostgresInfo(t *testing.T) {
 			assert.NotContains(t, in.URL, c.Password)
 			assert.Equal(t, tt.sslmode, in.SSLMode)
 			assert.False(t, in.TLS, "the test cluster offers no TLS")
+			assert.True(t, in.Local, "127.0.0.1 and a socket are this machine")
 			assert.Regexp(t, `^\d+(\.\d+)?`, in.ServerVersion)
 			assert.Equal(t, db, in.Database)
 			assert.Equal(t, pgtest.User, in.User)
@@ -270,5 +271,15 @@ func TestSSLMode(t *testing.T) { // not parallel: it sets PGSSLMODE
 			t.Setenv("PGSSLMODE", tt.env)
 			assert.Equal(t, tt.want, sslMode(tt.dsn))
 		})
+	}
+}
+
+func TestLocalHost(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"/run/postgresql": true, "localhost": true, "127.0.0.1": true, "::1": true,
+		"db.internal": false, "10.0.0.5": false, "": false,
+	} {
+		assert.Equal(t, want, localHost(host), host)
 	}
 }
