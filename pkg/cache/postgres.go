@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,12 @@ CREATE TABLE claims (
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (provider, params, ioc_type, value)
 );`},
+	2: {"shared rate windows", `
+CREATE TABLE rate_slots (
+	provider   text        PRIMARY KEY,
+	state      bytea       NOT NULL, -- pkg/ratelimit's window: its schedule, pause and recent requests
+	updated_at timestamptz NOT NULL
+);`},
 }
 
 // migrateLockID is the pg_advisory_xact_lock key that serialises schema
@@ -70,6 +77,8 @@ type Postgres struct {
 	secrets []string
 	opts    options
 	holder  string
+	sslmode string
+	local   bool // the server is on this machine: a Unix socket or a loopback address
 
 	mu       sync.Mutex
 	counters map[[2]string][2]int64
@@ -92,6 +101,8 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 	p := &Postgres{
 		desc:     describeDSN(dsn, &cfg.ConnConfig.Config),
 		secrets:  dsnSecrets(dsn, &cfg.ConnConfig.Config),
+		sslmode:  sslMode(dsn),
+		local:    localHost(cfg.ConnConfig.Host),
 		opts:     o,
 		holder:   newHolder(),
 		counters: map[[2]string][2]int64{},
@@ -399,7 +410,11 @@ func (p *Postgres) Prune(ctx context.Context, olderThan time.Duration) (int64, e
 		if _, err := tx.Exec(ctx, `DELETE FROM claims WHERE expires_at <= $1`, now); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM quota WHERE day < $1`, Day(now.Add(-48*time.Hour)))
+		if _, err := tx.Exec(ctx, `DELETE FROM quota WHERE day < $1`, Day(now.Add(-48*time.Hour))); err != nil {
+			return err
+		}
+		// A window nobody used for two days holds nothing a rate needs.
+		_, err = tx.Exec(ctx, `DELETE FROM rate_slots WHERE updated_at < $1`, now.Add(-48*time.Hour))
 		return err
 	})
 	if err != nil {
@@ -501,7 +516,7 @@ func (p *Postgres) stats(ctx context.Context) (Stats, error) {
 		`SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint
 		 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		 WHERE n.nspname = current_schema() AND c.relkind = 'r'
-		   AND c.relname IN ('entries', 'counters', 'quota', 'claims', 'schema_migrations')`).Scan(&st.SizeBytes)
+		   AND c.relname IN ('entries', 'counters', 'quota', 'claims', 'rate_slots', 'schema_migrations')`).Scan(&st.SizeBytes)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -523,4 +538,51 @@ func (p *Postgres) Close() error {
 	err := p.Flush(ctx)
 	p.pool.Close() // pgxpool reports nothing: it waits for the connections to close
 	return err
+}
+
+// PostgresInfo is what `verdict doctor` shows of a PostgreSQL cache's
+// connection. None of it is secret.
+type PostgresInfo struct {
+	// URL is the connection without its password (Describe).
+	URL string
+	// SSLMode is the sslmode the connection string or PGSSLMODE asks for;
+	// "" when neither does (libpq's and pgx's default, prefer).
+	SSLMode string
+	// TLS reports whether this connection is encrypted.
+	TLS bool
+	// Local reports whether the server is on this machine (a Unix socket
+	// or a loopback address), where an unencrypted connection crosses no
+	// network.
+	Local bool
+	// ServerVersion is the server's version string (server_version).
+	ServerVersion string
+	// Database and User are the names the connection ended up with.
+	Database, User string
+	// SchemaVersion is the cache schema the database holds; LatestSchema
+	// the one this verdict applies.
+	SchemaVersion, LatestSchema int
+}
+
+// Info reads the connection's facts from the server, in one query.
+func (p *Postgres) Info(ctx context.Context) (PostgresInfo, error) {
+	in := PostgresInfo{URL: p.desc, SSLMode: p.sslmode, Local: p.local, LatestSchema: len(pgMigrations) - 1}
+	err := p.pool.QueryRow(ctx,
+		`SELECT current_setting('server_version'), current_database(), current_user,
+		        (SELECT COALESCE(MAX(version), 0) FROM schema_migrations),
+		        COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)`).
+		Scan(&in.ServerVersion, &in.Database, &in.User, &in.SchemaVersion, &in.TLS)
+	if err != nil {
+		return PostgresInfo{}, fmt.Errorf("read cache server facts: %w", p.scrub(err))
+	}
+	return in, nil
+}
+
+// localHost reports whether host (pgconn's: a name, an address or a socket
+// directory) is this machine.
+func localHost(host string) bool {
+	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -227,3 +227,59 @@ func TestOpenStoreSelects(t *testing.T) {
 		require.NoError(t, s.Close())
 	}
 }
+
+// Info reads what `verdict doctor` shows of the connection from the
+// server itself, and none of it is secret.
+func TestPostgresInfo(t *testing.T) {
+	t.Parallel()
+	c, db := newDB(t)
+	for _, tt := range []struct{ name, dsn, sslmode string }{
+		{"url", fmt.Sprintf("postgres://verdict:%s@127.0.0.1:%d/%s?sslmode=disable", c.Password, c.Port, db), "disable"},
+		{"keywords over the socket, sslmode unset", c.SocketDSN(db), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := openPG(tt.dsn)
+			require.NoError(t, err)
+			defer p.Close()
+			in, err := p.Info(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, p.Describe(), in.URL)
+			assert.NotContains(t, in.URL, c.Password)
+			assert.Equal(t, tt.sslmode, in.SSLMode)
+			assert.False(t, in.TLS, "the test cluster offers no TLS")
+			assert.True(t, in.Local, "127.0.0.1 and a socket are this machine")
+			assert.Regexp(t, `^\d+(\.\d+)?`, in.ServerVersion)
+			assert.Equal(t, db, in.Database)
+			assert.Equal(t, pgtest.User, in.User)
+			assert.Equal(t, len(pgMigrations)-1, in.LatestSchema)
+			assert.Equal(t, in.LatestSchema, in.SchemaVersion, "opening migrated the database")
+		})
+	}
+}
+
+func TestSSLMode(t *testing.T) { // not parallel: it sets PGSSLMODE
+	tests := []struct{ dsn, env, want string }{
+		{"postgres://u@db/verdict?sslmode=verify-full", "", "verify-full"},
+		{"postgresql://u@db/verdict?sslmode=require", "disable", "require"},
+		{"postgres://u@db/verdict", "", ""},
+		{"postgres://u@db/verdict", "verify-ca", "verify-ca"},
+		{"host=db dbname=verdict sslmode=verify-full", "", "verify-full"},
+		{"host=db dbname=verdict", "require", "require"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dsn+" PGSSLMODE="+tt.env, func(t *testing.T) {
+			t.Setenv("PGSSLMODE", tt.env)
+			assert.Equal(t, tt.want, sslMode(tt.dsn))
+		})
+	}
+}
+
+func TestLocalHost(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"/run/postgresql": true, "localhost": true, "127.0.0.1": true, "::1": true,
+		"db.internal": false, "10.0.0.5": false, "": false,
+	} {
+		assert.Equal(t, want, localHost(host), host)
+	}
+}

@@ -259,6 +259,21 @@ func TestChild(t *testing.T) {
 		wg.Wait()
 		require.NoError(t, s.Close())
 		fmt.Println("done")
+	case "rate":
+		s := open()
+		ready()
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Go(func() {
+				for i := 0; i < 25; i++ {
+					var saw uint64
+					assert.NoError(t, s.(Rates).UpdateRate(context.Background(), "virustotal", counterFn(&saw)))
+				}
+			})
+		}
+		wg.Wait()
+		require.NoError(t, s.Close())
+		fmt.Println("done")
 	case "readonly":
 		readOnlyChild(t)
 	default:
@@ -318,6 +333,25 @@ func TestQuotaAcrossProcesses(t *testing.T) {
 		used, err := s.Used(ctx, "virustotal")
 		require.NoError(t, err)
 		assert.Equal(t, limit, used)
+	})
+}
+
+// The rate window's read-modify-write is atomic across processes: four
+// processes, four goroutines each, add to one counter through UpdateRate,
+// and no update is lost.
+func TestUpdateRateAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	sqlStores(t, func(t *testing.T, kind, loc string) {
+		openKind(t, kind, loc)
+		kids := startTogether(t, 4, func(int) *child { return startChild(t, "rate", kind, loc) })
+		for _, k := range kids {
+			k.await(t, "done")
+			_, err := k.collect()
+			require.NoError(t, err, k.stderr())
+		}
+		var total uint64
+		require.NoError(t, openKind(t, kind, loc).(Rates).UpdateRate(ctx, "virustotal", counterFn(&total)))
+		assert.Equal(t, uint64(4*4*25), total)
 	})
 }
 

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS claims (
 	expires_at INTEGER NOT NULL, -- unix milliseconds
 	PRIMARY KEY (provider, params, ioc_type, value)
 ) WITHOUT ROWID;`,
+	3: `
+CREATE TABLE IF NOT EXISTS rate_slots (
+	provider   TEXT    NOT NULL PRIMARY KEY,
+	state      BLOB    NOT NULL, -- pkg/ratelimit's window: its schedule, pause and recent requests
+	updated_at INTEGER NOT NULL  -- unix milliseconds
+) WITHOUT ROWID;`,
 }
 
 // DefaultQuickCheckLimit is the largest file that Open checks with PRAGMA
@@ -896,7 +902,11 @@ func (s *SQLite) Prune(ctx context.Context, olderThan time.Duration) (int64, err
 			return err
 		}
 		// Old quota days are history nobody needs.
-		_, err = db.ExecContext(ctx, `DELETE FROM quota WHERE day < ?`, Day(now.Add(-48*time.Hour)))
+		if _, err := db.ExecContext(ctx, `DELETE FROM quota WHERE day < ?`, Day(now.Add(-48*time.Hour))); err != nil {
+			return err
+		}
+		// So is a rate window nobody used for two days.
+		_, err = db.ExecContext(ctx, `DELETE FROM rate_slots WHERE updated_at < ?`, now.Add(-48*time.Hour).UnixMilli())
 		return err
 	})
 	if err != nil {

@@ -34,6 +34,10 @@ type Options struct {
 	// BatchClassifier (half price, answers within hours); otherwise it is
 	// ignored and requests go one by one.
 	Batch bool
+	// Rates, when set, keeps the model's rate where every process using
+	// the same cache store sees it (ratelimit.Shared): the rate belongs to
+	// the API key. Nil: this process keeps it on its own.
+	Rates ratelimit.Shared
 }
 
 // Runner classifies a batch: it groups alerts by fingerprint and evidence,
@@ -166,7 +170,7 @@ func NewRunner(o Options) *Runner {
 		r.stats.Model = o.Classifier.Model()
 	}
 	r.policy = ratelimit.New(ratelimit.Config{Name: r.name(), Rate: o.Rate, MaxRetries: o.MaxRetries,
-		BackoffBase: o.BackoffBase, Classify: classifyError, Logger: log})
+		BackoffBase: o.BackoffBase, Classify: classifyError, Logger: log, Shared: o.Rates})
 	return r
 }
 

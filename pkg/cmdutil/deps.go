@@ -16,6 +16,7 @@ import (
 	"github.com/verdict-dev/verdict/pkg/intel/feed"
 	"github.com/verdict-dev/verdict/pkg/ioc"
 	"github.com/verdict-dev/verdict/pkg/model"
+	"github.com/verdict-dev/verdict/pkg/ratelimit"
 	"github.com/verdict-dev/verdict/pkg/safehttp"
 )
 
@@ -170,9 +171,26 @@ func BuildEngine(ctx context.Context, cfg *config.Config, o EngineOptions) (*Dep
 		// The store's claims: no two processes sharing it ask about one
 		// indicator at once (its Put releases them, so only with its cache).
 		eo.Claims = o.Store
+		eo.ClaimLease = cfg.Cache.ClaimLease
+		// And its rate windows: a provider's rate belongs to its key, so
+		// every process using the store keeps one rate between them.
+		eo.Rates = SharedRates(o.Store)
 	}
 	d.Engine = intel.NewEngine(specs, eo)
 	return d, nil
+}
+
+// SharedRates is the store's rate windows, for a rate kept by every process
+// using the store: SQLite's and PostgreSQL's (not a read-only SQLite file,
+// which cannot record anything); nil for any other store.
+func SharedRates(s cache.Store) ratelimit.Shared {
+	if ro, ok := s.(interface{ ReadOnly() bool }); ok && ro.ReadOnly() {
+		return nil
+	}
+	if r, ok := s.(cache.Rates); ok {
+		return r
+	}
+	return nil
 }
 
 // ClassifierOptions are the run flags that shape the classifier.
@@ -196,14 +214,16 @@ func BuildClassifier(ctx context.Context, cfg *config.Config, o ClassifierOption
 		log = slog.Default()
 	}
 	var c cache.Cache = cache.Nop{}
+	var rates ratelimit.Shared
 	if o.Store != nil && !o.NoCache {
 		c = o.Store
+		rates = SharedRates(o.Store)
 	}
 	g := cfg.Gemini
 	keyHint := "gemini.api_key (" + config.EnvName("gemini.api_key") + ", GEMINI_API_KEY or GOOGLE_API_KEY)"
 	ro := classify.Options{
 		Cache: c, Rate: g.Rate, Concurrency: g.Concurrency, MaxCostUSD: g.MaxCostUSD, MaxRetries: cfg.HTTP.MaxRetries,
-		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint, Batch: o.Batch,
+		BackoffBase: cfg.HTTP.RetryBackoff, Logger: log, KeyHint: keyHint, Batch: o.Batch, Rates: rates,
 	}
 	switch {
 	case o.Offline:

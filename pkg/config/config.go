@@ -126,6 +126,10 @@ type Cache struct {
 	URL         DSN           `mapstructure:"url"`
 	TTL         time.Duration `mapstructure:"ttl"`
 	TTLNotFound time.Duration `mapstructure:"ttl_not_found"`
+	// ClaimLease is how long a lookup in flight in one process keeps the
+	// other processes sharing the cache from asking the same thing; live
+	// processes renew it, so it only runs out when its process died.
+	ClaimLease time.Duration `mapstructure:"claim_lease"`
 	// TTLBy overrides TTL per provider and IOC type. In the file it is a map
 	// (provider: duration, or provider: {type: duration}); in an environment
 	// variable "virustotal.sha256=720h,abuseipdb=12h".
@@ -462,6 +466,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cache.TTLNotFound <= 0 {
 		bad("cache.ttl_not_found", "must be positive")
+	}
+	if c.Cache.ClaimLease < time.Second {
+		bad("cache.claim_lease", "must be at least 1s")
 	}
 	if c.HTTP.Timeout <= 0 {
 		bad("http.timeout", "must be positive")

@@ -102,6 +102,7 @@ func TestDefaults(t *testing.T) {
 	assert.Empty(t, c.Feeds.Dirs)
 	assert.Equal(t, 24*time.Hour, c.Cache.TTL)
 	assert.Equal(t, 6*time.Hour, c.Cache.TTLNotFound)
+	assert.Equal(t, 30*time.Second, c.Cache.ClaimLease)
 	assert.Equal(t, DefaultCacheDir(), c.Cache.Dir)
 	assert.Len(t, c.Scoring.Rules, len(intel.DefaultScoring().Rules))
 	assert.Equal(t, []string{"virustotal", "abuseipdb"}, []string{c.Providers[0].Name, c.Providers[1].Name}, "report order")
@@ -149,7 +150,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 		"gemini.rate": "5/m", "gemini.price_input_per_mtok": "0.1", "gemini.price_output_per_mtok": "0.4",
 		"gemini.max_cost_usd": "1.5", "gemini.thinking_budget": "512", "gemini.timeout": "45s", "gemini.redact": "true",
 		"gemini.concurrency": "3", "gemini.max_output_tokens": "1024",
-		"feeds.dirs": "/a,/b", "cache.dir": "/tmp/vcache", "cache.ttl": "48h", "cache.ttl_not_found": "1h",
+		"feeds.dirs": "/a,/b", "cache.dir": "/tmp/vcache", "cache.ttl": "48h", "cache.ttl_not_found": "1h", "cache.claim_lease": "45s",
 		"cache.ttl_by": "virustotal.sha256=720h,abuseipdb=12h", "http.timeout": "5s", "http.max_retries": "1", "http.retry_backoff": "250ms",
 		"report.max_details": "10", "report.max_rows": "20", "allowlist": "8.8.8.8,10.0.0.0/8",
 		"scoring":        "{cap: 50}",
@@ -220,6 +221,7 @@ func TestEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 	assert.Equal(t, "/tmp/vcache", c.Cache.Dir)
 	assert.Equal(t, 48*time.Hour, c.Cache.TTL)
 	assert.Equal(t, time.Hour, c.Cache.TTLNotFound)
+	assert.Equal(t, 45*time.Second, c.Cache.ClaimLease)
 	assert.Equal(t, 720*time.Hour, c.Cache.TTLFor("virustotal", "sha256"))
 	assert.Equal(t, 48*time.Hour, c.Cache.TTLFor("virustotal", "ipv4"))
 	assert.Equal(t, 12*time.Hour, c.Cache.TTLFor("abuseipdb", "ipv4"))
@@ -319,6 +321,7 @@ func TestValidate(t *testing.T) {
 		{name: "sad path: bad ttl_by type", yaml: "cache:\n  ttl_by:\n    virustotal:\n      md6: 1h\n", wantErr: "unknown IOC type"},
 		{name: "happy path: ttl_by map", yaml: "cache:\n  ttl_by:\n    virustotal:\n      sha256: 720h\n    abuseipdb: 2h\n"},
 		{name: "happy path: rate zero is unlimited", yaml: "virustotal:\n  rate: 0\n"},
+		{name: "sad path: claim lease too short", yaml: "cache:\n  claim_lease: 100ms\n", wantErr: "cache.claim_lease (VERDICT_CACHE_CLAIM_LEASE): must be at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,6 +73,7 @@ var Keys = []Key{
 	{Name: "cache.url", Default: "", Help: "a PostgreSQL cache shared by several hosts: postgres://..., postgresql://... or a libpq keyword string; empty: SQLite in cache.dir"},
 	{Name: "cache.ttl", Default: "24h", Help: "how long a found answer stays fresh (a provider's own <provider>.ttl and cache.ttl_by win)"},
 	{Name: "cache.ttl_not_found", Default: "6h", Help: "how long a not-found answer stays fresh (errors and 429s are never cached)"},
+	{Name: "cache.claim_lease", Default: "30s", Help: "processes sharing the cache never ask about one indicator at once; when one dies mid-lookup, the others wait this long before asking (live ones renew their claims)"},
 	{Name: "cache.ttl_by", Default: map[string]any{}, Free: true,
 		Help:    "TTLs per provider and IOC type, winning over <provider>.ttl and cache.ttl; in the environment \"virustotal.sha256=720h,abuseipdb=12h\"",
 		Example: []string{"virustotal:", "  sha256: 720h   # file verdicts change slowly", "abuseipdb: 12h"}},

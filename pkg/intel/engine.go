@@ -35,6 +35,15 @@ type Claims interface {
 	Release(ctx context.Context, k cache.Key) error
 }
 
+// ClaimRenewer is Claims whose holder keeps its leases alive
+// (cache.ClaimRenewer): while a Lookup runs, the engine renews its claims
+// every third of a lease, so a lookup that waits long for its rate slot
+// (a slow rate shared by several processes, a 429 pause) never loses its
+// claim, while a process that dies loses its claims within one lease.
+type ClaimRenewer interface {
+	RenewClaims(ctx context.Context, lease time.Duration) (int, error)
+}
+
 // Spec says how the engine runs one provider.
 type Spec struct {
 	Provider    Provider
@@ -56,9 +65,11 @@ type Spec struct {
 
 // Defaults for the Options of the claims.
 const (
-	// DefaultClaimLease covers one lookup with its retries and pauses; a
-	// holder that crashes blocks its keys for at most this long.
-	DefaultClaimLease = 2 * time.Minute
+	// DefaultClaimLease is how long a holder that crashes blocks its keys.
+	// A live holder renews its claims (ClaimRenewer) every third of it;
+	// claims that cannot be renewed must cover a whole lookup, with its
+	// wait for a rate slot, its retries and pauses.
+	DefaultClaimLease = 30 * time.Second
 	// DefaultClaimPoll is how often a lookup waiting for another process's
 	// answer reads the cache again.
 	DefaultClaimPoll = 50 * time.Millisecond
@@ -90,6 +101,12 @@ type Options struct {
 	// and DefaultClaimPoll.
 	ClaimLease time.Duration
 	ClaimPoll  time.Duration
+	// Rates, when set, is the shared store's rate windows
+	// (ratelimit.Shared, which cache.SQLite and cache.Postgres implement):
+	// each provider's rate then holds across every process using the
+	// store, as its daily quota does. Nil: each process keeps the rate on
+	// its own (the memory store, --no-cache).
+	Rates ratelimit.Shared
 	// Now is the run's clock, handed to providers that implement Ager;
 	// default time.Now.
 	Now func() time.Time
@@ -200,7 +217,7 @@ func NewEngine(specs []Spec, opts Options) *Engine {
 		e.policies[i] = ratelimit.New(ratelimit.Config{
 			Name: specs[i].Provider.Name(), Rate: specs[i].Rate, DailyQuota: specs[i].DailyQuota, Quota: quota,
 			MaxRetries: specs[i].MaxRetries, BackoffBase: opts.BackoffBase, BackoffMax: opts.BackoffMax,
-			MaxPause: opts.MaxPause, Classify: Classify, Logger: log,
+			MaxPause: opts.MaxPause, Classify: Classify, Logger: log, Shared: opts.Rates,
 		})
 	}
 	return e
@@ -378,6 +395,7 @@ func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
 		e.opts.Progress.Start(totals)
 		defer e.opts.Progress.Finish()
 	}
+	stopRenewing := e.renewClaims(ctx)
 	var wg sync.WaitGroup
 	for _, run := range runs {
 		wg.Add(1)
@@ -387,6 +405,7 @@ func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
 		}()
 	}
 	wg.Wait()
+	stopRenewing()
 	now := e.opts.Now()
 	for _, run := range runs {
 		run.age(now)
@@ -394,6 +413,39 @@ func (e *Engine) Lookup(ctx context.Context, iocs []ioc.IOC) (*Results, error) {
 		res.Notes = append(res.Notes, run.notes()...)
 	}
 	return res, ctx.Err()
+}
+
+// renewClaims keeps this process's claims alive while lookups run, and
+// returns what stops it. It renews on after ctx is cancelled: the lookups
+// in flight then still finish and store their answers.
+func (e *Engine) renewClaims(ctx context.Context) (stop func()) {
+	rn, ok := e.opts.Claims.(ClaimRenewer)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.opts.ClaimLease / 3)
+		defer t.Stop()
+		warned := false
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := rn.RenewClaims(ctx, e.opts.ClaimLease); err != nil && ctx.Err() == nil && !warned {
+				warned = true
+				e.log.Warn("cannot renew this process's claims: another process may ask about an indicator this one is asking about", "error", err.Error())
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // PlanLine is one provider's share of a --dry-run.

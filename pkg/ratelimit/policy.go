@@ -114,6 +114,11 @@ type Config struct {
 	// Quota (nil: not counted).
 	DailyQuota int
 	Quota      Quota
+	// Shared, when set, keeps the rate's window (and 429 pauses) where
+	// every process using the same store sees it, under Name: the rate
+	// then holds across processes and hosts, as the quota does. Nil: the
+	// rate holds for this process's requests.
+	Shared Shared
 	// MaxRetries is how often a Transient or Unreachable failure is sent
 	// again.
 	MaxRetries int
@@ -173,7 +178,11 @@ func New(c Config) *Policy {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Policy{cfg: c, lim: NewLimiter(c.Rate), log: log.With("provider", c.Name), stopped: make(chan struct{})}
+	lim := NewLimiter(c.Rate)
+	if c.Shared != nil {
+		lim = NewSharedLimiter(c.Rate, c.Name, c.Shared, log)
+	}
+	return &Policy{cfg: c, lim: lim, log: log.With("provider", c.Name), stopped: make(chan struct{})}
 }
 
 // Limiter is the source's limiter (for tests and estimates).

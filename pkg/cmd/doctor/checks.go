@@ -184,6 +184,13 @@ func (r *runner) checkCache(ctx context.Context) []Check {
 		r.store = s
 		facts.Location, facts.Exists = s.Describe(), true
 		c.Message = "PostgreSQL " + s.Describe() + "; integrity is the server's to keep; free disk is on the server"
+		if pg, ok := s.(*cache.Postgres); ok {
+			if in, err := pg.Info(ctx); err != nil {
+				c.Status, c.Message = StatusFail, "connected, but cannot read the server's facts: "+err.Error()
+			} else {
+				connectionFacts(&c, facts, in)
+			}
+		}
 	} else {
 		facts.Backend = "sqlite"
 		path := filepath.Join(cc.Dir, cache.FileName)
@@ -227,6 +234,36 @@ func (r *runner) checkCache(ctx context.Context) []Check {
 		}
 	}
 	return append([]Check{c}, checks...)
+}
+
+// connectionFacts adds what the server says of a PostgreSQL cache's
+// connection to c: its version, database and user, whether it is
+// encrypted, and the schema version. An unencrypted connection to another
+// machine is a warning: the password and every cached answer cross the
+// network in clear.
+func connectionFacts(c *Check, facts *CacheFacts, in cache.PostgresInfo) {
+	facts.Connection = &ConnectionFacts{SSLMode: in.SSLMode, TLS: in.TLS, Local: in.Local, ServerVersion: in.ServerVersion,
+		Database: in.Database, User: in.User, SchemaVersion: in.SchemaVersion, SchemaLatest: in.LatestSchema}
+	c.Details = append(c.Details, fmt.Sprintf("server PostgreSQL %s; database %s, user %s", in.ServerVersion, in.Database, in.User))
+	mode := in.SSLMode
+	if mode == "" {
+		mode = "not set (prefer)"
+	}
+	switch {
+	case in.TLS:
+		c.Details = append(c.Details, "sslmode "+mode+": encrypted (TLS)")
+		if in.SSLMode != "verify-full" && !in.Local {
+			c.Details = append(c.Details, "the server's certificate is not checked against its name: sslmode=verify-full does")
+		}
+	case in.Local:
+		c.Details = append(c.Details, "sslmode "+mode+": not encrypted, on this machine")
+	default:
+		c.Details = append(c.Details, "sslmode "+mode+": not encrypted")
+		c.Status = worse(c.Status, StatusWarn)
+		c.Fix = "the password and every cached answer cross the network in clear: enable TLS on the server and add sslmode=verify-full to cache.url (" +
+			config.EnvName("cache.url") + ")"
+	}
+	c.Details = append(c.Details, fmt.Sprintf("schema version %d (this verdict's: %d)", in.SchemaVersion, in.LatestSchema))
 }
 
 // checkDisk reports the free space where the SQLite cache lives (the

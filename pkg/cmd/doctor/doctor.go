@@ -83,7 +83,9 @@ Check everything a nightly run depends on, and print one line per check:
                  price at the configured tier
   cache          opens (SQLite or PostgreSQL); integrity (PRAGMA quick_check,
                  read only: a corrupt file is reported, not moved); entries and
-                 size; free disk
+                 size; free disk; for PostgreSQL, the connection: URL without
+                 its password, server version, database and user, sslmode and
+                 whether it is encrypted, schema version
   feeds          each file: category, entries, format and age (from the record
                  of 'verdict feeds update', else its header's date, else the
                  file's time), warning past feeds.max_age
@@ -95,7 +97,8 @@ or Gemini that cannot be reached, a model that does not exist, a thinking or
 tier setting the model refuses, a cache that is corrupt or cannot be opened,
 less than 100 MiB free, feeds that cannot be loaded. Warnings: no API key,
 rate limited, a quota spent today, a retired or unknown model, a read-only
-cache, less than 1 GiB free, no feeds, a stale or empty feed, a failed feed
+cache, an unencrypted connection to a PostgreSQL cache on another machine,
+less than 1 GiB free, no feeds, a stale or empty feed, a failed feed
 update. The exit status is 0 when nothing failed (warnings included), 1 when
 any check failed.
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -572,6 +573,36 @@ func TestRun_PostgresCache(t *testing.T) {
 	_, hasDisk := byID(res)["cache.disk"]
 	assert.False(t, hasDisk)
 	assert.NotContains(t, raw, pgtest.Shared(t).Password)
+	// The connection, as the server reports it.
+	conn := c.Cache.Connection
+	require.NotNil(t, conn, "connection facts")
+	u, err := neturl.Parse(url)
+	require.NoError(t, err)
+	assert.Equal(t, strings.TrimPrefix(u.Path, "/"), conn.Database)
+	assert.Equal(t, pgtest.User, conn.User)
+	assert.Equal(t, "disable", conn.SSLMode)
+	assert.False(t, conn.TLS)
+	assert.True(t, conn.Local)
+	assert.Regexp(t, `^\d+`, conn.ServerVersion)
+	assert.Positive(t, conn.SchemaVersion)
+	assert.Equal(t, conn.SchemaLatest, conn.SchemaVersion)
+	assert.Contains(t, c.Details, "server PostgreSQL "+conn.ServerVersion+"; database "+conn.Database+", user verdict")
+	assert.Contains(t, c.Details, "sslmode disable: not encrypted, on this machine")
+	assert.Contains(t, c.Details, fmt.Sprintf("schema version %d (this verdict's: %d)", conn.SchemaVersion, conn.SchemaLatest))
+	assert.NotContains(t, c.Cache.Location, ":"+pgtest.Shared(t).Password)
+
+	// The text output shows the same lines, without the password.
+	ios, _, out, _ := iostreams.Test()
+	v := viper.New()
+	config.Defaults(v)
+	_, err = config.ReadFile(v, f.configFile(t, ""))
+	require.NoError(t, err)
+	v.Set("cache.url", url)
+	require.NoError(t, Run(context.Background(), &Options{IO: ios, Viper: v, Offline: true, Now: func() time.Time { return f.now }, Environ: func() []string { return f.env }}))
+	assert.Contains(t, out.String(), "server PostgreSQL "+conn.ServerVersion)
+	assert.Contains(t, out.String(), "sslmode disable")
+	assert.Contains(t, out.String(), "postgresql://verdict@127.0.0.1:")
+	assert.NotContains(t, out.String(), pgtest.Shared(t).Password)
 
 	f.keys["cache.url"] = "postgres://verdict:s3cret-pw-0123456789@127.0.0.1:1/verdict?sslmode=disable&connect_timeout=2"
 	res, err, raw = f.run(t, "", func(o *Options) { o.Offline = true })
@@ -616,4 +647,50 @@ func TestCheckDisk(t *testing.T) {
 	free, err := real(dir)
 	require.NoError(t, err)
 	assert.Positive(t, free)
+}
+
+// What doctor makes of a PostgreSQL connection: an unencrypted one to
+// another machine is a warning, with the fix.
+func TestConnectionFacts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		in         cache.PostgresInfo
+		want       Status
+		wantDetail string
+		wantFix    string
+	}{
+		{name: "verify-full to a server elsewhere", in: cache.PostgresInfo{SSLMode: "verify-full", TLS: true},
+			want: StatusOK, wantDetail: "sslmode verify-full: encrypted (TLS)"},
+		{name: "require: encrypted, certificate unchecked", in: cache.PostgresInfo{SSLMode: "require", TLS: true},
+			want: StatusOK, wantDetail: "the server's certificate is not checked against its name: sslmode=verify-full does"},
+		{name: "unset, and the server offers TLS", in: cache.PostgresInfo{TLS: true},
+			want: StatusOK, wantDetail: "sslmode not set (prefer): encrypted (TLS)"},
+		{name: "unencrypted on this machine", in: cache.PostgresInfo{SSLMode: "disable", Local: true},
+			want: StatusOK, wantDetail: "sslmode disable: not encrypted, on this machine"},
+		{name: "warn: unencrypted across the network", in: cache.PostgresInfo{SSLMode: "prefer"},
+			want: StatusWarn, wantDetail: "sslmode prefer: not encrypted", wantFix: "sslmode=verify-full"},
+		{name: "warn: unset and the server has no TLS", in: cache.PostgresInfo{},
+			want: StatusWarn, wantDetail: "sslmode not set (prefer): not encrypted", wantFix: "VERDICT_CACHE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.ServerVersion, tt.in.Database, tt.in.User, tt.in.SchemaVersion, tt.in.LatestSchema = "17.2", "verdict", "soc", 2, 2
+			c := Check{Status: StatusOK}
+			facts := &CacheFacts{}
+			connectionFacts(&c, facts, tt.in)
+			assert.Equal(t, tt.want, c.Status)
+			assert.Contains(t, c.Details, tt.wantDetail)
+			assert.Contains(t, c.Details, "server PostgreSQL 17.2; database verdict, user soc")
+			assert.Contains(t, c.Details, "schema version 2 (this verdict's: 2)")
+			if tt.wantFix == "" {
+				assert.Empty(t, c.Fix)
+			} else {
+				assert.Contains(t, c.Fix, tt.wantFix)
+			}
+			require.NotNil(t, facts.Connection)
+			assert.Equal(t, tt.in.TLS, facts.Connection.TLS)
+			assert.Equal(t, tt.in.SSLMode, facts.Connection.SSLMode)
+		})
+	}
 }

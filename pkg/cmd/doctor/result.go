@@ -155,6 +155,28 @@ type CacheFacts struct {
 	// FreeBytes is the free space where the SQLite file lives (null for
 	// PostgreSQL, or where the system cannot tell).
 	FreeBytes *uint64 `json:"free_bytes"`
+	// Connection is a PostgreSQL cache's connection, as the server reports
+	// it (absent for SQLite, or when the server could not be reached).
+	Connection *ConnectionFacts `json:"connection,omitempty"`
+}
+
+// ConnectionFacts: a PostgreSQL cache's connection. None of it is secret.
+type ConnectionFacts struct {
+	// SSLMode is what cache.url or PGSSLMODE asks for ("" when neither
+	// does: prefer).
+	SSLMode string `json:"sslmode"`
+	// TLS reports whether the connection is encrypted.
+	TLS bool `json:"tls"`
+	// Local reports whether the server is on this machine (a Unix socket
+	// or a loopback address).
+	Local         bool   `json:"local"`
+	ServerVersion string `json:"server_version"`
+	Database      string `json:"database"`
+	User          string `json:"user"`
+	// SchemaVersion is the cache schema the database holds; SchemaLatest
+	// the one this verdict applies.
+	SchemaVersion int `json:"schema_version"`
+	SchemaLatest  int `json:"schema_latest"`
 }
 
 // FeedFacts: one loaded feed file.

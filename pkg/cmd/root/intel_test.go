@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/verdict-dev/verdict/pkg/cache/pgtest"
 	"github.com/verdict-dev/verdict/pkg/intel/inteltest"
 	"github.com/verdict-dev/verdict/pkg/interrupt"
 	"github.com/verdict-dev/verdict/pkg/iostreams"
@@ -42,7 +43,8 @@ func TestMain(m *testing.M) {
 		sig.Stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	// pgtest stops the PostgreSQL cluster the multi-host tests start.
+	os.Exit(pgtest.Main(m))
 }
 
 // fakes starts both REST fakes and points verdict at them.
