@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -292,7 +291,7 @@ func TestSQLiteReadOnly(t *testing.T) {
 				bin := filepath.Join(root, "cache.test")
 				copyFile(t, os.Args[0], bin, 0o755)
 				cmd.Path, cmd.Args[0] = bin, bin
-				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+				runAs(cmd, uid, gid)
 				require.NoError(t, os.Chmod(dir, 0o755))
 				require.NoError(t, os.Chmod(path, 0o644))
 				if variant == "file only" {
