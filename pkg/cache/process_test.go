@@ -89,15 +89,17 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 func (c *child) await(t *testing.T, prefix string) string {
 	t.Helper()
 	timeout := time.After(2 * time.Minute)
+	var seen []string // a failing child's testing output is on stdout
 	for {
 		select {
 		case l, ok := <-c.lines:
 			if !ok {
-				t.Fatalf("child exited before %q: %s", prefix, c.stderr())
+				t.Fatalf("child exited before %q:\nstdout: %s\nstderr: %s", prefix, strings.Join(seen, "\n"), c.stderr())
 			}
 			if rest, ok := strings.CutPrefix(l, prefix); ok {
 				return rest
 			}
+			seen = append(seen, l)
 		case <-timeout:
 			t.Fatalf("child never printed %q: %s", prefix, c.stderr())
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -227,7 +228,26 @@ func (s *SQLite) openRW(ctx context.Context) error {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	if err := migrateSQLite(ctx, db); err != nil {
+	// SQLite answers SQLITE_BUSY at once, without the busy timeout, in a
+	// few places: switching a new file to WAL while another process does
+	// the same, or reading the WAL index while another connection rebuilds
+	// it. Ten cron jobs starting on one new cache hit them: wait a little
+	// and try again, within ctx.
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err = migrateSQLite(ctx, db)
+		if err == nil || !isBusy(err) {
+			break
+		}
+		t := time.NewTimer(wait/2 + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			_ = db.Close()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+	}
+	if err != nil {
 		_ = db.Close()
 		return err
 	}
@@ -375,6 +395,13 @@ func (s *SQLite) quickCheck(ctx context.Context) error {
 type corruptError struct{ msg string }
 
 func (e *corruptError) Error() string { return "database disk image is malformed: " + e.msg }
+
+// isBusy reports SQLITE_BUSY (and its extended codes): another connection
+// holds a lock this one could not wait for.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
+}
 
 // isCorrupt reports SQLITE_CORRUPT and SQLITE_NOTADB (and their extended
 // codes), the errors that a fresh file cures.
