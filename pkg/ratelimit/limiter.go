@@ -250,10 +250,19 @@ func (l *Limiter) Refund(t Token) {
 	shared := l.sh != nil
 	if shared {
 		l.sh.hint = time.Time{}
+		l.sh.refunds++
 	}
 	l.mu.Unlock()
 	if shared {
 		l.update(context.Background(), func(s *sharedState, _ time.Duration) bool { return s.refund(t.id, l.p) })
+		// A reservation may have read the store between the local refund
+		// and this one and left a hint a whole slot late: waiters look
+		// again now that the store has the slot back.
+		l.mu.Lock()
+		l.sh.hint = time.Time{}
+		l.sh.refunds++
+		l.broadcast()
+		l.mu.Unlock()
 	}
 }
 
@@ -524,6 +533,9 @@ type link struct {
 	// hint is the store's earliest admission as last seen, on this
 	// process's clock.
 	hint time.Time
+	// refunds counts refunds: a reservation that saw the store before a
+	// refund reached it must not leave a hint that the refund made stale.
+	refunds uint64
 	// offset is the store's clock minus this process's, as of the latest
 	// call: times go into the store on its clock.
 	offset   time.Duration
@@ -589,6 +601,7 @@ func (l *Limiter) reserve(ctx context.Context) (Token, bool, error) {
 	l.sh.pending = nil
 	id := l.nextID()
 	late := l.late
+	refunds := l.sh.refunds
 	l.mu.Unlock()
 
 	var (
@@ -639,11 +652,16 @@ func (l *Limiter) reserve(ctx context.Context) (Token, bool, error) {
 		return Token{}, false, nil
 	}
 	l.sh.offset = offset
+	stale := l.sh.refunds != refunds // a refund since: the store's answer may be a slot late
 	if !admitted {
-		l.sh.hint = retry
+		if !stale {
+			l.sh.hint = retry
+		}
 		return Token{}, false, nil
 	}
-	l.sh.hint = after
+	if !stale {
+		l.sh.hint = after
+	}
 	// The local state records the admission too (at the time the store
 	// chose it), so that its rules stay a part of the shared ones.
 	return l.admit(chosen, id), true, nil
