@@ -32,6 +32,7 @@ type Factory struct {
 	storeOnce sync.Once
 	store     cache.Store
 	storeErr  error
+	storeWarn sync.Once
 
 	engineOnce sync.Once
 	deps       *Deps
@@ -70,8 +71,10 @@ func (f *Factory) Config() (*config.Config, error) {
 }
 
 // Store opens the on-disk cache once per run; the lookup engine and the
-// classifier share it. When it cannot be opened the run goes on without
-// it, after one warning, and Store returns the error each time.
+// classifier share it. When it cannot be opened Store returns the error each
+// time; Engine and Classifier then go on without it after one warning, or,
+// for a shared cache (cache.url) in a run that would send requests, stop
+// (see withoutStore).
 func (f *Factory) Store() (cache.Store, error) {
 	f.storeOnce.Do(func() {
 		cfg, err := f.Config()
@@ -89,11 +92,27 @@ func (f *Factory) Store() (cache.Store, error) {
 			f.storeErr = InputError(fmt.Errorf("cache.url (%s): %w", config.EnvName("cache.url"), f.storeErr))
 			return
 		}
-		if f.storeErr != nil {
-			f.logger().Warn("cache unavailable: answers and classifications will not be reused and the daily quota is counted for this run only", "error", f.storeErr.Error())
-		}
 	})
 	return f.store, f.storeErr
+}
+
+// withoutStore decides what a run does when Store failed with err: nil
+// (after one warning) to go on without the cache, or the run's error. A
+// shared cache that cannot be reached stops a run that would send requests:
+// without it this host would spend the team's daily quotas and rates on
+// its own, which is what cache.url promises never happens. --offline sends
+// nothing, so it goes on.
+func (f *Factory) withoutStore(cfg *config.Config, err error, offline bool) error {
+	if err == nil {
+		return nil
+	}
+	if cfg.Cache.URL != "" && !offline {
+		return fmt.Errorf("cannot use the shared cache (cache.url): %w\nwithout it this host would spend the team's daily quotas and rates on its own, so the run stops: fix the connection (verdict doctor shows it), run with --offline, or unset cache.url to run alone on purpose", err)
+	}
+	f.storeWarn.Do(func() {
+		f.logger().Warn("cache unavailable: answers and classifications will not be reused and the daily quota is counted for this run only", "error", err.Error())
+	})
+	return nil
 }
 
 // Engine builds the lookup engine (feeds, cache, quota, every registered
@@ -110,6 +129,9 @@ func (f *Factory) Engine(ctx context.Context, o EngineOptions) (*Deps, error) {
 		var ec *ExitCodeError
 		if o.Store, err = f.Store(); errors.As(err, &ec) {
 			f.depsErr = err
+			return
+		}
+		if f.depsErr = f.withoutStore(cfg, err, o.Offline); f.depsErr != nil {
 			return
 		}
 		if o.Logger == nil {
@@ -136,6 +158,9 @@ func (f *Factory) Classifier(ctx context.Context, o ClassifierOptions) (*classif
 			var ec *ExitCodeError
 			if o.Store, err = f.Store(); errors.As(err, &ec) {
 				f.classifierErr = err
+				return
+			}
+			if f.classifierErr = f.withoutStore(cfg, err, o.Offline); f.classifierErr != nil {
 				return
 			}
 		}
