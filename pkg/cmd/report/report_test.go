@@ -64,7 +64,7 @@ func TestNewCmdReport(t *testing.T) {
 			assert.Equal(t, "out", o.Output.Dir)
 			assert.Equal(t, "x", o.Output.Name)
 		}},
-		{name: "sad path: no report", args: nil, wantErr: "give exactly one JSON report"},
+		{name: "sad path: no report", args: []string{}, wantErr: "give exactly one JSON report"},
 		{name: "sad path: bad format", args: []string{"-f", "pdf", "r.json"}, wantErr: `--format: unknown format "pdf"`},
 		{name: "sad path: template without a file", args: []string{"--stdout", "template", "r.json"}, wantErr: "--stdout template needs --template FILE"},
 		{name: "sad path: unknown flag", args: []string{"--offline", "r.json"}, wantErr: "unknown flag: --offline"},

@@ -194,3 +194,16 @@ func TestOutputDirectoryFailureIsARuntimeError(t *testing.T) {
 	assert.Contains(t, res.stderr, "create output directory")
 	assert.NotContains(t, res.stderr, "--help")
 }
+
+// Main(nil) is verdict without arguments, never the process's own: cobra
+// reads os.Args for nil, which in a test binary holds its flags (-update
+// broke make update-golden this way).
+func TestMainNilArgsIgnoresOsArgs(t *testing.T) {
+	sandbox(t)
+	saved := os.Args
+	t.Cleanup(func() { os.Args = saved })
+	os.Args = []string{saved[0], "--bogus-test-flag"}
+	res := run(t, "")
+	assert.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "Available Commands:")
+}

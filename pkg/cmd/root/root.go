@@ -219,6 +219,9 @@ func setup(cmd *cobra.Command, f *cmdutil.Factory, g *globalOptions) error {
 func Main(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 	f := cmdutil.NewFactory(ios)
 	cmd := NewCmdRoot(f)
+	if args == nil {
+		args = []string{} // cobra reads os.Args for nil: a test binary's flags
+	}
 	cmd.SetArgs(args)
 	cmd.SetIn(ios.In)
 	cmd.SetOut(ios.ErrOut) // help and usage are for people: stderr
